@@ -1,0 +1,238 @@
+//! [`Client`]: the one façade every binding wraps — `chat`, `stream`, `embed`, `close`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::providers::CallOptions;
+use crate::routing::{Deployment, Router, Run};
+use crate::stream::ChatStream;
+use crate::types::Attempt;
+use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse};
+
+/// A modelplug client: holds the validated config, one HTTP connection pool and the routing
+/// state. Cheap to clone (all clones share everything); safe to use from many tasks at once.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) config: Config,
+    pub(crate) router: Router,
+    closed: AtomicBool,
+}
+
+impl ClientInner {
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::cancelled("the client is closed"));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("app", &self.inner.config.app)
+            .field("source", &self.inner.config.source)
+            .field("config_hash", &self.inner.config.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`].
+#[derive(Debug, Default)]
+pub struct ClientBuilder {
+    config: Option<Config>,
+    http: Option<reqwest::Client>,
+}
+
+impl ClientBuilder {
+    /// Uses this validated config (default: [`Config::empty`], `provider/model` names only).
+    pub fn config(mut self, config: Config) -> ClientBuilder {
+        self.config = Some(config);
+        self
+    }
+
+    /// Uses your own `reqwest` client (proxies, custom roots). Its pool is shared by every call.
+    pub fn http_client(mut self, http: reqwest::Client) -> ClientBuilder {
+        self.http = Some(http);
+        self
+    }
+
+    /// Builds the client and every configured deployment's adapter.
+    pub fn build(self) -> Result<Client> {
+        let config = self.config.unwrap_or_else(Config::empty);
+        let http = match self.http {
+            Some(h) => h,
+            None => crate::http::build_client()?,
+        };
+        let router = Router::new(&config, http)?;
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                config,
+                router,
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+}
+
+impl Client {
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client for a validated config.
+    pub fn new(config: Config) -> Result<Client> {
+        Client::builder().config(config).build()
+    }
+
+    /// A client for a `modelplug.yaml` file (secrets from the environment).
+    pub fn from_config_file(path: impl AsRef<Path>) -> Result<Client> {
+        Client::new(Config::from_file(path)?)
+    }
+
+    /// The config this client runs on.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// One chat completion, with retries and fallbacks per the model's config.
+    pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
+        self.inner.check_open()?;
+        validate_chat(&request)?;
+        let req = &request;
+        self.routed(
+            &request.model,
+            request.timeout_ms,
+            request.include_raw,
+            move |d, opts| async move { d.provider.chat(req, opts).await },
+        )
+        .await
+    }
+
+    /// A streamed chat completion. Nothing happens until the first [`ChatStream::next`];
+    /// every error, including an invalid request, arrives from there.
+    pub fn stream(&self, request: ChatRequest) -> ChatStream {
+        ChatStream::new(self.inner.clone(), request)
+    }
+
+    /// Embeddings for a batch of texts.
+    pub async fn embed(&self, request: EmbedRequest) -> Result<EmbedResponse> {
+        self.inner.check_open()?;
+        if request.model.is_empty() {
+            return Err(Error::invalid_request("`model` is required"));
+        }
+        if request.input.is_empty() {
+            return Err(Error::invalid_request("`input` needs at least one text"));
+        }
+        let req = &request;
+        self.routed(
+            &request.model,
+            request.timeout_ms,
+            false,
+            move |d, opts| async move { d.provider.embed(req, opts).await },
+        )
+        .await
+    }
+
+    /// Runs `call` over the model's plan until a deployment succeeds or the plan gives up.
+    async fn routed<T, F, Fut>(
+        &self,
+        model: &str,
+        timeout_ms: Option<u64>,
+        include_raw: bool,
+        mut call: F,
+    ) -> Result<T>
+    where
+        T: Routed,
+        F: FnMut(Arc<Deployment>, CallOptions) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let plan = self.inner.router.plan(model)?;
+        let mut run = Run::new(plan, timeout_ms.map(Duration::from_millis), include_raw);
+        loop {
+            let (deployment, opts) = run.next()?;
+            let try_started = Instant::now();
+            match call(deployment.clone(), opts).await {
+                Ok(mut response) => {
+                    run.succeeded(&deployment, try_started, Some(200));
+                    response.stamp(&deployment, run.started().elapsed(), run.take_attempts());
+                    return Ok(response);
+                }
+                Err(e) => run.failed(&deployment, try_started, e).await?,
+            }
+        }
+    }
+
+    /// Closes the client: later calls fail with `CANCELLED`. Idempotent.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Client::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+}
+
+/// Checks what every provider would reject, before any network call.
+pub(crate) fn validate_chat(r: &ChatRequest) -> Result<()> {
+    if r.model.is_empty() {
+        return Err(Error::invalid_request("`model` is required"));
+    }
+    if r.messages.is_empty() {
+        return Err(Error::invalid_request(
+            "`messages` needs at least one message",
+        ));
+    }
+    if let Some(t) = r.temperature {
+        if !(0.0..=2.0).contains(&t) {
+            return Err(Error::invalid_request(format!(
+                "`temperature` must be between 0 and 2, got {t}"
+            )));
+        }
+    }
+    if let Some(p) = r.top_p {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(Error::invalid_request(format!(
+                "`top_p` must be between 0 and 1, got {p}"
+            )));
+        }
+    }
+    if r.max_tokens == Some(0) {
+        return Err(Error::invalid_request("`max_tokens` must be at least 1"));
+    }
+    Ok(())
+}
+
+/// A result the router stamps with where and how it was obtained.
+pub(crate) trait Routed {
+    /// Sets provider, deployment, model (when the provider did not say), latency and attempts.
+    fn stamp(&mut self, d: &Deployment, elapsed: Duration, attempts: Vec<Attempt>);
+}
+
+macro_rules! impl_routed {
+    ($($t:ty),*) => {$(
+        impl Routed for $t {
+            fn stamp(&mut self, d: &Deployment, elapsed: Duration, attempts: Vec<Attempt>) {
+                self.provider = d.config.provider.name().to_owned();
+                self.deployment.clone_from(&d.config.name);
+                if self.model.is_empty() {
+                    self.model.clone_from(&d.config.model);
+                }
+                self.latency_ms = elapsed.as_secs_f64() * 1000.0;
+                self.attempts = attempts;
+            }
+        }
+    )*};
+}
+
+impl_routed!(ChatResponse, EmbedResponse);

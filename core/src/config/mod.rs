@@ -1,0 +1,322 @@
+//! The config file (`modelplug.yaml`, DESIGN §7): parsing, `${ENV}` secrets, validation that
+//! names file, line and field for every mistake, and a stable hash.
+//!
+//! ```yaml
+//! app: support-summarizer
+//! team: customer-care
+//! models:
+//!   - name: smart
+//!     strategy: priority
+//!     deployments:
+//!       - { provider: openai, model: gpt-4o, api_key: ${OPENAI_API_KEY}, timeout_ms: 30000 }
+//!       - { provider: groq, model: llama-3.3-70b-versatile }
+//!     fallbacks: [cheap]
+//!     retry: { attempts: 2, backoff_ms: 200 }
+//! ```
+
+mod env;
+mod hash;
+mod node;
+mod validate;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::providers::ProviderKind;
+use crate::redact::Secret;
+
+pub use env::{EnvLookup, InterpolationError, interpolate, process_env};
+pub use node::{Node, Pos, SyntaxError, Value, parse_yaml};
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The application name reported with every call.
+    pub app: String,
+    /// The team that owns the application.
+    pub team: Option<String>,
+    /// The environment (`prod`, `staging`, …).
+    pub env: Option<String>,
+    /// Model aliases callers can name.
+    pub models: Vec<ModelConfig>,
+    /// Where the config came from (a file path, or `<dict>`).
+    pub source: String,
+    /// A stable hash of the config's meaning (secrets excluded), 16 hex digits.
+    pub hash: String,
+}
+
+/// A model alias: one name, several deployments, a strategy to pick among them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelConfig {
+    /// The alias callers pass as `model`.
+    pub name: String,
+    /// How a deployment is picked.
+    pub strategy: Strategy,
+    /// Where the model is served, in priority order.
+    pub deployments: Vec<DeploymentConfig>,
+    /// Other aliases to try when every deployment of this one failed.
+    pub fallbacks: Vec<String>,
+    /// Retries of one deployment before moving on.
+    pub retry: RetryConfig,
+}
+
+/// How a model alias picks among its deployments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// In the order listed; the next one only when the previous one failed.
+    #[default]
+    Priority,
+    /// Rotate the first choice on every call.
+    RoundRobin,
+    /// The deployment with the lowest recent latency first.
+    LeastLatency,
+}
+
+impl Strategy {
+    /// Every strategy with its config name.
+    pub const NAMES: [(&'static str, Strategy); 3] = [
+        ("priority", Strategy::Priority),
+        ("round_robin", Strategy::RoundRobin),
+        ("least_latency", Strategy::LeastLatency),
+    ];
+}
+
+/// Retry policy for one deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// Retries after the first try (0 = try once).
+    pub attempts: u32,
+    /// First backoff; doubles on every retry, with jitter.
+    pub backoff_ms: u64,
+    /// Longest backoff between two tries.
+    pub max_backoff_ms: u64,
+    /// When a provider asks to wait longer than this, fall back instead of waiting.
+    pub max_retry_after_ms: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> RetryConfig {
+        RetryConfig {
+            attempts: 2,
+            backoff_ms: 200,
+            max_backoff_ms: 8_000,
+            max_retry_after_ms: 30_000,
+        }
+    }
+}
+
+/// Which OpenAI API a deployment speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Api {
+    /// `/chat/completions`.
+    #[default]
+    Chat,
+    /// `/responses` (OpenAI and Azure only).
+    Responses,
+}
+
+/// One place a model is served.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentConfig {
+    /// A name for reports (default `provider/model`).
+    pub name: String,
+    /// Who serves it.
+    pub provider: ProviderKind,
+    /// The provider's model id (for Azure: the deployment name, unless `deployment` is set).
+    pub model: String,
+    /// The credential, resolved from the environment.
+    pub api_key: Option<Secret>,
+    /// The API root, e.g. `https://api.groq.com/openai/v1` (provider default when absent).
+    pub base_url: Option<String>,
+    /// Azure: the `api-version` query parameter; absent means the `/openai/v1/` path.
+    pub api_version: Option<String>,
+    /// Azure: the deployment name in the URL (defaults to `model`).
+    pub azure_deployment: Option<String>,
+    /// Chat Completions or Responses.
+    pub api: Api,
+    /// Per-try deadline; for streams, the longest wait for the first and each next byte.
+    pub timeout_ms: u64,
+    /// Extra HTTP headers (values may hold secrets).
+    pub headers: Vec<(String, Secret)>,
+    /// OpenAI organization header.
+    pub organization: Option<String>,
+    /// OpenAI project header.
+    pub project: Option<String>,
+    /// Settings of the in-process mock provider.
+    pub mock: MockConfig,
+}
+
+/// Default per-try deadline.
+pub const DEFAULT_TIMEOUT_MS: u64 = 120_000;
+
+impl DeploymentConfig {
+    /// A deployment for `provider/model` written directly in a request, with every default and
+    /// the key from the provider's usual environment variable.
+    pub fn direct(
+        provider: ProviderKind,
+        model: &str,
+        env: EnvLookup<'_>,
+    ) -> Result<DeploymentConfig> {
+        let api_key = match provider.default_key_env() {
+            Some(var) => match env(var) {
+                Some(k) if !k.is_empty() => Some(Secret::new(k)),
+                _ if provider.requires_key() => {
+                    return Err(Error::config(format!(
+                        "model `{provider}/{model}`: no API key; set {var} or configure the deployment in the config file"
+                    )));
+                }
+                _ => None,
+            },
+            None => None,
+        };
+        let base_url = match provider.base_url_env() {
+            Some(var) => env(var).filter(|v| !v.is_empty()),
+            None => None,
+        };
+        if provider.requires_base_url() && base_url.is_none() {
+            let hint = provider
+                .base_url_env()
+                .map(|v| format!("set {v} or "))
+                .unwrap_or_default();
+            return Err(Error::config(format!(
+                "model `{provider}/{model}`: no base_url; {hint}configure the deployment in the config file"
+            )));
+        }
+        Ok(DeploymentConfig {
+            name: format!("{provider}/{model}"),
+            provider,
+            model: model.to_owned(),
+            api_key,
+            base_url,
+            api_version: None,
+            azure_deployment: None,
+            api: Api::Chat,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            headers: Vec::new(),
+            organization: None,
+            project: None,
+            mock: MockConfig::default(),
+        })
+    }
+}
+
+/// Settings of the in-process `mock` provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MockConfig {
+    /// A fixed reply; when absent the mock echoes the last user message.
+    pub reply: Option<String>,
+    /// Simulated latency before the answer (and before the first stream chunk).
+    pub latency_ms: u64,
+    /// The first N calls of this deployment fail with `fail_with`.
+    pub fail_first: u32,
+    /// Probability (0–1) that any call fails with `fail_with`.
+    pub failure_rate: f64,
+    /// The error the simulated failures raise.
+    pub fail_with: crate::ErrorKind,
+    /// Characters per stream chunk.
+    pub chunk_chars: usize,
+}
+
+impl Default for MockConfig {
+    fn default() -> MockConfig {
+        MockConfig {
+            reply: None,
+            latency_ms: 0,
+            fail_first: 0,
+            failure_rate: 0.0,
+            fail_with: crate::ErrorKind::ProviderUnavailable,
+            chunk_chars: 8,
+        }
+    }
+}
+
+/// One mistake in a config document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// The file (or `<dict>`).
+    pub file: String,
+    /// 1-based line and column, when the document had positions.
+    pub pos: Option<Pos>,
+    /// The field path, e.g. `models[0].deployments[1].provider`.
+    pub field: String,
+    /// What is wrong (never a secret's value).
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.pos {
+            Some(p) => write!(f, "{}:{}:{}: ", self.file, p.line, p.column)?,
+            None => write!(f, "{}: ", self.file)?,
+        }
+        if self.field.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.field, self.message)
+        }
+    }
+}
+
+impl Config {
+    /// An empty config: no aliases; requests name `provider/model` and keys come from the
+    /// environment.
+    pub fn empty() -> Config {
+        let mut c = Config {
+            app: "default".to_owned(),
+            team: None,
+            env: None,
+            models: Vec::new(),
+            source: "<defaults>".to_owned(),
+            hash: String::new(),
+        };
+        c.hash = hash::config_hash(&Node::from_json(&serde_json::json!({})));
+        c
+    }
+
+    /// Loads and validates a YAML file, reading secrets from the process environment.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Config> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::config(format!(
+                "{}: cannot read the config file: {e}",
+                path.display()
+            ))
+        })?;
+        Config::from_yaml_str(&text, &path.display().to_string(), &process_env)
+    }
+
+    /// Parses and validates YAML text; `source` names it in errors.
+    pub fn from_yaml_str(text: &str, source: &str, env: EnvLookup<'_>) -> Result<Config> {
+        let root = parse_yaml(text).map_err(|e| {
+            Error::config(
+                ConfigIssue {
+                    file: source.to_owned(),
+                    pos: Some(e.pos),
+                    field: String::new(),
+                    message: format!("YAML syntax error: {}", e.message),
+                }
+                .to_string(),
+            )
+        })?;
+        Config::from_node(&root, source, env)
+    }
+
+    /// Validates a config given as JSON (a Python dict or a JS object).
+    pub fn from_json_value(value: &serde_json::Value, env: EnvLookup<'_>) -> Result<Config> {
+        Config::from_node(&Node::from_json(value), "<dict>", env)
+    }
+
+    fn from_node(root: &Node, source: &str, env: EnvLookup<'_>) -> Result<Config> {
+        let mut config = validate::validate(root, source, env).map_err(|issues| {
+            let lines: Vec<String> = issues.iter().map(ToString::to_string).collect();
+            Error::config(lines.join("\n"))
+        })?;
+        config.hash = hash::config_hash(root);
+        Ok(config)
+    }
+
+    /// The model alias named `name`, if configured.
+    pub fn model(&self, name: &str) -> Option<&ModelConfig> {
+        self.models.iter().find(|m| m.name == name)
+    }
+}

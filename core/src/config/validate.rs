@@ -1,0 +1,746 @@
+//! Turns a config [`Node`] tree into a [`Config`], collecting *every* mistake (not just the
+//! first) with its file, line, column and field path.
+
+use super::env::{EnvLookup, InterpolationError, interpolate};
+use super::node::{Node, Pos, Value};
+use super::{
+    Api, Config, ConfigIssue, DEFAULT_TIMEOUT_MS, DeploymentConfig, MockConfig, ModelConfig,
+    RetryConfig, Strategy,
+};
+use crate::error::ErrorKind;
+use crate::providers::ProviderKind;
+use crate::redact::Secret;
+
+const TOP_FIELDS: &[&str] = &["app", "team", "env", "models", "defaults"];
+const DEFAULTS_FIELDS: &[&str] = &["timeout_ms", "retry"];
+const MODEL_FIELDS: &[&str] = &["name", "strategy", "deployments", "fallbacks", "retry"];
+const RETRY_FIELDS: &[&str] = &[
+    "attempts",
+    "backoff_ms",
+    "max_backoff_ms",
+    "max_retry_after_ms",
+];
+const DEPLOYMENT_FIELDS: &[&str] = &[
+    "name",
+    "provider",
+    "model",
+    "api_key",
+    "base_url",
+    "api_version",
+    "deployment",
+    "api",
+    "timeout_ms",
+    "headers",
+    "organization",
+    "project",
+    "mock",
+];
+const MOCK_FIELDS: &[&str] = &[
+    "reply",
+    "latency_ms",
+    "fail_first",
+    "failure_rate",
+    "fail_with",
+    "chunk_chars",
+];
+
+pub(super) fn validate(
+    root: &Node,
+    file: &str,
+    env: EnvLookup<'_>,
+) -> Result<Config, Vec<ConfigIssue>> {
+    let mut v = Validator {
+        file: file.to_owned(),
+        env,
+        issues: Vec::new(),
+    };
+    let config = v.config(root);
+    if v.issues.is_empty() {
+        Ok(config)
+    } else {
+        Err(v.issues)
+    }
+}
+
+struct Validator<'e> {
+    file: String,
+    env: EnvLookup<'e>,
+    issues: Vec<ConfigIssue>,
+}
+
+/// The entries of a mapping that passed the unknown-field check.
+struct Fields<'n> {
+    node: &'n Node,
+    entries: &'n [(String, Node)],
+    path: String,
+}
+
+impl<'n> Fields<'n> {
+    /// A field's node; an explicit `null` counts as absent.
+    fn get(&self, key: &str) -> Option<&'n Node> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, n)| n)
+            .filter(|n| n.value != Value::Null)
+    }
+
+    fn path(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+}
+
+impl Validator<'_> {
+    fn issue(&mut self, pos: Option<Pos>, field: &str, message: impl Into<String>) {
+        self.issues.push(ConfigIssue {
+            file: self.file.clone(),
+            pos,
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    fn fields<'n>(&mut self, node: &'n Node, path: &str, allowed: &[&str]) -> Option<Fields<'n>> {
+        let Value::Map(entries) = &node.value else {
+            self.issue(
+                node.pos,
+                path,
+                format!("expected a mapping, got {}", node.type_name()),
+            );
+            return None;
+        };
+        for (key, value) in entries {
+            if !allowed.contains(&key.as_str()) {
+                let field = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                let hint = match closest(key, allowed) {
+                    Some(s) => format!(" (did you mean `{s}`?)"),
+                    None => format!(" (expected one of: {})", allowed.join(", ")),
+                };
+                self.issue(
+                    value.pos.or(node.pos),
+                    &field,
+                    format!("unknown field `{key}`{hint}"),
+                );
+            }
+        }
+        Some(Fields {
+            node,
+            entries,
+            path: path.to_owned(),
+        })
+    }
+
+    fn required<'n>(&mut self, f: &Fields<'n>, key: &str) -> Option<&'n Node> {
+        let n = f.get(key);
+        if n.is_none() {
+            self.issue(
+                f.node.pos,
+                &f.path(key),
+                format!("missing required field `{key}`"),
+            );
+        }
+        n
+    }
+
+    /// A string, with `${ENV}` references replaced.
+    fn string(&mut self, node: &Node, path: &str) -> Option<String> {
+        let raw = match &node.value {
+            Value::Str(s) => s.clone(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(x) => x.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => {
+                self.issue(
+                    node.pos,
+                    path,
+                    format!("expected a string, got {}", node.type_name()),
+                );
+                return None;
+            }
+        };
+        match interpolate(&raw, self.env) {
+            Ok(s) => Some(s),
+            Err(InterpolationError::Missing(var)) => {
+                self.issue(
+                    node.pos,
+                    path,
+                    format!("environment variable {var} is not set"),
+                );
+                None
+            }
+            Err(InterpolationError::Syntax(msg)) => {
+                self.issue(node.pos, path, msg);
+                None
+            }
+        }
+    }
+
+    fn non_empty_string(&mut self, node: &Node, path: &str) -> Option<String> {
+        let s = self.string(node, path)?;
+        if s.trim().is_empty() {
+            self.issue(node.pos, path, "must not be empty");
+            return None;
+        }
+        Some(s)
+    }
+
+    fn integer(&mut self, node: &Node, path: &str, min: u64, max: u64) -> Option<u64> {
+        let parsed = match &node.value {
+            Value::Int(i) => u64::try_from(*i).ok(),
+            Value::Str(_) => self
+                .string(node, path)
+                .and_then(|s| s.trim().parse::<u64>().ok()),
+            _ => None,
+        };
+        match parsed {
+            Some(x) if (min..=max).contains(&x) => Some(x),
+            Some(x) => {
+                self.issue(node.pos, path, format!("{x} is out of range ({min}–{max})"));
+                None
+            }
+            None => {
+                self.issue(
+                    node.pos,
+                    path,
+                    format!("expected a whole number ≥ {min}, got {}", node.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    fn fraction(&mut self, node: &Node, path: &str) -> Option<f64> {
+        let x = match &node.value {
+            Value::Int(i) => *i as f64,
+            Value::Float(x) => *x,
+            _ => f64::NAN,
+        };
+        if (0.0..=1.0).contains(&x) {
+            Some(x)
+        } else {
+            self.issue(node.pos, path, "expected a number between 0 and 1");
+            None
+        }
+    }
+
+    fn string_list(&mut self, node: &Node, path: &str) -> Vec<(String, Option<Pos>)> {
+        match &node.value {
+            Value::Seq(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| {
+                    Some((self.non_empty_string(n, &format!("{path}[{i}]"))?, n.pos))
+                })
+                .collect(),
+            Value::Str(_) => self
+                .non_empty_string(node, path)
+                .map(|s| (s, node.pos))
+                .into_iter()
+                .collect(),
+            _ => {
+                self.issue(
+                    node.pos,
+                    path,
+                    format!("expected a list of strings, got {}", node.type_name()),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn config(&mut self, root: &Node) -> Config {
+        let mut config = Config {
+            app: "default".to_owned(),
+            team: None,
+            env: None,
+            models: Vec::new(),
+            source: self.file.clone(),
+            hash: String::new(),
+        };
+        let Some(f) = self.fields(root, "", TOP_FIELDS) else {
+            return config;
+        };
+        if let Some(s) = f.get("app").and_then(|n| self.non_empty_string(n, "app")) {
+            config.app = s;
+        }
+        config.team = f.get("team").and_then(|n| self.non_empty_string(n, "team"));
+        config.env = f.get("env").and_then(|n| self.non_empty_string(n, "env"));
+        let (timeout_ms, retry) = match f.get("defaults") {
+            Some(n) => self.defaults(n),
+            None => (DEFAULT_TIMEOUT_MS, RetryConfig::default()),
+        };
+        if let Some(models) = f.get("models") {
+            config.models = self.models(models, timeout_ms, retry);
+        }
+        config
+    }
+
+    fn defaults(&mut self, node: &Node) -> (u64, RetryConfig) {
+        let mut timeout = DEFAULT_TIMEOUT_MS;
+        let mut retry = RetryConfig::default();
+        if let Some(f) = self.fields(node, "defaults", DEFAULTS_FIELDS) {
+            if let Some(n) = f.get("timeout_ms") {
+                timeout = self
+                    .integer(n, &f.path("timeout_ms"), 1, u64::MAX)
+                    .unwrap_or(timeout);
+            }
+            if let Some(n) = f.get("retry") {
+                retry = self.retry(n, &f.path("retry"), retry);
+            }
+        }
+        (timeout, retry)
+    }
+
+    fn models(&mut self, node: &Node, timeout_ms: u64, retry: RetryConfig) -> Vec<ModelConfig> {
+        let Value::Seq(items) = &node.value else {
+            self.issue(
+                node.pos,
+                "models",
+                format!("expected a list of models, got {}", node.type_name()),
+            );
+            return Vec::new();
+        };
+        let mut models: Vec<(ModelConfig, Option<Pos>)> = Vec::new();
+        let mut fallbacks_to_check = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("models[{i}]");
+            let Some((model, fallback_refs)) = self.model(item, &path, timeout_ms, retry) else {
+                continue;
+            };
+            if let Some((_, first)) = models.iter().find(|(m, _)| m.name == model.name) {
+                let at = first
+                    .map(|p| format!(" (first defined at line {})", p.line))
+                    .unwrap_or_default();
+                self.issue(
+                    item.pos,
+                    &format!("{path}.name"),
+                    format!("model alias `{}` is defined twice{at}", model.name),
+                );
+            }
+            fallbacks_to_check.extend(fallback_refs);
+            models.push((model, item.pos));
+        }
+        for (path, name, pos) in fallbacks_to_check {
+            if !models.iter().any(|(m, _)| m.name == name) {
+                let names: Vec<&str> = models.iter().map(|(m, _)| m.name.as_str()).collect();
+                let hint = closest(&name, &names)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                self.issue(pos, &path, format!("unknown model alias `{name}`{hint}"));
+            }
+        }
+        models.into_iter().map(|(m, _)| m).collect()
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn model(
+        &mut self,
+        node: &Node,
+        path: &str,
+        timeout_ms: u64,
+        retry: RetryConfig,
+    ) -> Option<(ModelConfig, Vec<(String, String, Option<Pos>)>)> {
+        let f = self.fields(node, path, MODEL_FIELDS)?;
+        let name = self
+            .required(&f, "name")
+            .and_then(|n| self.non_empty_string(n, &f.path("name")));
+        let strategy = match f.get("strategy") {
+            Some(n) => self.strategy(n, &f.path("strategy")),
+            None => Some(Strategy::Priority),
+        };
+        let retry = match f.get("retry") {
+            Some(n) => self.retry(n, &f.path("retry"), retry),
+            None => retry,
+        };
+        let mut deployments = Vec::new();
+        if let Some(n) = self.required(&f, "deployments") {
+            let dpath = f.path("deployments");
+            match &n.value {
+                Value::Seq(items) if !items.is_empty() => {
+                    for (i, d) in items.iter().enumerate() {
+                        if let Some(dep) = self.deployment(d, &format!("{dpath}[{i}]"), timeout_ms)
+                        {
+                            deployments.push(dep);
+                        }
+                    }
+                }
+                Value::Seq(_) => self.issue(n.pos, &dpath, "a model needs at least one deployment"),
+                _ => self.issue(
+                    n.pos,
+                    &dpath,
+                    format!("expected a list of deployments, got {}", n.type_name()),
+                ),
+            }
+        }
+        let mut fallback_refs = Vec::new();
+        let mut fallbacks = Vec::new();
+        if let Some(n) = f.get("fallbacks") {
+            let fpath = f.path("fallbacks");
+            for (i, (alias, pos)) in self.string_list(n, &fpath).into_iter().enumerate() {
+                fallback_refs.push((format!("{fpath}[{i}]"), alias.clone(), pos));
+                fallbacks.push(alias);
+            }
+        }
+        Some((
+            ModelConfig {
+                name: name?,
+                strategy: strategy?,
+                deployments,
+                fallbacks,
+                retry,
+            },
+            fallback_refs,
+        ))
+    }
+
+    fn strategy(&mut self, node: &Node, path: &str) -> Option<Strategy> {
+        let s = self.string(node, path)?;
+        let found = Strategy::NAMES
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, st)| *st);
+        if found.is_none() {
+            let names: Vec<&str> = Strategy::NAMES.iter().map(|(n, _)| *n).collect();
+            self.issue(
+                node.pos,
+                path,
+                format!(
+                    "unknown strategy `{s}` (expected one of: {})",
+                    names.join(", ")
+                ),
+            );
+        }
+        found
+    }
+
+    fn retry(&mut self, node: &Node, path: &str, base: RetryConfig) -> RetryConfig {
+        let mut r = base;
+        let Some(f) = self.fields(node, path, RETRY_FIELDS) else {
+            return r;
+        };
+        if let Some(n) = f.get("attempts") {
+            r.attempts = self
+                .integer(n, &f.path("attempts"), 0, 10)
+                .map_or(r.attempts, |x| x as u32);
+        }
+        if let Some(n) = f.get("backoff_ms") {
+            r.backoff_ms = self
+                .integer(n, &f.path("backoff_ms"), 0, 600_000)
+                .unwrap_or(r.backoff_ms);
+        }
+        if let Some(n) = f.get("max_backoff_ms") {
+            r.max_backoff_ms = self
+                .integer(n, &f.path("max_backoff_ms"), 0, 600_000)
+                .unwrap_or(r.max_backoff_ms);
+        }
+        if let Some(n) = f.get("max_retry_after_ms") {
+            r.max_retry_after_ms = self
+                .integer(n, &f.path("max_retry_after_ms"), 0, 3_600_000)
+                .unwrap_or(r.max_retry_after_ms);
+        }
+        r
+    }
+
+    fn deployment(&mut self, node: &Node, path: &str, timeout_ms: u64) -> Option<DeploymentConfig> {
+        let f = self.fields(node, path, DEPLOYMENT_FIELDS)?;
+        let provider = self
+            .required(&f, "provider")
+            .and_then(|n| self.provider(n, &f.path("provider")));
+        let model = self
+            .required(&f, "model")
+            .and_then(|n| self.non_empty_string(n, &f.path("model")));
+        let (provider, model) = (provider?, model?);
+
+        let api_key = self.api_key(&f, provider);
+        let base_url = self.base_url(&f, provider);
+        let mut d = DeploymentConfig {
+            name: format!("{provider}/{model}"),
+            provider,
+            model,
+            api_key,
+            base_url,
+            api_version: None,
+            azure_deployment: None,
+            api: Api::Chat,
+            timeout_ms,
+            headers: Vec::new(),
+            organization: None,
+            project: None,
+            mock: MockConfig::default(),
+        };
+        if let Some(s) = f
+            .get("name")
+            .and_then(|n| self.non_empty_string(n, &f.path("name")))
+        {
+            d.name = s;
+        }
+        for (key, slot) in [
+            ("api_version", &mut d.api_version),
+            ("deployment", &mut d.azure_deployment),
+        ] {
+            if let Some(n) = f.get(key) {
+                if provider != ProviderKind::Azure {
+                    self.issue(
+                        n.pos,
+                        &f.path(key),
+                        format!("`{key}` applies to provider azure only"),
+                    );
+                } else {
+                    *slot = self.non_empty_string(n, &f.path(key));
+                }
+            }
+        }
+        if let Some(n) = f.get("api") {
+            d.api = match self.string(n, &f.path("api")).as_deref() {
+                Some("chat") => Api::Chat,
+                Some("responses")
+                    if matches!(provider, ProviderKind::OpenAi | ProviderKind::Azure) =>
+                {
+                    Api::Responses
+                }
+                Some("responses") => {
+                    self.issue(
+                        n.pos,
+                        &f.path("api"),
+                        "`api: responses` applies to providers openai and azure only",
+                    );
+                    Api::Chat
+                }
+                Some(other) => {
+                    self.issue(
+                        n.pos,
+                        &f.path("api"),
+                        format!("unknown api `{other}` (expected chat or responses)"),
+                    );
+                    Api::Chat
+                }
+                None => Api::Chat,
+            };
+        }
+        if let Some(n) = f.get("timeout_ms") {
+            d.timeout_ms = self
+                .integer(n, &f.path("timeout_ms"), 1, u64::MAX)
+                .unwrap_or(timeout_ms);
+        }
+        d.organization = f
+            .get("organization")
+            .and_then(|n| self.non_empty_string(n, &f.path("organization")));
+        d.project = f
+            .get("project")
+            .and_then(|n| self.non_empty_string(n, &f.path("project")));
+        if let Some(n) = f.get("headers") {
+            d.headers = self.headers(n, &f.path("headers"));
+        }
+        if let Some(n) = f.get("mock") {
+            if provider == ProviderKind::Mock {
+                d.mock = self.mock(n, &f.path("mock"));
+            } else {
+                self.issue(
+                    n.pos,
+                    &f.path("mock"),
+                    "`mock` applies to provider mock only",
+                );
+            }
+        }
+        Some(d)
+    }
+
+    fn provider(&mut self, node: &Node, path: &str) -> Option<ProviderKind> {
+        let s = self.string(node, path)?;
+        let kind = ProviderKind::parse(&s);
+        if kind.is_none() {
+            let names: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.name()).collect();
+            let hint = match closest(&s, &names) {
+                Some(n) => format!(" (did you mean `{n}`?)"),
+                None => format!(" (known providers: {})", names.join(", ")),
+            };
+            self.issue(node.pos, path, format!("unknown provider `{s}`{hint}"));
+        }
+        kind
+    }
+
+    fn api_key(&mut self, f: &Fields<'_>, provider: ProviderKind) -> Option<Secret> {
+        let path = f.path("api_key");
+        if let Some(n) = f.get("api_key") {
+            let key = self.string(n, &path)?;
+            if key.is_empty() && provider.requires_key() {
+                self.issue(n.pos, &path, "the API key is empty");
+                return None;
+            }
+            return (!key.is_empty()).then(|| Secret::new(key));
+        }
+        let var = provider.default_key_env()?;
+        match (self.env)(var) {
+            Some(k) if !k.is_empty() => Some(Secret::new(k)),
+            _ if provider.requires_key() => {
+                self.issue(
+                    f.node.pos,
+                    &path,
+                    format!("no api_key given and {var} is not set"),
+                );
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn base_url(&mut self, f: &Fields<'_>, provider: ProviderKind) -> Option<String> {
+        let path = f.path("base_url");
+        let (url, pos) = match f.get("base_url") {
+            Some(n) => (self.non_empty_string(n, &path)?, n.pos),
+            None => {
+                let from_env = provider
+                    .base_url_env()
+                    .and_then(|v| (self.env)(v))
+                    .filter(|v| !v.is_empty());
+                match from_env {
+                    Some(u) => (u, f.node.pos),
+                    None if provider.requires_base_url() => {
+                        let hint = provider
+                            .base_url_env()
+                            .map(|v| format!(" and {v} is not set"))
+                            .unwrap_or_default();
+                        self.issue(
+                            f.node.pos,
+                            &path,
+                            format!("provider {provider} needs a base_url{hint}"),
+                        );
+                        return None;
+                    }
+                    None => return None,
+                }
+            }
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            self.issue(pos, &path, "must start with http:// or https://");
+            return None;
+        }
+        Some(url.trim_end_matches('/').to_owned())
+    }
+
+    fn headers(&mut self, node: &Node, path: &str) -> Vec<(String, Secret)> {
+        let Value::Map(entries) = &node.value else {
+            self.issue(
+                node.pos,
+                path,
+                format!(
+                    "expected a mapping of header names to values, got {}",
+                    node.type_name()
+                ),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (name, value) in entries {
+            let hpath = format!("{path}.{name}");
+            let valid_name = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid_name {
+                self.issue(value.pos, &hpath, "not a valid HTTP header name");
+                continue;
+            }
+            if let Some(v) = self.string(value, &hpath) {
+                out.push((name.to_ascii_lowercase(), Secret::new(v)));
+            }
+        }
+        out
+    }
+
+    fn mock(&mut self, node: &Node, path: &str) -> MockConfig {
+        let mut m = MockConfig::default();
+        let Some(f) = self.fields(node, path, MOCK_FIELDS) else {
+            return m;
+        };
+        m.reply = f
+            .get("reply")
+            .and_then(|n| self.string(n, &f.path("reply")));
+        if let Some(n) = f.get("latency_ms") {
+            m.latency_ms = self
+                .integer(n, &f.path("latency_ms"), 0, 600_000)
+                .unwrap_or(0);
+        }
+        if let Some(n) = f.get("fail_first") {
+            m.fail_first = self
+                .integer(n, &f.path("fail_first"), 0, u32::MAX as u64)
+                .unwrap_or(0) as u32;
+        }
+        if let Some(n) = f.get("failure_rate") {
+            m.failure_rate = self.fraction(n, &f.path("failure_rate")).unwrap_or(0.0);
+        }
+        if let Some(n) = f.get("chunk_chars") {
+            m.chunk_chars = self
+                .integer(n, &f.path("chunk_chars"), 1, 1 << 20)
+                .unwrap_or(m.chunk_chars as u64) as usize;
+        }
+        if let Some(n) = f.get("fail_with") {
+            let p = f.path("fail_with");
+            if let Some(code) = self.string(n, &p) {
+                match ErrorKind::from_code(&code) {
+                    Some(k) => m.fail_with = k,
+                    None => self.issue(
+                        n.pos,
+                        &p,
+                        format!("unknown error code `{code}` (e.g. RATE_LIMITED, TIMEOUT)"),
+                    ),
+                }
+            }
+        }
+        m
+    }
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(d, c)| *d <= (c.len() / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Optimal-string-alignment distance: edits, with a swap of neighbours counting as one.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_for_typos() {
+        assert_eq!(closest("opnai", &["openai", "azure"]), Some("openai"));
+        assert_eq!(closest("modle", DEPLOYMENT_FIELDS), Some("model"));
+        assert_eq!(closest("zzzzzz", &["openai"]), None);
+    }
+}

@@ -1,0 +1,345 @@
+//! The one error type of modelplug: a flat [`ErrorKind`] with stable string codes, plus the
+//! context every binding exposes (provider, HTTP status, retry-after, request id, attempts).
+//!
+//! Messages never contain prompts, completions or secrets: provider messages are passed through
+//! [`crate::redact::scrub`] and cut to a bounded length before they are stored here.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::Attempt;
+
+/// Every way a modelplug call can fail. The string codes ([`ErrorKind::code`]) are stable: each
+/// binding maps them to one exception class in exactly one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorKind {
+    /// The request was malformed or used a parameter the provider rejects.
+    InvalidRequest,
+    /// The provider rejected the credentials.
+    Authentication,
+    /// The credentials are valid but not allowed to do this.
+    PermissionDenied,
+    /// The model, deployment or endpoint does not exist.
+    NotFound,
+    /// The provider asked us to slow down (or the account ran out of quota).
+    RateLimited,
+    /// The provider did not answer within the deadline.
+    Timeout,
+    /// The provider failed or is overloaded (5xx, 529, a broken stream).
+    ProviderUnavailable,
+    /// The prompt does not fit the model's context window.
+    ContextLengthExceeded,
+    /// The provider's content policy refused the prompt or the completion.
+    ContentFiltered,
+    /// A modelplug guardrail blocked the call.
+    GuardrailBlocked,
+    /// A budget set in central policy is used up.
+    BudgetExceeded,
+    /// Every deployment (including fallbacks) was tried and failed.
+    AllDeploymentsFailed,
+    /// The caller cancelled the call, or the client was closed.
+    Cancelled,
+    /// The connection failed (DNS, refused, reset) before a provider answer arrived.
+    Network,
+    /// The configuration is invalid (file, line and field are in the message).
+    Config,
+    /// A bug in modelplug, or a provider answer that cannot be understood.
+    Internal,
+}
+
+impl ErrorKind {
+    /// Every kind, in table order (bindings generate their class tables from this).
+    pub const ALL: [ErrorKind; 16] = [
+        ErrorKind::InvalidRequest,
+        ErrorKind::Authentication,
+        ErrorKind::PermissionDenied,
+        ErrorKind::NotFound,
+        ErrorKind::RateLimited,
+        ErrorKind::Timeout,
+        ErrorKind::ProviderUnavailable,
+        ErrorKind::ContextLengthExceeded,
+        ErrorKind::ContentFiltered,
+        ErrorKind::GuardrailBlocked,
+        ErrorKind::BudgetExceeded,
+        ErrorKind::AllDeploymentsFailed,
+        ErrorKind::Cancelled,
+        ErrorKind::Network,
+        ErrorKind::Config,
+        ErrorKind::Internal,
+    ];
+
+    /// The stable string code, e.g. `"RATE_LIMITED"`.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest => "INVALID_REQUEST",
+            ErrorKind::Authentication => "AUTHENTICATION",
+            ErrorKind::PermissionDenied => "PERMISSION_DENIED",
+            ErrorKind::NotFound => "NOT_FOUND",
+            ErrorKind::RateLimited => "RATE_LIMITED",
+            ErrorKind::Timeout => "TIMEOUT",
+            ErrorKind::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
+            ErrorKind::ContextLengthExceeded => "CONTEXT_LENGTH_EXCEEDED",
+            ErrorKind::ContentFiltered => "CONTENT_FILTERED",
+            ErrorKind::GuardrailBlocked => "GUARDRAIL_BLOCKED",
+            ErrorKind::BudgetExceeded => "BUDGET_EXCEEDED",
+            ErrorKind::AllDeploymentsFailed => "ALL_DEPLOYMENTS_FAILED",
+            ErrorKind::Cancelled => "CANCELLED",
+            ErrorKind::Network => "NETWORK",
+            ErrorKind::Config => "CONFIG",
+            ErrorKind::Internal => "INTERNAL",
+        }
+    }
+
+    /// Parses a stable code back into a kind (used by config, vectors and bindings).
+    pub fn from_code(code: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// Whether the same deployment may be tried again (PROTOCOLS.md §7), before any provider
+    /// hint such as `x-should-retry` is taken into account.
+    pub fn retryable_by_default(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimited
+                | ErrorKind::Timeout
+                | ErrorKind::ProviderUnavailable
+                | ErrorKind::Network
+        )
+    }
+
+    /// Whether the router may move on to another deployment after this failure.
+    pub fn allows_fallback(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimited
+                | ErrorKind::Timeout
+                | ErrorKind::ProviderUnavailable
+                | ErrorKind::Network
+                | ErrorKind::Authentication
+                | ErrorKind::PermissionDenied
+                | ErrorKind::NotFound
+                | ErrorKind::ContextLengthExceeded
+        )
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A modelplug error. Cheap to move (one box); every field is safe to log.
+#[derive(Clone, PartialEq)]
+pub struct Error(Box<ErrorInner>);
+
+#[derive(Clone, PartialEq)]
+struct ErrorInner {
+    kind: ErrorKind,
+    message: String,
+    provider: Option<String>,
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+    request_id: Option<String>,
+    provider_code: Option<String>,
+    retryable: bool,
+    attempts: Vec<Attempt>,
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind`. `message` must not contain prompt text or secrets.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error(Box::new(ErrorInner {
+            kind,
+            message: message.into(),
+            provider: None,
+            status: None,
+            retry_after: None,
+            request_id: None,
+            provider_code: None,
+            retryable: kind.retryable_by_default(),
+            attempts: Vec::new(),
+        }))
+    }
+
+    /// Shorthand for an [`ErrorKind::InvalidRequest`] error.
+    pub fn invalid_request(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidRequest, message)
+    }
+
+    /// Shorthand for an [`ErrorKind::Config`] error.
+    pub fn config(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Config, message)
+    }
+
+    /// Shorthand for an [`ErrorKind::Internal`] error.
+    pub fn internal(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Internal, message)
+    }
+
+    /// Shorthand for an [`ErrorKind::Cancelled`] error.
+    pub fn cancelled(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Cancelled, message)
+    }
+
+    /// Sets the provider this error came from.
+    pub fn with_provider(mut self, provider: impl Into<String>) -> Error {
+        self.0.provider = Some(provider.into());
+        self
+    }
+
+    /// Sets the HTTP status the provider answered with.
+    pub fn with_status(mut self, status: u16) -> Error {
+        self.0.status = Some(status);
+        self
+    }
+
+    /// Sets how long the provider asked us to wait before retrying.
+    pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> Error {
+        self.0.retry_after = retry_after;
+        self
+    }
+
+    /// Sets the provider's request id (for support tickets).
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Error {
+        self.0.request_id = request_id;
+        self
+    }
+
+    /// Sets the provider's own error code (e.g. `insufficient_quota`).
+    pub fn with_provider_code(mut self, code: Option<String>) -> Error {
+        self.0.provider_code = code;
+        self
+    }
+
+    /// Overrides whether the same deployment may be retried.
+    pub fn with_retryable(mut self, retryable: bool) -> Error {
+        self.0.retryable = retryable;
+        self
+    }
+
+    /// Attaches the list of attempts the router made.
+    pub fn with_attempts(mut self, attempts: Vec<Attempt>) -> Error {
+        self.0.attempts = attempts;
+        self
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The stable string code of the kind.
+    pub fn code(&self) -> &'static str {
+        self.0.kind.code()
+    }
+
+    /// A human-readable message, free of prompts and secrets.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// The provider the failure came from, if any.
+    pub fn provider(&self) -> Option<&str> {
+        self.0.provider.as_deref()
+    }
+
+    /// The provider's HTTP status, if the failure was an HTTP answer.
+    pub fn status(&self) -> Option<u16> {
+        self.0.status
+    }
+
+    /// How long the provider asked us to wait, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after
+    }
+
+    /// The provider's request id, if it sent one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+
+    /// The provider's own error code string, if any (e.g. `context_length_exceeded`).
+    pub fn provider_code(&self) -> Option<&str> {
+        self.0.provider_code.as_deref()
+    }
+
+    /// Whether retrying the same deployment may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.0.retryable
+    }
+
+    /// Whether another deployment may succeed where this one failed.
+    pub fn allows_fallback(&self) -> bool {
+        self.0.kind.allows_fallback()
+    }
+
+    /// Every attempt the router made before giving up (empty when no provider was called).
+    pub fn attempts(&self) -> &[Attempt] {
+        &self.0.attempts
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}]", self.code())?;
+        if let Some(p) = &self.0.provider {
+            write!(f, " {p}:")?;
+        }
+        write!(f, " {}", self.0.message)?;
+        if let Some(s) = self.0.status {
+            write!(f, " (HTTP {s})")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.0.kind)
+            .field("message", &self.0.message)
+            .field("provider", &self.0.provider)
+            .field("status", &self.0.status)
+            .field("retry_after", &self.0.retry_after)
+            .field("request_id", &self.0.request_id)
+            .field("provider_code", &self.0.provider_code)
+            .field("retryable", &self.0.retryable)
+            .field("attempts", &self.0.attempts.len())
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for k in ErrorKind::ALL {
+            assert!(seen.insert(k.code()));
+            assert_eq!(ErrorKind::from_code(k.code()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.code());
+        }
+        assert_eq!(ErrorKind::from_code("NOPE"), None);
+    }
+
+    #[test]
+    fn display_names_code_provider_and_status() {
+        let e = Error::new(ErrorKind::RateLimited, "slow down")
+            .with_provider("openai")
+            .with_status(429);
+        assert_eq!(e.to_string(), "[RATE_LIMITED] openai: slow down (HTTP 429)");
+        assert!(e.is_retryable());
+        assert!(!Error::invalid_request("x").is_retryable());
+    }
+}

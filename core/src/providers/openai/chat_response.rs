@@ -1,0 +1,412 @@
+//! Chat Completions answers → unified types: the JSON body, and the SSE chunks of a stream.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+
+use serde::Deserialize;
+
+use super::error_body::error_from_body;
+use crate::error::{Error, ErrorKind, Result};
+use crate::providers::{EventDecoder, ProviderEvent};
+use crate::sse::SseEvent;
+use crate::types::{AssistantMessage, ChatResponse, FinishReason, ToolCall, Usage};
+
+/// Usage as the OpenAI family reports it.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+    #[serde(default)]
+    total_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+impl WireUsage {
+    pub(crate) fn normalise(&self) -> Usage {
+        let input = self.prompt_tokens.unwrap_or(0);
+        let output = self.completion_tokens.unwrap_or(0);
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            cached_input_tokens: self
+                .prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
+            reasoning_tokens: self
+                .completion_tokens_details
+                .as_ref()
+                .and_then(|d| d.reasoning_tokens)
+                .unwrap_or(0),
+            total_tokens: self.total_tokens.unwrap_or(input + output),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WireResponse {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    choices: Option<Vec<WireChoice>>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct WireChoice {
+    #[serde(default)]
+    message: Option<WireMessage>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireMessage {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    refusal: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<WireToolCall>>,
+    /// DeepSeek.
+    #[serde(default)]
+    reasoning_content: Option<String>,
+    /// Groq, Ollama, OpenRouter.
+    #[serde(default)]
+    reasoning: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireToolCall {
+    #[serde(default)]
+    id: Option<String>,
+    function: WireFunction,
+}
+
+#[derive(Deserialize)]
+struct WireFunction {
+    name: String,
+    #[serde(default)]
+    arguments: Option<serde_json::Value>,
+}
+
+/// A tool-call id for servers that send none (Gemini's compatibility endpoint).
+pub(crate) fn synthesize_call_id() -> String {
+    let mut id = String::with_capacity(29);
+    id.push_str("call_");
+    for _ in 0..24 {
+        id.push(fastrand::alphanumeric());
+    }
+    id
+}
+
+/// Arguments arrive as a JSON text, or (some servers) as a JSON object.
+fn arguments_text(v: Option<serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s,
+        Some(other) => other.to_string(),
+    }
+}
+
+/// A body that cannot be understood: the provider is misbehaving, so the call may go elsewhere.
+pub(crate) fn malformed(what: &str, e: &serde_json::Error) -> Error {
+    Error::new(
+        ErrorKind::ProviderUnavailable,
+        format!(
+            "the provider's {what} is malformed: {}",
+            crate::redact::scrub_serde_message(&e.to_string())
+        ),
+    )
+}
+
+/// Decodes a non-streaming Chat Completions body. Sets the provider-side fields only (id,
+/// message, finish reason, usage, model, raw); the router fills in the rest.
+pub fn decode_chat_response(body: &[u8], include_raw: bool) -> Result<ChatResponse> {
+    let wire: WireResponse = serde_json::from_slice(body).map_err(|e| malformed("answer", &e))?;
+    if let Some(err) = &wire.error {
+        if wire.choices.as_ref().is_none_or(Vec::is_empty) {
+            return Err(error_from_body(err, None, &[]));
+        }
+    }
+    let choice = wire
+        .choices
+        .and_then(|c| c.into_iter().next())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::ProviderUnavailable,
+                "the provider's answer has no choices",
+            )
+        })?;
+    let msg = choice.message.unwrap_or(WireMessage {
+        content: None,
+        refusal: None,
+        tool_calls: None,
+        reasoning_content: None,
+        reasoning: None,
+    });
+    let tool_calls: Vec<ToolCall> = msg
+        .tool_calls
+        .unwrap_or_default()
+        .into_iter()
+        .map(|tc| {
+            let id = tc
+                .id
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(synthesize_call_id);
+            ToolCall::new(id, tc.function.name, arguments_text(tc.function.arguments))
+        })
+        .collect();
+    let raw = if include_raw {
+        serde_json::from_slice(body).ok()
+    } else {
+        None
+    };
+    Ok(ChatResponse {
+        id: wire.id,
+        message: AssistantMessage {
+            role: "assistant".to_owned(),
+            content: msg.content,
+            tool_calls,
+            reasoning: msg
+                .reasoning_content
+                .or(msg.reasoning)
+                .filter(|r| !r.is_empty()),
+            refusal: msg.refusal,
+        },
+        finish_reason: choice
+            .finish_reason
+            .as_deref()
+            .map_or(FinishReason::Stop, FinishReason::from_openai),
+        usage: wire.usage.map(|u| u.normalise()).unwrap_or_default(),
+        model: wire.model.unwrap_or_default(),
+        raw,
+        ..ChatResponse::default()
+    })
+}
+
+#[derive(Deserialize)]
+struct WireChunk<'a> {
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    choices: Vec<WireChunkChoice<'a>>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct WireChunkChoice<'a> {
+    #[serde(default, borrow)]
+    delta: Option<WireDelta<'a>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct WireDelta<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    refusal: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tool_calls: Option<Vec<WireToolCallDelta<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct WireToolCallDelta<'a> {
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    function: Option<WireFunctionDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireFunctionDelta<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+/// Decodes Chat Completions SSE chunks; the terminal event is `data: [DONE]`.
+#[derive(Debug, Default)]
+pub struct ChatChunkDecoder {
+    done: bool,
+    sent_meta: bool,
+    /// Tool-call indexes already opened (to synthesise missing ids once per call).
+    opened_calls: Vec<u32>,
+}
+
+impl ChatChunkDecoder {
+    /// A decoder at the start of a stream.
+    pub fn new() -> ChatChunkDecoder {
+        ChatChunkDecoder::default()
+    }
+
+    /// Decodes one `data:` payload.
+    pub fn on_data(&mut self, data: &str, out: &mut VecDeque<ProviderEvent>) -> Result<()> {
+        if data == "[DONE]" {
+            self.done = true;
+            return Ok(());
+        }
+        let chunk: WireChunk<'_> =
+            serde_json::from_str(data).map_err(|e| malformed("stream chunk", &e))?;
+        if !self.sent_meta && (chunk.id.is_some() || chunk.model.is_some()) {
+            self.sent_meta = true;
+            out.push_back(ProviderEvent::Meta {
+                id: chunk.id.map(Cow::into_owned),
+                model: chunk.model.map(Cow::into_owned),
+            });
+        }
+        if let Some(choice) = chunk.choices.into_iter().next() {
+            if let Some(delta) = choice.delta {
+                self.on_delta(delta, out);
+            }
+            if let Some(reason) = choice.finish_reason {
+                out.push_back(ProviderEvent::Finish(FinishReason::from_openai(&reason)));
+            }
+        }
+        if let Some(usage) = chunk.usage {
+            out.push_back(ProviderEvent::Usage(usage.normalise()));
+        }
+        if let Some(err) = &chunk.error {
+            return Err(error_from_body(err, None, &[]));
+        }
+        Ok(())
+    }
+
+    fn on_delta(&mut self, delta: WireDelta<'_>, out: &mut VecDeque<ProviderEvent>) {
+        if let Some(r) = delta
+            .reasoning_content
+            .or(delta.reasoning)
+            .filter(|r| !r.is_empty())
+        {
+            out.push_back(ProviderEvent::Reasoning(r.into_owned()));
+        }
+        if let Some(t) = delta.content.filter(|t| !t.is_empty()) {
+            out.push_back(ProviderEvent::Text(t.into_owned()));
+        }
+        if let Some(r) = delta.refusal.filter(|r| !r.is_empty()) {
+            out.push_back(ProviderEvent::Refusal(r.into_owned()));
+        }
+        for (pos, tc) in delta.tool_calls.into_iter().flatten().enumerate() {
+            let index = tc.index.unwrap_or(pos as u32);
+            let function = tc.function;
+            let name = function
+                .as_ref()
+                .and_then(|f| f.name.clone())
+                .map(Cow::into_owned);
+            let arguments = function
+                .and_then(|f| f.arguments)
+                .map(Cow::into_owned)
+                .unwrap_or_default();
+            let mut id = tc.id.filter(|s| !s.is_empty()).map(Cow::into_owned);
+            if !self.opened_calls.contains(&index) {
+                self.opened_calls.push(index);
+                id = id.or_else(|| Some(synthesize_call_id()));
+            }
+            out.push_back(ProviderEvent::ToolCall {
+                index,
+                id,
+                name,
+                arguments,
+            });
+        }
+    }
+}
+
+impl EventDecoder for ChatChunkDecoder {
+    fn on_event(&mut self, event: SseEvent<'_>, out: &mut VecDeque<ProviderEvent>) -> Result<()> {
+        if event.event == "error" {
+            let v: serde_json::Value =
+                serde_json::from_str(event.data).map_err(|e| malformed("error event", &e))?;
+            return Err(error_from_body(&v, None, &[]));
+        }
+        self.on_data(event.data, out)
+    }
+
+    fn finished(&self) -> bool {
+        self.done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_stream_with_reasoning_and_missing_tool_id() {
+        let body = br#"{"id":"x","model":"m","choices":[{"finish_reason":"tool_calls","message":{"content":null,
+            "reasoning_content":"think","tool_calls":[{"function":{"name":"f","arguments":{"a":1}}}]}}],
+            "usage":{"prompt_tokens":3,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":null}}}"#;
+        let r = decode_chat_response(body, true).unwrap();
+        assert_eq!(r.finish_reason, FinishReason::ToolCalls);
+        assert_eq!(r.message.reasoning.as_deref(), Some("think"));
+        assert!(r.tool_calls()[0].id.starts_with("call_"));
+        assert_eq!(r.tool_calls()[0].function.arguments, r#"{"a":1}"#);
+        assert_eq!(
+            r.usage,
+            Usage {
+                input_tokens: 3,
+                output_tokens: 4,
+                total_tokens: 7,
+                ..Usage::default()
+            }
+        );
+        assert!(r.raw.is_some());
+    }
+
+    #[test]
+    fn malformed_bodies_are_typed_errors_without_content() {
+        let e = decode_chat_response(br#"{"choices": "the secret answer"}"#, false).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ProviderUnavailable);
+        assert!(!e.message().contains("secret"), "{e}");
+        let e = decode_chat_response(b"<html>", false).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ProviderUnavailable);
+        let e = decode_chat_response(br#"{"choices": []}"#, false).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ProviderUnavailable);
+    }
+
+    #[test]
+    fn error_inside_a_200_body() {
+        let e = decode_chat_response(
+            br#"{"error":{"code":429,"message":"Provider returned error"}}"#,
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+    }
+}

@@ -1,0 +1,405 @@
+//! The OpenAI family: OpenAI itself, Azure OpenAI (classic deployment URLs with `api-version`,
+//! and the `/openai/v1/` path) and every OpenAI-compatible server (Groq, Mistral, Ollama,
+//! OpenRouter, DeepSeek, Cerebras, Together, Hugging Face, vLLM, or any `base_url`).
+
+mod chat_request;
+mod chat_response;
+mod embeddings;
+mod error_body;
+mod quirks;
+mod responses_api;
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+
+use super::{CallOptions, Provider, ProviderKind, ProviderStream, SseProviderStream};
+use crate::config::{Api, DeploymentConfig};
+use crate::error::{Error, Result};
+use crate::http;
+use crate::redact::Secret;
+use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse};
+
+pub use chat_request::encode_chat_request;
+pub use chat_response::{ChatChunkDecoder, decode_chat_response};
+pub use embeddings::{decode_embed_response, encode_embed_request};
+pub use error_body::{classify, error_from_body, error_from_response};
+pub use quirks::Quirks;
+pub use responses_api::{
+    ResponsesStreamDecoder, decode_responses_response, encode_responses_request,
+};
+
+/// Where the three endpoints of a deployment live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Chat Completions.
+    pub chat: String,
+    /// Responses.
+    pub responses: String,
+    /// Embeddings.
+    pub embeddings: String,
+}
+
+impl Endpoints {
+    /// The endpoints of `d` (its provider's defaults applied).
+    pub fn of(d: &DeploymentConfig) -> Result<Endpoints> {
+        let base = d
+            .base_url
+            .as_deref()
+            .or_else(|| d.provider.default_base_url())
+            .ok_or_else(|| Error::config(format!("deployment `{}` has no base_url", d.name)))?
+            .trim_end_matches('/');
+        if d.provider != ProviderKind::Azure {
+            return Ok(Endpoints {
+                chat: format!("{base}/chat/completions"),
+                responses: format!("{base}/responses"),
+                embeddings: format!("{base}/embeddings"),
+            });
+        }
+        // Azure: accept the resource root, `…/openai` or `…/openai/v1` as base_url.
+        let root = base
+            .trim_end_matches("/openai/v1")
+            .trim_end_matches("/openai");
+        Ok(match &d.api_version {
+            Some(v) => {
+                let dep = d.azure_deployment.as_deref().unwrap_or(&d.model);
+                let q = format!("?api-version={v}");
+                Endpoints {
+                    chat: format!("{root}/openai/deployments/{dep}/chat/completions{q}"),
+                    responses: format!("{root}/openai/responses{q}"),
+                    embeddings: format!("{root}/openai/deployments/{dep}/embeddings{q}"),
+                }
+            }
+            None => Endpoints {
+                chat: format!("{root}/openai/v1/chat/completions"),
+                responses: format!("{root}/openai/v1/responses"),
+                embeddings: format!("{root}/openai/v1/embeddings"),
+            },
+        })
+    }
+}
+
+/// An OpenAI-family deployment.
+pub struct OpenAiProvider {
+    kind: ProviderKind,
+    /// The model id sent in the body (Azure: the deployment name).
+    model: String,
+    endpoints: Endpoints,
+    /// Auth, organisation and extra headers, built once.
+    headers: HeaderMap,
+    quirks: Quirks,
+    api: Api,
+    http: reqwest::Client,
+    /// Credential values, scrubbed from provider error messages.
+    secrets: Vec<Secret>,
+}
+
+impl std::fmt::Debug for OpenAiProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiProvider")
+            .field("kind", &self.kind)
+            .field("model", &self.model)
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+fn header_value(secret: &str, what: &str) -> Result<HeaderValue> {
+    let mut v = HeaderValue::from_str(secret).map_err(|_| {
+        Error::config(format!(
+            "{what} contains characters not allowed in an HTTP header"
+        ))
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+impl OpenAiProvider {
+    /// Builds the adapter for `d`, sharing the `http` connection pool.
+    pub fn new(d: &DeploymentConfig, http: reqwest::Client) -> Result<OpenAiProvider> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let mut secrets = Vec::new();
+        if let Some(key) = d.api_key.as_ref().filter(|k| !k.is_empty()) {
+            let what = format!("the API key of deployment `{}`", d.name);
+            if d.provider == ProviderKind::Azure {
+                headers.insert("api-key", header_value(key.expose(), &what)?);
+            } else {
+                let bearer = format!("Bearer {}", key.expose());
+                headers.insert(
+                    reqwest::header::AUTHORIZATION,
+                    header_value(&bearer, &what)?,
+                );
+            }
+            secrets.push(key.clone());
+        }
+        for (name, value) in [
+            ("openai-organization", &d.organization),
+            ("openai-project", &d.project),
+        ] {
+            if let Some(v) = value {
+                headers.insert(name, header_value(v, name)?);
+            }
+        }
+        for (name, value) in &d.headers {
+            let n = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::config(format!("`{name}` is not a valid HTTP header name")))?;
+            headers.insert(
+                n,
+                header_value(value.expose(), &format!("header `{name}`"))?,
+            );
+            secrets.push(value.clone());
+        }
+        let model = match d.provider {
+            ProviderKind::Azure => d
+                .azure_deployment
+                .clone()
+                .unwrap_or_else(|| d.model.clone()),
+            _ => d.model.clone(),
+        };
+        Ok(OpenAiProvider {
+            kind: d.provider,
+            model,
+            endpoints: Endpoints::of(d)?,
+            headers,
+            quirks: Quirks::of(d.provider),
+            api: d.api,
+            http,
+            secrets,
+        })
+    }
+
+    fn secret_strs(&self) -> Vec<&str> {
+        self.secrets.iter().map(Secret::expose).collect()
+    }
+
+    /// POSTs `body` to `url`; a non-2xx answer becomes a classified error. `total_timeout`
+    /// bounds the whole exchange; without it only the wait for the headers is bounded.
+    async fn post(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+        whole: bool,
+    ) -> Result<reqwest::Response> {
+        let provider = self.kind.name();
+        let mut req = self.http.post(url).headers(self.headers.clone()).body(body);
+        if whole {
+            req = req.timeout(timeout);
+        }
+        let send = http::send(req, provider);
+        let response = if whole {
+            send.await?
+        } else {
+            tokio::time::timeout(timeout, send).await.map_err(|_| {
+                Error::new(
+                    crate::ErrorKind::Timeout,
+                    format!("no answer within {} ms", timeout.as_millis()),
+                )
+                .with_provider(provider)
+            })??
+        };
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(response);
+        }
+        let headers = response.headers().clone();
+        let body = http::read_error_body(response).await;
+        Err(
+            error_from_response(status, &headers, &body, &self.secret_strs())
+                .with_provider(provider),
+        )
+    }
+
+    async fn read_body(
+        &self,
+        response: reqwest::Response,
+    ) -> Result<(bytes::Bytes, Option<String>)> {
+        let request_id = http::request_id(response.headers());
+        let body = response.bytes().await.map_err(|e| {
+            let cause = http::transport_error(e, self.kind.name());
+            Error::new(
+                cause.kind(),
+                format!("reading the answer failed: {}", cause.message()),
+            )
+        })?;
+        Ok((body, request_id))
+    }
+
+    async fn chat_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<ChatResponse> {
+        let (url, body) = match self.api {
+            Api::Chat => (
+                &self.endpoints.chat,
+                encode_chat_request(req, &self.model, &self.quirks, false)?,
+            ),
+            Api::Responses => (
+                &self.endpoints.responses,
+                encode_responses_request(req, &self.model, false)?,
+            ),
+        };
+        let response = self.post(url, body, opts.timeout, true).await?;
+        let (body, request_id) = self.read_body(response).await?;
+        let decoded = match self.api {
+            Api::Chat => decode_chat_response(&body, opts.include_raw),
+            Api::Responses => decode_responses_response(&body, opts.include_raw),
+        };
+        let mut r = decoded.map_err(|e| {
+            e.with_provider(self.kind.name())
+                .with_request_id(request_id.clone())
+        })?;
+        r.request_id = request_id;
+        Ok(r)
+    }
+
+    async fn stream_inner(
+        &self,
+        req: &ChatRequest,
+        opts: CallOptions,
+    ) -> Result<Box<dyn ProviderStream>> {
+        let provider = self.kind.name();
+        Ok(match self.api {
+            Api::Chat => {
+                let body = encode_chat_request(req, &self.model, &self.quirks, true)?;
+                let response = self
+                    .post(&self.endpoints.chat, body, opts.timeout, false)
+                    .await?;
+                Box::new(SseProviderStream::new(
+                    response,
+                    ChatChunkDecoder::new(),
+                    opts.timeout,
+                    provider,
+                ))
+            }
+            Api::Responses => {
+                let body = encode_responses_request(req, &self.model, true)?;
+                let response = self
+                    .post(&self.endpoints.responses, body, opts.timeout, false)
+                    .await?;
+                Box::new(SseProviderStream::new(
+                    response,
+                    ResponsesStreamDecoder::new(),
+                    opts.timeout,
+                    provider,
+                ))
+            }
+        })
+    }
+
+    async fn embed_inner(&self, req: &EmbedRequest, opts: CallOptions) -> Result<EmbedResponse> {
+        let body = encode_embed_request(req, &self.model, self.quirks.embeddings_base64)?;
+        let response = self
+            .post(&self.endpoints.embeddings, body, opts.timeout, true)
+            .await?;
+        let (body, request_id) = self.read_body(response).await?;
+        let mut r = decode_embed_response(&body, req.input.len()).map_err(|e| {
+            e.with_provider(self.kind.name())
+                .with_request_id(request_id.clone())
+        })?;
+        r.request_id = request_id;
+        Ok(r)
+    }
+}
+
+impl Provider for OpenAiProvider {
+    fn kind(&self) -> ProviderKind {
+        self.kind
+    }
+
+    fn chat<'a>(
+        &'a self,
+        req: &'a ChatRequest,
+        opts: CallOptions,
+    ) -> BoxFuture<'a, Result<ChatResponse>> {
+        Box::pin(self.chat_inner(req, opts))
+    }
+
+    fn stream<'a>(
+        &'a self,
+        req: &'a ChatRequest,
+        opts: CallOptions,
+    ) -> BoxFuture<'a, Result<Box<dyn ProviderStream>>> {
+        Box::pin(self.stream_inner(req, opts))
+    }
+
+    fn embed<'a>(
+        &'a self,
+        req: &'a EmbedRequest,
+        opts: CallOptions,
+    ) -> BoxFuture<'a, Result<EmbedResponse>> {
+        Box::pin(self.embed_inner(req, opts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DeploymentConfig, MockConfig};
+
+    fn deployment(
+        provider: ProviderKind,
+        base: Option<&str>,
+        api_version: Option<&str>,
+    ) -> DeploymentConfig {
+        DeploymentConfig {
+            name: "d".into(),
+            provider,
+            model: "gpt-4o".into(),
+            api_key: Some(Secret::new("k")),
+            base_url: base.map(str::to_owned),
+            api_version: api_version.map(str::to_owned),
+            azure_deployment: None,
+            api: Api::Chat,
+            timeout_ms: 1000,
+            headers: vec![],
+            organization: None,
+            project: None,
+            mock: MockConfig::default(),
+        }
+    }
+
+    #[test]
+    fn endpoint_urls() {
+        let e = Endpoints::of(&deployment(ProviderKind::Groq, None, None)).unwrap();
+        assert_eq!(e.chat, "https://api.groq.com/openai/v1/chat/completions");
+        let e = Endpoints::of(&deployment(
+            ProviderKind::Azure,
+            Some("https://r.openai.azure.com/"),
+            Some("2024-10-21"),
+        ))
+        .unwrap();
+        assert_eq!(
+            e.chat,
+            "https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+        );
+        assert_eq!(
+            e.embeddings,
+            "https://r.openai.azure.com/openai/deployments/gpt-4o/embeddings?api-version=2024-10-21"
+        );
+        let e = Endpoints::of(&deployment(
+            ProviderKind::Azure,
+            Some("https://r.openai.azure.com/openai/v1"),
+            None,
+        ))
+        .unwrap();
+        assert_eq!(
+            e.responses,
+            "https://r.openai.azure.com/openai/v1/responses"
+        );
+    }
+
+    #[test]
+    fn azure_uses_api_key_header_others_bearer() {
+        let http = crate::http::build_client().unwrap();
+        let p = OpenAiProvider::new(
+            &deployment(ProviderKind::Azure, Some("https://r"), None),
+            http.clone(),
+        )
+        .unwrap();
+        assert!(p.headers.get("api-key").unwrap().is_sensitive());
+        assert!(p.headers.get("authorization").is_none());
+        let p = OpenAiProvider::new(&deployment(ProviderKind::OpenAi, None, None), http).unwrap();
+        assert_eq!(p.headers.get("authorization").unwrap(), "Bearer k");
+        assert!(!format!("{p:?}").contains("Bearer"));
+    }
+}

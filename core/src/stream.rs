@@ -1,0 +1,303 @@
+//! The pull-based chat stream: [`ChatStream::next`] yields deltas as they arrive and, last,
+//! the assembled [`ChatResponse`]. Failover is allowed until the first content reaches the
+//! caller. [`CancelHandle`] stops a stream from another task or thread, even mid-`next`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::Stream;
+use tokio::sync::watch;
+
+use crate::client::{ClientInner, Routed};
+use crate::error::{Error, Result};
+use crate::providers::{ProviderEvent, ProviderStream};
+use crate::routing::{Deployment, Run};
+use crate::types::{
+    AssistantMessage, ChatRequest, ChatResponse, FinishReason, StreamEvent, ToolCall, Usage,
+};
+
+/// Stops a [`ChatStream`]; cheap to clone and safe to use from any thread.
+#[derive(Clone, Debug)]
+pub struct CancelHandle(Arc<watch::Sender<bool>>);
+
+impl CancelHandle {
+    fn new() -> (CancelHandle, watch::Receiver<bool>) {
+        let (tx, rx) = watch::channel(false);
+        (CancelHandle(Arc::new(tx)), rx)
+    }
+
+    /// Cancels the stream: a pending or later `next` returns a `CANCELLED` error and the
+    /// connection to the provider is closed.
+    pub fn cancel(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Whether [`CancelHandle::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow()
+    }
+}
+
+enum State {
+    /// No provider stream open (not started yet, or failing over).
+    Opening(Option<Run>),
+    /// Reading from a deployment.
+    Open {
+        run: Run,
+        deployment: Arc<Deployment>,
+        try_started: Instant,
+        inner: Box<dyn ProviderStream>,
+    },
+    /// Done, failed or cancelled: `next` returns `None`.
+    Finished,
+}
+
+/// A streamed chat completion. Pull events with [`ChatStream::next`] until it returns `None`.
+pub struct ChatStream {
+    client: Arc<ClientInner>,
+    request: ChatRequest,
+    state: State,
+    assembler: Assembler,
+    /// Content reached the caller: no more failover.
+    delivered: bool,
+    cancel: CancelHandle,
+    cancelled: watch::Receiver<bool>,
+}
+
+impl ChatStream {
+    pub(crate) fn new(client: Arc<ClientInner>, request: ChatRequest) -> ChatStream {
+        let (cancel, cancelled) = CancelHandle::new();
+        ChatStream {
+            client,
+            request,
+            state: State::Opening(None),
+            assembler: Assembler::default(),
+            delivered: false,
+            cancel,
+            cancelled,
+        }
+    }
+
+    /// A handle that cancels this stream from elsewhere.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.clone()
+    }
+
+    /// Cancels the stream now and closes the connection.
+    pub fn cancel(&mut self) {
+        self.cancel.cancel();
+        self.state = State::Finished;
+    }
+
+    /// Turns this into a [`futures_util::Stream`] of events.
+    pub fn into_stream(self) -> impl Stream<Item = Result<StreamEvent>> + Send {
+        futures_util::stream::unfold(
+            self,
+            |mut s| async move { s.next().await.map(|ev| (ev, s)) },
+        )
+    }
+
+    /// The next event; `None` after [`StreamEvent::Done`], an error or cancellation.
+    pub async fn next(&mut self) -> Option<Result<StreamEvent>> {
+        let mut cancelled = self.cancelled.clone();
+        let result = tokio::select! {
+            biased;
+            _ = cancelled.wait_for(|c| *c) => Some(Err(Error::cancelled("the stream was cancelled"))),
+            r = self.advance() => r,
+        };
+        if matches!(result, Some(Err(_))) {
+            self.state = State::Finished;
+        }
+        result
+    }
+
+    async fn advance(&mut self) -> Option<Result<StreamEvent>> {
+        loop {
+            match std::mem::replace(&mut self.state, State::Finished) {
+                State::Finished => return None,
+                State::Opening(run) => match self.open(run).await {
+                    Ok(state) => self.state = state,
+                    Err(e) => return Some(Err(e)),
+                },
+                State::Open {
+                    mut run,
+                    deployment,
+                    try_started,
+                    mut inner,
+                } => match inner.next_event().await {
+                    Some(Ok(ev)) => {
+                        let out = self.assembler.apply(ev);
+                        self.state = State::Open {
+                            run,
+                            deployment,
+                            try_started,
+                            inner,
+                        };
+                        if let Some(out) = out {
+                            self.delivered |= !matches!(out, StreamEvent::Usage { .. });
+                            return Some(Ok(out));
+                        }
+                    }
+                    Some(Err(e)) if !self.delivered => {
+                        if let Err(e) = run.failed(&deployment, try_started, e).await {
+                            return Some(Err(e));
+                        }
+                        self.assembler = Assembler::default();
+                        self.state = State::Opening(Some(run));
+                    }
+                    Some(Err(e)) => {
+                        run.record_failure(&deployment, try_started, &e);
+                        return Some(Err(e.with_attempts(run.take_attempts())));
+                    }
+                    None => {
+                        run.succeeded(&deployment, try_started, Some(200));
+                        let request_id = inner.request_id().map(str::to_owned);
+                        let mut response = std::mem::take(&mut self.assembler).finish();
+                        response.request_id = request_id;
+                        response.stamp(&deployment, run.started().elapsed(), run.take_attempts());
+                        return Some(Ok(StreamEvent::Done {
+                            response: Box::new(response),
+                        }));
+                    }
+                },
+            }
+        }
+    }
+
+    /// Opens a provider stream, retrying and falling back until one accepts the request.
+    async fn open(&mut self, run: Option<Run>) -> Result<State> {
+        let mut run = match run {
+            Some(r) => r,
+            None => {
+                self.client.check_open()?;
+                crate::client::validate_chat(&self.request)?;
+                let plan = self.client.router.plan(&self.request.model)?;
+                Run::new(
+                    plan,
+                    self.request
+                        .timeout_ms
+                        .map(std::time::Duration::from_millis),
+                    false,
+                )
+            }
+        };
+        loop {
+            let (deployment, opts) = run.next()?;
+            let try_started = Instant::now();
+            match deployment.provider.stream(&self.request, opts).await {
+                Ok(inner) => {
+                    return Ok(State::Open {
+                        run,
+                        deployment,
+                        try_started,
+                        inner,
+                    });
+                }
+                Err(e) => run.failed(&deployment, try_started, e).await?,
+            }
+        }
+    }
+}
+
+/// Accumulates provider events into the final response.
+#[derive(Default)]
+struct Assembler {
+    id: Option<String>,
+    model: Option<String>,
+    text: Option<String>,
+    reasoning: Option<String>,
+    refusal: Option<String>,
+    tool_calls: Vec<(u32, ToolCall)>,
+    finish: Option<FinishReason>,
+    usage: Option<Usage>,
+}
+
+impl Assembler {
+    /// Folds one provider event in; returns what the caller should see, if anything.
+    fn apply(&mut self, ev: ProviderEvent) -> Option<StreamEvent> {
+        match ev {
+            ProviderEvent::Meta { id, model } => {
+                self.id = self.id.take().or(id);
+                self.model = self.model.take().or(model);
+                None
+            }
+            ProviderEvent::Text(text) => {
+                self.text.get_or_insert_with(String::new).push_str(&text);
+                Some(StreamEvent::TextDelta { text })
+            }
+            ProviderEvent::Reasoning(text) => {
+                self.reasoning
+                    .get_or_insert_with(String::new)
+                    .push_str(&text);
+                Some(StreamEvent::ReasoningDelta { text })
+            }
+            ProviderEvent::Refusal(text) => {
+                self.refusal.get_or_insert_with(String::new).push_str(&text);
+                None
+            }
+            ProviderEvent::ToolCall {
+                index,
+                id,
+                name,
+                arguments,
+            } => {
+                match self.tool_calls.iter_mut().find(|(i, _)| *i == index) {
+                    Some((_, call)) => {
+                        call.function.arguments.push_str(&arguments);
+                        if let Some(n) = &name {
+                            if call.function.name.is_empty() {
+                                call.function.name.clone_from(n);
+                            }
+                        }
+                    }
+                    None => self.tool_calls.push((
+                        index,
+                        ToolCall::new(
+                            id.clone().unwrap_or_default(),
+                            name.clone().unwrap_or_default(),
+                            arguments.clone(),
+                        ),
+                    )),
+                }
+                Some(StreamEvent::ToolCallDelta {
+                    index,
+                    id,
+                    name,
+                    arguments,
+                })
+            }
+            ProviderEvent::Usage(usage) => {
+                self.usage = Some(usage);
+                Some(StreamEvent::Usage { usage })
+            }
+            ProviderEvent::Finish(reason) => {
+                self.finish = Some(reason);
+                None
+            }
+        }
+    }
+
+    fn finish(mut self) -> ChatResponse {
+        self.tool_calls.sort_by_key(|(i, _)| *i);
+        let tool_calls: Vec<ToolCall> = self.tool_calls.into_iter().map(|(_, c)| c).collect();
+        let finish_reason = self.finish.unwrap_or(if tool_calls.is_empty() {
+            FinishReason::Stop
+        } else {
+            FinishReason::ToolCalls
+        });
+        ChatResponse {
+            id: self.id,
+            message: AssistantMessage {
+                role: "assistant".to_owned(),
+                content: self.text,
+                tool_calls,
+                reasoning: self.reasoning,
+                refusal: self.refusal,
+            },
+            finish_reason,
+            usage: self.usage.unwrap_or_default(),
+            model: self.model.unwrap_or_default(),
+            ..ChatResponse::default()
+        }
+    }
+}

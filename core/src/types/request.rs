@@ -1,0 +1,766 @@
+//! What callers send: [`ChatRequest`] and [`EmbedRequest`], in the OpenAI shape everyone knows.
+//!
+//! The serde representation *is* the public JSON/dict form used by every binding and by the
+//! shared test vectors: `{"model": "smart", "messages": [{"role": "user", "content": "hi"}]}`.
+
+use serde::de::{self, Deserializer};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A chat completion request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatRequest {
+    /// A model alias from the config, or `provider/model` directly (e.g. `openai/gpt-4o`).
+    pub model: String,
+    /// The conversation so far.
+    pub messages: Vec<Message>,
+    /// Functions the model may call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<Tool>,
+    /// Whether and which tool the model must call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
+    /// Whether the model may call several tools in one turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
+    /// Plain text, any JSON object, or JSON matching a schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<ResponseFormat>,
+    /// Sampling temperature (0–2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling mass (0–1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    /// Upper bound on generated tokens (also accepted as `max_completion_tokens`).
+    #[serde(
+        default,
+        alias = "max_completion_tokens",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_tokens: Option<u32>,
+    /// Sequences that end generation (a string or a list).
+    #[serde(
+        default,
+        deserialize_with = "string_or_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub stop: Vec<String>,
+    /// Seed for best-effort deterministic sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    /// Penalty for tokens already present (-2–2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+    /// Penalty proportional to token frequency (-2–2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    /// Reasoning effort for reasoning models (`minimal`, `low`, `medium`, `high`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<String>,
+    /// Who is calling, for usage attribution (never sent to the provider).
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
+    /// Provider-specific parameters, merged into the provider's request body as given.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub extra: Map<String, Value>,
+    /// Deadline for the whole call, across retries and fallbacks, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Keep the provider's raw JSON answer in [`crate::ChatResponse::raw`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_raw: bool,
+}
+
+impl ChatRequest {
+    /// A request for `model` with one user message.
+    pub fn new(model: impl Into<String>, user_text: impl Into<String>) -> ChatRequest {
+        ChatRequest {
+            model: model.into(),
+            messages: vec![Message::user(user_text)],
+            ..ChatRequest::default()
+        }
+    }
+
+    /// Parses the public JSON form; errors are [`crate::ErrorKind::InvalidRequest`] naming the field.
+    pub fn from_json(json: &str) -> crate::Result<ChatRequest> {
+        from_json_with_path(json)
+    }
+
+    /// Converts a JSON value (a Python dict, a JS object) into a request.
+    pub fn from_value(value: Value) -> crate::Result<ChatRequest> {
+        from_value_with_path(value)
+    }
+}
+
+/// Who sent a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Instructions for the model.
+    System,
+    /// Instructions for the model (OpenAI's newer name for `system`).
+    Developer,
+    /// The end user.
+    #[default]
+    User,
+    /// The model.
+    Assistant,
+    /// A tool's result.
+    Tool,
+}
+
+impl Role {
+    /// The lowercase wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::Developer => "developer",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+        }
+    }
+}
+
+/// One message of the conversation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    /// Who sent it.
+    pub role: Role,
+    /// Text, or a list of text and image parts. `null` is allowed for assistant tool calls.
+    #[serde(default)]
+    pub content: Content,
+    /// Optional participant name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Tool calls the assistant made (assistant messages only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// Which tool call this message answers (tool messages only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+}
+
+impl Message {
+    /// A system message.
+    pub fn system(text: impl Into<String>) -> Message {
+        Message::text(Role::System, text)
+    }
+
+    /// A user message.
+    pub fn user(text: impl Into<String>) -> Message {
+        Message::text(Role::User, text)
+    }
+
+    /// An assistant message.
+    pub fn assistant(text: impl Into<String>) -> Message {
+        Message::text(Role::Assistant, text)
+    }
+
+    /// A tool result answering `tool_call_id`.
+    pub fn tool(tool_call_id: impl Into<String>, text: impl Into<String>) -> Message {
+        Message {
+            tool_call_id: Some(tool_call_id.into()),
+            ..Message::text(Role::Tool, text)
+        }
+    }
+
+    /// A message of `role` with plain text content.
+    pub fn text(role: Role, text: impl Into<String>) -> Message {
+        Message {
+            role,
+            content: Content::Text(text.into()),
+            ..Message::default()
+        }
+    }
+}
+
+/// Message content: plain text or a list of parts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// Plain text (empty for an assistant message that only calls tools).
+    Text(String),
+    /// Text and image parts, in order.
+    Parts(Vec<ContentPart>),
+}
+
+impl Default for Content {
+    fn default() -> Content {
+        Content::Text(String::new())
+    }
+}
+
+impl Content {
+    /// True for empty text or no parts.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Content::Text(t) => t.is_empty(),
+            Content::Parts(p) => p.is_empty(),
+        }
+    }
+
+    /// The text parts joined together (images are skipped).
+    pub fn joined_text(&self) -> String {
+        match self {
+            Content::Text(t) => t.clone(),
+            Content::Parts(parts) => parts
+                .iter()
+                .filter_map(|p| match p {
+                    ContentPart::Text { text } => Some(text.as_str()),
+                    ContentPart::Image(_) => None,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Serialize for Content {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Content::Text(t) => s.serialize_str(t),
+            Content::Parts(p) => p.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Content, D::Error> {
+        let v = Value::deserialize(d)?;
+        match v {
+            Value::Null => Ok(Content::default()),
+            Value::String(s) => Ok(Content::Text(s)),
+            Value::Array(_) => serde_json::from_value(v)
+                .map(Content::Parts)
+                .map_err(de::Error::custom),
+            other => Err(de::Error::custom(format!(
+                "content: expected a string, a list of parts or null, got {}",
+                json_type_name(&other)
+            ))),
+        }
+    }
+}
+
+/// One part of a multi-part message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContentPart {
+    /// Text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// An image, by URL (https or `data:`) or as base64 bytes.
+    Image(Image),
+}
+
+/// An image input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// Where the bytes come from.
+    pub source: ImageSource,
+    /// OpenAI's `detail` hint (`low`, `high`, `auto`).
+    pub detail: Option<String>,
+}
+
+/// Where an image's bytes come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageSource {
+    /// An https URL or a `data:<media type>;base64,<data>` URL.
+    Url(String),
+    /// Base64-encoded bytes with their media type.
+    Base64 {
+        /// e.g. `image/png`.
+        media_type: String,
+        /// The base64 text (no `data:` prefix).
+        data: String,
+    },
+}
+
+impl ImageSource {
+    /// The source as one URL (`data:` URL for base64), as OpenAI-style APIs want it.
+    pub fn to_url(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            ImageSource::Url(u) => std::borrow::Cow::Borrowed(u),
+            ImageSource::Base64 { media_type, data } => {
+                std::borrow::Cow::Owned(format!("data:{media_type};base64,{data}"))
+            }
+        }
+    }
+}
+
+impl Serialize for ContentPart {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        match self {
+            ContentPart::Text { text } => {
+                m.serialize_entry("type", "text")?;
+                m.serialize_entry("text", text)?;
+            }
+            ContentPart::Image(img) => {
+                #[derive(Serialize)]
+                struct ImageUrl<'a> {
+                    url: &'a str,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    detail: Option<&'a str>,
+                }
+                m.serialize_entry("type", "image_url")?;
+                m.serialize_entry(
+                    "image_url",
+                    &ImageUrl {
+                        url: &img.source.to_url(),
+                        detail: img.detail.as_deref(),
+                    },
+                )?;
+            }
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ContentPart {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ContentPart, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct ImageUrl {
+            url: String,
+            #[serde(default)]
+            detail: Option<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+        enum Wire {
+            Text {
+                text: String,
+            },
+            ImageUrl {
+                image_url: ImageUrl,
+            },
+            /// modelplug's own form: `{"type":"image","url":…}` or `{"type":"image","media_type","data"}`.
+            Image {
+                #[serde(default)]
+                url: Option<String>,
+                #[serde(default)]
+                media_type: Option<String>,
+                #[serde(default)]
+                data: Option<String>,
+                #[serde(default)]
+                detail: Option<String>,
+            },
+        }
+        Ok(match Wire::deserialize(d)? {
+            Wire::Text { text } => ContentPart::Text { text },
+            Wire::ImageUrl { image_url } => ContentPart::Image(Image {
+                source: ImageSource::Url(image_url.url),
+                detail: image_url.detail,
+            }),
+            Wire::Image {
+                url,
+                media_type,
+                data,
+                detail,
+            } => {
+                let source = match (url, media_type, data) {
+                    (Some(url), None, None) => ImageSource::Url(url),
+                    (None, Some(media_type), Some(data)) => {
+                        ImageSource::Base64 { media_type, data }
+                    }
+                    _ => {
+                        return Err(de::Error::custom(
+                            "image part: give either `url`, or `media_type` and `data`",
+                        ));
+                    }
+                };
+                ContentPart::Image(Image { source, detail })
+            }
+        })
+    }
+}
+
+/// A function the model may call (OpenAI shape: `{"type":"function","function":{…}}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    /// Always `function`.
+    #[serde(rename = "type", default = "function_type")]
+    pub kind: FunctionType,
+    /// The function's name, description and JSON Schema.
+    pub function: FunctionDef,
+}
+
+impl Tool {
+    /// A function tool.
+    pub fn function(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        parameters: Value,
+    ) -> Tool {
+        Tool {
+            kind: FunctionType::Function,
+            function: FunctionDef {
+                name: name.into(),
+                description: Some(description.into()),
+                parameters: Some(parameters),
+                strict: None,
+            },
+        }
+    }
+}
+
+/// The only tool type: `function`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FunctionType {
+    /// A function call.
+    #[default]
+    Function,
+}
+
+fn function_type() -> FunctionType {
+    FunctionType::Function
+}
+
+/// A function's declaration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionDef {
+    /// The name the model calls it by.
+    pub name: String,
+    /// What it does (the model reads this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// JSON Schema of the arguments object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+    /// Ask the provider to enforce the schema exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+}
+
+/// A tool call made by the model (OpenAI shape).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The call id, echoed back in the tool result message.
+    pub id: String,
+    /// Always `function`.
+    #[serde(rename = "type", default = "function_type")]
+    pub kind: FunctionType,
+    /// Which function, with which arguments.
+    pub function: FunctionCall,
+}
+
+impl ToolCall {
+    /// A function call.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> ToolCall {
+        ToolCall {
+            id: id.into(),
+            kind: FunctionType::Function,
+            function: FunctionCall {
+                name: name.into(),
+                arguments: arguments.into(),
+            },
+        }
+    }
+}
+
+/// The function and arguments of a tool call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionCall {
+    /// The function's name.
+    pub name: String,
+    /// The arguments as a JSON text (as the model wrote them).
+    #[serde(default)]
+    pub arguments: String,
+}
+
+/// Whether and which tool the model must call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolChoice {
+    /// The model decides.
+    Auto,
+    /// No tool calls.
+    None,
+    /// At least one tool call.
+    Required,
+    /// This function must be called.
+    Function(String),
+}
+
+impl Serialize for ToolChoice {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ToolChoice::Auto => s.serialize_str("auto"),
+            ToolChoice::None => s.serialize_str("none"),
+            ToolChoice::Required => s.serialize_str("required"),
+            ToolChoice::Function(name) => {
+                serde_json::json!({"type": "function", "function": {"name": name}}).serialize(s)
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolChoice {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ToolChoice, D::Error> {
+        let v = Value::deserialize(d)?;
+        match &v {
+            Value::String(s) => match s.as_str() {
+                "auto" => Ok(ToolChoice::Auto),
+                "none" => Ok(ToolChoice::None),
+                "required" | "any" => Ok(ToolChoice::Required),
+                other => Err(de::Error::custom(format!(
+                    "tool_choice: unknown value `{other}` (expected auto, none, required or {{\"type\":\"function\",\"function\":{{\"name\":…}}}})"
+                ))),
+            },
+            Value::Object(o) => o
+                .get("function")
+                .and_then(|f| f.get("name"))
+                .or_else(|| o.get("name"))
+                .and_then(Value::as_str)
+                .map(|n| ToolChoice::Function(n.to_owned()))
+                .ok_or_else(|| de::Error::custom("tool_choice: object form needs function.name")),
+            other => Err(de::Error::custom(format!(
+                "tool_choice: expected a string or an object, got {}",
+                json_type_name(other)
+            ))),
+        }
+    }
+}
+
+/// The shape the answer must take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ResponseFormat {
+    /// Free text (the default).
+    Text,
+    /// Any JSON object.
+    JsonObject,
+    /// JSON matching a schema.
+    JsonSchema {
+        /// The schema and its name.
+        json_schema: JsonSchemaFormat,
+    },
+}
+
+/// A named JSON Schema for structured output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonSchemaFormat {
+    /// A name for the schema (letters, digits, `_`, `-`).
+    pub name: String,
+    /// What the schema is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The JSON Schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+    /// Ask the provider to enforce the schema exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+}
+
+/// Who is calling, for usage attribution. Never sent to a provider.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    /// Overrides the config's `app` for this call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// Overrides the config's `team` for this call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// The end user (an id, not a name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Free-form labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+impl Metadata {
+    /// True when nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.app.is_none() && self.team.is_none() && self.user.is_none() && self.tags.is_empty()
+    }
+}
+
+/// An embeddings request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedRequest {
+    /// A model alias from the config, or `provider/model`.
+    pub model: String,
+    /// The texts to embed (a string or a list).
+    #[serde(deserialize_with = "string_or_list")]
+    pub input: Vec<String>,
+    /// Output dimensions, for models that can shorten their vectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<u32>,
+    /// Who is calling, for usage attribution.
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
+    /// Provider-specific parameters, merged into the request body.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub extra: Map<String, Value>,
+    /// Deadline for the whole call in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+impl EmbedRequest {
+    /// An embeddings request for `model` over `input`.
+    pub fn new(model: impl Into<String>, input: Vec<String>) -> EmbedRequest {
+        EmbedRequest {
+            model: model.into(),
+            input,
+            ..EmbedRequest::default()
+        }
+    }
+
+    /// Parses the public JSON form.
+    pub fn from_json(json: &str) -> crate::Result<EmbedRequest> {
+        from_json_with_path(json)
+    }
+
+    /// Converts a JSON value into a request.
+    pub fn from_value(value: Value) -> crate::Result<EmbedRequest> {
+        from_value_with_path(value)
+    }
+}
+
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    match Option::<OneOrMany>::deserialize(d)? {
+        None => Ok(Vec::new()),
+        Some(OneOrMany::One(s)) => Ok(vec![s]),
+        Some(OneOrMany::Many(v)) => Ok(v),
+    }
+}
+
+fn json_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn request_error(path: &str, e: &serde_json::Error) -> crate::Error {
+    let msg = crate::redact::scrub_serde_message(&e.to_string());
+    if path.is_empty() || path == "." {
+        crate::Error::invalid_request(format!("invalid request: {msg}"))
+    } else {
+        crate::Error::invalid_request(format!("invalid request: {path}: {msg}"))
+    }
+}
+
+fn from_json_with_path<T: de::DeserializeOwned>(json: &str) -> crate::Result<T> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let v = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| request_error(&e.path().to_string(), e.inner()))?;
+    de.end().map_err(|e| request_error("", &e))?;
+    Ok(v)
+}
+
+fn from_value_with_path<T: de::DeserializeOwned>(value: Value) -> crate::Result<T> {
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| request_error(&e.path().to_string(), e.inner()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_the_openai_shape() {
+        let r = ChatRequest::from_value(json!({
+            "model": "smart",
+            "messages": [
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": [
+                    {"type": "text", "text": "what is this?"},
+                    {"type": "image_url", "image_url": {"url": "https://x/y.png", "detail": "low"}},
+                    {"type": "image", "media_type": "image/png", "data": "iVBOR"}
+                ]},
+                {"role": "assistant", "content": null, "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "42"}
+            ],
+            "tool_choice": {"type": "function", "function": {"name": "f"}},
+            "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}},
+            "stop": "END",
+            "max_completion_tokens": 10
+        }))
+        .unwrap();
+        assert_eq!(r.messages.len(), 4);
+        assert_eq!(r.stop, vec!["END"]);
+        assert_eq!(r.max_tokens, Some(10));
+        assert_eq!(r.tool_choice, Some(ToolChoice::Function("f".into())));
+        let Content::Parts(parts) = &r.messages[1].content else {
+            panic!()
+        };
+        assert!(matches!(
+            &parts[2],
+            ContentPart::Image(Image {
+                source: ImageSource::Base64 { .. },
+                ..
+            })
+        ));
+        assert_eq!(r.messages[2].content, Content::default());
+        // The serde form round-trips.
+        let again: ChatRequest = serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
+        assert_eq!(
+            again.messages[1],
+            Message {
+                content: Content::Parts(vec![
+                    ContentPart::Text {
+                        text: "what is this?".into()
+                    },
+                    ContentPart::Image(Image {
+                        source: ImageSource::Url("https://x/y.png".into()),
+                        detail: Some("low".into())
+                    }),
+                    ContentPart::Image(Image {
+                        source: ImageSource::Url("data:image/png;base64,iVBOR".into()),
+                        detail: None
+                    }),
+                ]),
+                ..Message::default()
+            }
+        );
+    }
+
+    #[test]
+    fn typos_are_rejected_with_the_field_name() {
+        let e = ChatRequest::from_json(r#"{"model":"m","messages":[],"max_token":5}"#).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidRequest);
+        assert!(e.message().contains("max_token"), "{e}");
+        let e =
+            ChatRequest::from_json(r#"{"model":"m","messages":[{"role":"robot","content":"x"}]}"#)
+                .unwrap_err();
+        assert!(e.message().contains("robot"), "{e}");
+        let e = ChatRequest::from_json(r#"{"model":"m","messages":[{"role":"user","content":5}]}"#)
+            .unwrap_err();
+        assert!(e.message().contains("content"), "{e}");
+    }
+
+    #[test]
+    fn embed_input_accepts_one_string() {
+        let r = EmbedRequest::from_json(r#"{"model":"e","input":"hello"}"#).unwrap();
+        assert_eq!(r.input, vec!["hello"]);
+    }
+}
