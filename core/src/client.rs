@@ -189,9 +189,7 @@ pub(crate) fn validate_chat(r: &ChatRequest) -> Result<()> {
         return Err(Error::invalid_request("`model` is required"));
     }
     if r.messages.is_empty() {
-        return Err(Error::invalid_request(
-            "`messages` needs at least one message",
-        ));
+        return Err(Error::invalid_request("`messages` needs at least one message"));
     }
     if let Some(t) = r.temperature {
         if !(0.0..=2.0).contains(&t) {

@@ -103,10 +103,7 @@ impl ErrorKind {
     pub fn retryable_by_default(self) -> bool {
         matches!(
             self,
-            ErrorKind::RateLimited
-                | ErrorKind::Timeout
-                | ErrorKind::ProviderUnavailable
-                | ErrorKind::Network
+            ErrorKind::RateLimited | ErrorKind::Timeout | ErrorKind::ProviderUnavailable | ErrorKind::Network
         )
     }
 

@@ -30,10 +30,7 @@ pub fn build_client() -> Result<reqwest::Client> {
 
 /// Sends a request, mapping transport failures to [`ErrorKind::Timeout`] / [`ErrorKind::Network`].
 pub async fn send(request: reqwest::RequestBuilder, provider: &str) -> Result<reqwest::Response> {
-    request
-        .send()
-        .await
-        .map_err(|e| transport_error(e, provider))
+    request.send().await.map_err(|e| transport_error(e, provider))
 }
 
 /// Maps a reqwest failure (never including the URL, which may carry a key).
@@ -84,12 +81,7 @@ pub fn request_id(headers: &HeaderMap) -> Option<String> {
 /// How long the provider asked us to wait: `retry-after-ms`, then `retry-after` (seconds or an
 /// HTTP date), then OpenAI's `x-ratelimit-reset-requests/-tokens` (Go durations like `6m0s`).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let get = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
         if ms.is_finite() && ms >= 0.0 {
             return Some(Duration::from_secs_f64(ms / 1000.0));
@@ -183,10 +175,7 @@ mod tests {
             Some(Duration::from_secs(360))
         );
         assert_eq!(
-            retry_after(&headers(&[(
-                "retry-after",
-                "Wed, 21 Oct 2015 07:28:00 GMT"
-            )])),
+            retry_after(&headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")])),
             Some(Duration::ZERO)
         );
         assert_eq!(retry_after(&headers(&[])), None);

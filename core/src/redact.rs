@@ -131,10 +131,7 @@ mod tests {
             "Incorrect API key provided: sk-proj-abcdefgh12345. Also mysecretvalue and Bearer eyJhbGciOi.x",
             &["mysecretvalue"],
         );
-        assert_eq!(
-            m,
-            "Incorrect API key provided: sk-***. Also *** and Bearer ***"
-        );
+        assert_eq!(m, "Incorrect API key provided: sk-***. Also *** and Bearer ***");
         assert_eq!(scrub("short sk-ab ok", &[]), "short sk-ab ok");
         let long = "é".repeat(400);
         assert!(scrub(&long, &[]).len() <= MAX_MESSAGE_LEN + '…'.len_utf8());

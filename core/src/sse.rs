@@ -88,11 +88,7 @@ impl SseDecoder {
         !self.partial.is_empty() || self.has_data
     }
 
-    fn line(
-        &mut self,
-        mut line: &[u8],
-        on_event: &mut impl FnMut(SseEvent<'_>) -> Result<()>,
-    ) -> Result<()> {
+    fn line(&mut self, mut line: &[u8], on_event: &mut impl FnMut(SseEvent<'_>) -> Result<()>) -> Result<()> {
         if self.first_line {
             self.first_line = false;
             line = line.strip_prefix(BOM).unwrap_or(line);
@@ -131,10 +127,7 @@ impl SseDecoder {
             return Ok(());
         }
         self.data.pop(); // the last line's `\n`
-        let result = match (
-            std::str::from_utf8(&self.data),
-            std::str::from_utf8(&self.event),
-        ) {
+        let result = match (std::str::from_utf8(&self.data), std::str::from_utf8(&self.event)) {
             (Ok(data), Ok(event)) => on_event(SseEvent {
                 event: if event.is_empty() { "message" } else { event },
                 data,

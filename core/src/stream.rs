@@ -12,9 +12,7 @@ use crate::client::{ClientInner, Routed};
 use crate::error::{Error, Result};
 use crate::providers::{ProviderEvent, ProviderStream};
 use crate::routing::{Deployment, Run};
-use crate::types::{
-    AssistantMessage, ChatRequest, ChatResponse, FinishReason, StreamEvent, ToolCall, Usage,
-};
+use crate::types::{AssistantMessage, ChatRequest, ChatResponse, FinishReason, StreamEvent, ToolCall, Usage};
 
 /// Stops a [`ChatStream`]; cheap to clone and safe to use from any thread.
 #[derive(Clone, Debug)]
@@ -91,10 +89,7 @@ impl ChatStream {
 
     /// Turns this into a [`futures_util::Stream`] of events.
     pub fn into_stream(self) -> impl Stream<Item = Result<StreamEvent>> + Send {
-        futures_util::stream::unfold(
-            self,
-            |mut s| async move { s.next().await.map(|ev| (ev, s)) },
-        )
+        futures_util::stream::unfold(self, |mut s| async move { s.next().await.map(|ev| (ev, s)) })
     }
 
     /// The next event; `None` after [`StreamEvent::Done`], an error or cancellation.
@@ -174,9 +169,7 @@ impl ChatStream {
                 let plan = self.client.router.plan(&self.request.model)?;
                 Run::new(
                     plan,
-                    self.request
-                        .timeout_ms
-                        .map(std::time::Duration::from_millis),
+                    self.request.timeout_ms.map(std::time::Duration::from_millis),
                     false,
                 )
             }
@@ -226,9 +219,7 @@ impl Assembler {
                 Some(StreamEvent::TextDelta { text })
             }
             ProviderEvent::Reasoning(text) => {
-                self.reasoning
-                    .get_or_insert_with(String::new)
-                    .push_str(&text);
+                self.reasoning.get_or_insert_with(String::new).push_str(&text);
                 Some(StreamEvent::ReasoningDelta { text })
             }
             ProviderEvent::Refusal(text) => {

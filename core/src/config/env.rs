@@ -37,9 +37,9 @@ pub fn interpolate(text: &str, env: EnvLookup<'_>) -> Result<String, Interpolati
             out.push('$');
             rest = r;
         } else if let Some(body_and_rest) = after.strip_prefix('{') {
-            let end = body_and_rest.find('}').ok_or_else(|| {
-                InterpolationError::Syntax("`${` without a closing `}`".to_owned())
-            })?;
+            let end = body_and_rest
+                .find('}')
+                .ok_or_else(|| InterpolationError::Syntax("`${` without a closing `}`".to_owned()))?;
             let body = &body_and_rest[..end];
             let (name, default) = match body.split_once(":-") {
                 Some((n, d)) => (n, Some(d)),

@@ -152,11 +152,7 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 120_000;
 impl DeploymentConfig {
     /// A deployment for `provider/model` written directly in a request, with every default and
     /// the key from the provider's usual environment variable.
-    pub fn direct(
-        provider: ProviderKind,
-        model: &str,
-        env: EnvLookup<'_>,
-    ) -> Result<DeploymentConfig> {
+    pub fn direct(provider: ProviderKind, model: &str, env: EnvLookup<'_>) -> Result<DeploymentConfig> {
         let api_key = match provider.default_key_env() {
             Some(var) => match env(var) {
                 Some(k) if !k.is_empty() => Some(Secret::new(k)),
@@ -276,12 +272,8 @@ impl Config {
     /// Loads and validates a YAML file, reading secrets from the process environment.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::config(format!(
-                "{}: cannot read the config file: {e}",
-                path.display()
-            ))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::config(format!("{}: cannot read the config file: {e}", path.display())))?;
         Config::from_yaml_str(&text, &path.display().to_string(), &process_env)
     }
 

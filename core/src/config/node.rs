@@ -71,11 +71,9 @@ impl Node {
             },
             serde_json::Value::String(s) => Value::Str(s.clone()),
             serde_json::Value::Array(a) => Value::Seq(a.iter().map(Node::from_json).collect()),
-            serde_json::Value::Object(o) => Value::Map(
-                o.iter()
-                    .map(|(k, v)| (k.clone(), Node::from_json(v)))
-                    .collect(),
-            ),
+            serde_json::Value::Object(o) => {
+                Value::Map(o.iter().map(|(k, v)| (k.clone(), Node::from_json(v))).collect())
+            }
         };
         Node::new(value, None)
     }
@@ -86,9 +84,7 @@ impl Node {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => (*b).into(),
             Value::Int(i) => (*i).into(),
-            Value::Float(f) => {
-                serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
-            }
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
             Value::Str(s) => s.as_str().into(),
             Value::Seq(items) => items.iter().map(Node::to_json).collect(),
             Value::Map(entries) => entries
@@ -199,18 +195,15 @@ impl MarkedEventReceiver for Builder {
                 self.push_value(Node::new(value, pos), anchor);
             }
             Event::SequenceStart(anchor, _) => {
-                self.stack
-                    .push((Node::new(Value::Seq(Vec::new()), pos), None));
+                self.stack.push((Node::new(Value::Seq(Vec::new()), pos), None));
                 self.open_anchors.push(anchor);
             }
             Event::MappingStart(anchor, _) => {
-                self.stack
-                    .push((Node::new(Value::Map(Vec::new()), pos), None));
+                self.stack.push((Node::new(Value::Map(Vec::new()), pos), None));
                 self.open_anchors.push(anchor);
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let (Some((node, _)), Some(anchor)) = (self.stack.pop(), self.open_anchors.pop())
-                {
+                if let (Some((node, _)), Some(anchor)) = (self.stack.pop(), self.open_anchors.pop()) {
                     self.push_value(node, anchor);
                 }
             }
@@ -258,8 +251,7 @@ mod tests {
 
     #[test]
     fn positions_types_and_aliases() {
-        let doc =
-            "app: a\nn: 12\nf: 1.5\nb: true\nq: '12'\nlist:\n  - &x {k: v}\n  - *x\nnothing:\n";
+        let doc = "app: a\nn: 12\nf: 1.5\nb: true\nq: '12'\nlist:\n  - &x {k: v}\n  - *x\nnothing:\n";
         let root = parse_yaml(doc).unwrap();
         let Value::Map(entries) = &root.value else {
             panic!()

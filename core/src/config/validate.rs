@@ -4,8 +4,8 @@
 use super::env::{EnvLookup, InterpolationError, interpolate};
 use super::node::{Node, Pos, Value};
 use super::{
-    Api, Config, ConfigIssue, DEFAULT_TIMEOUT_MS, DeploymentConfig, MockConfig, ModelConfig,
-    RetryConfig, Strategy,
+    Api, Config, ConfigIssue, DEFAULT_TIMEOUT_MS, DeploymentConfig, MockConfig, ModelConfig, RetryConfig,
+    Strategy,
 };
 use crate::error::ErrorKind;
 use crate::providers::ProviderKind;
@@ -14,12 +14,7 @@ use crate::redact::Secret;
 const TOP_FIELDS: &[&str] = &["app", "team", "env", "models", "defaults"];
 const DEFAULTS_FIELDS: &[&str] = &["timeout_ms", "retry"];
 const MODEL_FIELDS: &[&str] = &["name", "strategy", "deployments", "fallbacks", "retry"];
-const RETRY_FIELDS: &[&str] = &[
-    "attempts",
-    "backoff_ms",
-    "max_backoff_ms",
-    "max_retry_after_ms",
-];
+const RETRY_FIELDS: &[&str] = &["attempts", "backoff_ms", "max_backoff_ms", "max_retry_after_ms"];
 const DEPLOYMENT_FIELDS: &[&str] = &[
     "name",
     "provider",
@@ -44,11 +39,7 @@ const MOCK_FIELDS: &[&str] = &[
     "chunk_chars",
 ];
 
-pub(super) fn validate(
-    root: &Node,
-    file: &str,
-    env: EnvLookup<'_>,
-) -> Result<Config, Vec<ConfigIssue>> {
+pub(super) fn validate(root: &Node, file: &str, env: EnvLookup<'_>) -> Result<Config, Vec<ConfigIssue>> {
     let mut v = Validator {
         file: file.to_owned(),
         env,
@@ -169,11 +160,7 @@ impl Validator<'_> {
         match interpolate(&raw, self.env) {
             Ok(s) => Some(s),
             Err(InterpolationError::Missing(var)) => {
-                self.issue(
-                    node.pos,
-                    path,
-                    format!("environment variable {var} is not set"),
-                );
+                self.issue(node.pos, path, format!("environment variable {var} is not set"));
                 None
             }
             Err(InterpolationError::Syntax(msg)) => {
@@ -195,9 +182,7 @@ impl Validator<'_> {
     fn integer(&mut self, node: &Node, path: &str, min: u64, max: u64) -> Option<u64> {
         let parsed = match &node.value {
             Value::Int(i) => u64::try_from(*i).ok(),
-            Value::Str(_) => self
-                .string(node, path)
-                .and_then(|s| s.trim().parse::<u64>().ok()),
+            Value::Str(_) => self.string(node, path).and_then(|s| s.trim().parse::<u64>().ok()),
             _ => None,
         };
         match parsed {
@@ -236,9 +221,7 @@ impl Validator<'_> {
             Value::Seq(items) => items
                 .iter()
                 .enumerate()
-                .filter_map(|(i, n)| {
-                    Some((self.non_empty_string(n, &format!("{path}[{i}]"))?, n.pos))
-                })
+                .filter_map(|(i, n)| Some((self.non_empty_string(n, &format!("{path}[{i}]"))?, n.pos)))
                 .collect(),
             Value::Str(_) => self
                 .non_empty_string(node, path)
@@ -366,8 +349,7 @@ impl Validator<'_> {
             match &n.value {
                 Value::Seq(items) if !items.is_empty() => {
                     for (i, d) in items.iter().enumerate() {
-                        if let Some(dep) = self.deployment(d, &format!("{dpath}[{i}]"), timeout_ms)
-                        {
+                        if let Some(dep) = self.deployment(d, &format!("{dpath}[{i}]"), timeout_ms) {
                             deployments.push(dep);
                         }
                     }
@@ -403,19 +385,13 @@ impl Validator<'_> {
 
     fn strategy(&mut self, node: &Node, path: &str) -> Option<Strategy> {
         let s = self.string(node, path)?;
-        let found = Strategy::NAMES
-            .iter()
-            .find(|(n, _)| *n == s)
-            .map(|(_, st)| *st);
+        let found = Strategy::NAMES.iter().find(|(n, _)| *n == s).map(|(_, st)| *st);
         if found.is_none() {
             let names: Vec<&str> = Strategy::NAMES.iter().map(|(n, _)| *n).collect();
             self.issue(
                 node.pos,
                 path,
-                format!(
-                    "unknown strategy `{s}` (expected one of: {})",
-                    names.join(", ")
-                ),
+                format!("unknown strategy `{s}` (expected one of: {})", names.join(", ")),
             );
         }
         found
@@ -501,9 +477,7 @@ impl Validator<'_> {
         if let Some(n) = f.get("api") {
             d.api = match self.string(n, &f.path("api")).as_deref() {
                 Some("chat") => Api::Chat,
-                Some("responses")
-                    if matches!(provider, ProviderKind::OpenAi | ProviderKind::Azure) =>
-                {
+                Some("responses") if matches!(provider, ProviderKind::OpenAi | ProviderKind::Azure) => {
                     Api::Responses
                 }
                 Some("responses") => {
@@ -543,11 +517,7 @@ impl Validator<'_> {
             if provider == ProviderKind::Mock {
                 d.mock = self.mock(n, &f.path("mock"));
             } else {
-                self.issue(
-                    n.pos,
-                    &f.path("mock"),
-                    "`mock` applies to provider mock only",
-                );
+                self.issue(n.pos, &f.path("mock"), "`mock` applies to provider mock only");
             }
         }
         Some(d)
@@ -661,13 +631,9 @@ impl Validator<'_> {
         let Some(f) = self.fields(node, path, MOCK_FIELDS) else {
             return m;
         };
-        m.reply = f
-            .get("reply")
-            .and_then(|n| self.string(n, &f.path("reply")));
+        m.reply = f.get("reply").and_then(|n| self.string(n, &f.path("reply")));
         if let Some(n) = f.get("latency_ms") {
-            m.latency_ms = self
-                .integer(n, &f.path("latency_ms"), 0, 600_000)
-                .unwrap_or(0);
+            m.latency_ms = self.integer(n, &f.path("latency_ms"), 0, 600_000).unwrap_or(0);
         }
         if let Some(n) = f.get("fail_first") {
             m.fail_first = self
@@ -722,9 +688,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
             }

@@ -128,10 +128,7 @@ impl ProviderKind {
     pub fn requires_key(self) -> bool {
         !matches!(
             self,
-            ProviderKind::Ollama
-                | ProviderKind::OpenAiCompatible
-                | ProviderKind::Vllm
-                | ProviderKind::Mock
+            ProviderKind::Ollama | ProviderKind::OpenAiCompatible | ProviderKind::Vllm | ProviderKind::Mock
         )
     }
 

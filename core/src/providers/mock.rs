@@ -15,8 +15,8 @@ use super::{CallOptions, Provider, ProviderEvent, ProviderKind, ProviderStream};
 use crate::config::{DeploymentConfig, MockConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::{
-    AssistantMessage, ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, FinishReason, Role,
-    ToolCall, ToolChoice, Usage,
+    AssistantMessage, ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, FinishReason, Role, ToolCall,
+    ToolChoice, Usage,
 };
 
 /// A mock deployment.
@@ -148,11 +148,7 @@ impl MockProvider {
         Ok(self.answer(req))
     }
 
-    async fn stream_inner(
-        &self,
-        req: &ChatRequest,
-        opts: CallOptions,
-    ) -> Result<Box<dyn ProviderStream>> {
+    async fn stream_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<Box<dyn ProviderStream>> {
         self.begin_call(opts).await?;
         let r = self.answer(req);
         let mut events = VecDeque::new();
@@ -182,11 +178,7 @@ impl MockProvider {
         let dims = req.dimensions.unwrap_or(8).max(1) as usize;
         let input_tokens: u64 = req.input.iter().map(|t| estimate_tokens(t)).sum();
         Ok(EmbedResponse {
-            embeddings: req
-                .input
-                .iter()
-                .map(|t| pseudo_embedding(t, dims))
-                .collect(),
+            embeddings: req.input.iter().map(|t| pseudo_embedding(t, dims)).collect(),
             usage: Usage {
                 input_tokens,
                 total_tokens: input_tokens,
@@ -202,12 +194,7 @@ impl MockProvider {
 fn pseudo_embedding(text: &str, dims: usize) -> Vec<f32> {
     let mut rng = fastrand::Rng::with_seed(fnv1a(text.as_bytes()));
     let v: Vec<f32> = (0..dims).map(|_| rng.f32() * 2.0 - 1.0).collect();
-    let norm = v
-        .iter()
-        .map(|x| x * x)
-        .sum::<f32>()
-        .sqrt()
-        .max(f32::EPSILON);
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::EPSILON);
     v.into_iter().map(|x| x / norm).collect()
 }
 
@@ -220,9 +207,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// The HTTP status a real provider would have sent with this kind of failure.
 fn status_of(kind: ErrorKind) -> Option<u16> {
     Some(match kind {
-        ErrorKind::InvalidRequest
-        | ErrorKind::ContextLengthExceeded
-        | ErrorKind::ContentFiltered => 400,
+        ErrorKind::InvalidRequest | ErrorKind::ContextLengthExceeded | ErrorKind::ContentFiltered => 400,
         ErrorKind::Authentication => 401,
         ErrorKind::PermissionDenied => 403,
         ErrorKind::NotFound => 404,
@@ -248,11 +233,7 @@ impl Provider for MockProvider {
         ProviderKind::Mock
     }
 
-    fn chat<'a>(
-        &'a self,
-        req: &'a ChatRequest,
-        opts: CallOptions,
-    ) -> BoxFuture<'a, Result<ChatResponse>> {
+    fn chat<'a>(&'a self, req: &'a ChatRequest, opts: CallOptions) -> BoxFuture<'a, Result<ChatResponse>> {
         Box::pin(self.chat_inner(req, opts))
     }
 
@@ -264,11 +245,7 @@ impl Provider for MockProvider {
         Box::pin(self.stream_inner(req, opts))
     }
 
-    fn embed<'a>(
-        &'a self,
-        req: &'a EmbedRequest,
-        opts: CallOptions,
-    ) -> BoxFuture<'a, Result<EmbedResponse>> {
+    fn embed<'a>(&'a self, req: &'a EmbedRequest, opts: CallOptions) -> BoxFuture<'a, Result<EmbedResponse>> {
         Box::pin(self.embed_inner(req, opts))
     }
 }

@@ -80,11 +80,7 @@ pub trait Provider: Send + Sync {
     fn kind(&self) -> ProviderKind;
 
     /// One chat completion.
-    fn chat<'a>(
-        &'a self,
-        req: &'a ChatRequest,
-        opts: CallOptions,
-    ) -> BoxFuture<'a, Result<ChatResponse>>;
+    fn chat<'a>(&'a self, req: &'a ChatRequest, opts: CallOptions) -> BoxFuture<'a, Result<ChatResponse>>;
 
     /// A streamed chat completion; resolves once the provider accepted the request.
     fn stream<'a>(
@@ -94,11 +90,7 @@ pub trait Provider: Send + Sync {
     ) -> BoxFuture<'a, Result<Box<dyn ProviderStream>>>;
 
     /// Embeddings for a batch of texts.
-    fn embed<'a>(
-        &'a self,
-        req: &'a EmbedRequest,
-        opts: CallOptions,
-    ) -> BoxFuture<'a, Result<EmbedResponse>>;
+    fn embed<'a>(&'a self, req: &'a EmbedRequest, opts: CallOptions) -> BoxFuture<'a, Result<EmbedResponse>>;
 }
 
 /// Builds the adapter for a deployment. `http` is the client's shared connection pool.

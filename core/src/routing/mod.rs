@@ -8,9 +8,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::config::{
-    Config, DeploymentConfig, EnvLookup, ModelConfig, RetryConfig, Strategy, process_env,
-};
+use crate::config::{Config, DeploymentConfig, EnvLookup, ModelConfig, RetryConfig, Strategy, process_env};
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{self, Provider, ProviderKind};
 
@@ -39,11 +37,7 @@ impl Deployment {
     /// Records a successful call's latency.
     pub fn observe_latency(&self, micros: u64) {
         let old = self.latency_ewma_us.load(Ordering::Relaxed);
-        let new = if old == 0 {
-            micros
-        } else {
-            (old * 4 + micros) / 5
-        };
+        let new = if old == 0 { micros } else { (old * 4 + micros) / 5 };
         self.latency_ewma_us.store(new.max(1), Ordering::Relaxed);
     }
 }
@@ -145,12 +139,7 @@ impl Router {
         if let Some(a) = self.aliases.get(model) {
             return Ok(a.clone());
         }
-        if let Some(a) = self
-            .direct
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(model)
-        {
+        if let Some(a) = self.direct.read().unwrap_or_else(|e| e.into_inner()).get(model) {
             return Ok(a.clone());
         }
         let alias = Arc::new(self.direct_alias(model, &self.env)?);
@@ -168,9 +157,7 @@ impl Router {
             };
             Error::new(
                 ErrorKind::NotFound,
-                format!(
-                    "unknown model `{model}`: not an alias ({listed}) and not `provider/model`"
-                ),
+                format!("unknown model `{model}`: not an alias ({listed}) and not `provider/model`"),
             )
         };
         let (provider, name) = model.split_once('/').ok_or_else(unknown)?;
@@ -215,14 +202,8 @@ mod tests {
     #[test]
     fn plans_follow_strategy_and_fallbacks_once() {
         let r = router(YAML);
-        assert_eq!(
-            names(&r.plan("a").unwrap()),
-            ["mock/a1", "mock/a2", "mock/b1"]
-        );
-        assert_eq!(
-            names(&r.plan("a").unwrap()),
-            ["mock/a2", "mock/a1", "mock/b1"]
-        );
+        assert_eq!(names(&r.plan("a").unwrap()), ["mock/a1", "mock/a2", "mock/b1"]);
+        assert_eq!(names(&r.plan("a").unwrap()), ["mock/a2", "mock/a1", "mock/b1"]);
         assert_eq!(names(&r.plan("b").unwrap())[0], "mock/b1");
         assert_eq!(names(&r.plan("b").unwrap()).len(), 3);
     }

@@ -78,12 +78,7 @@ impl Run {
     }
 
     /// Records a successful try.
-    pub fn succeeded(
-        &mut self,
-        deployment: &Deployment,
-        try_started: Instant,
-        status: Option<u16>,
-    ) {
+    pub fn succeeded(&mut self, deployment: &Deployment, try_started: Instant, status: Option<u16>) {
         let elapsed = try_started.elapsed();
         deployment.observe_latency(elapsed.as_micros() as u64);
         self.record(deployment, None, status, elapsed);
@@ -134,13 +129,7 @@ impl Run {
         );
     }
 
-    fn record(
-        &mut self,
-        d: &Deployment,
-        error: Option<ErrorKind>,
-        status: Option<u16>,
-        elapsed: Duration,
-    ) {
+    fn record(&mut self, d: &Deployment, error: Option<ErrorKind>, status: Option<u16>, elapsed: Duration) {
         self.attempts.push(Attempt {
             provider: d.config.provider.name().to_owned(),
             deployment: d.config.name.clone(),
@@ -157,11 +146,7 @@ impl Run {
             .last_error
             .take()
             .unwrap_or_else(|| Error::internal("the routing plan has no deployments"));
-        let mut tried: Vec<&str> = self
-            .attempts
-            .iter()
-            .map(|a| a.deployment.as_str())
-            .collect();
+        let mut tried: Vec<&str> = self.attempts.iter().map(|a| a.deployment.as_str()).collect();
         tried.dedup();
         if tried.len() <= 1 {
             return self.finish_error(last);

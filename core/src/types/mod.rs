@@ -5,9 +5,8 @@ mod response;
 mod stream_event;
 
 pub use request::{
-    ChatRequest, Content, ContentPart, EmbedRequest, FunctionCall, FunctionDef, FunctionType,
-    Image, ImageSource, JsonSchemaFormat, Message, Metadata, ResponseFormat, Role, Tool, ToolCall,
-    ToolChoice,
+    ChatRequest, Content, ContentPart, EmbedRequest, FunctionCall, FunctionDef, FunctionType, Image,
+    ImageSource, JsonSchemaFormat, Message, Metadata, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
 };
 pub use response::{AssistantMessage, Attempt, ChatResponse, EmbedResponse, FinishReason, Usage};
 pub use stream_event::StreamEvent;

@@ -364,9 +364,7 @@ impl<'de> Deserialize<'de> for ContentPart {
             } => {
                 let source = match (url, media_type, data) {
                     (Some(url), None, None) => ImageSource::Url(url),
-                    (None, Some(media_type), Some(data)) => {
-                        ImageSource::Base64 { media_type, data }
-                    }
+                    (None, Some(media_type), Some(data)) => ImageSource::Base64 { media_type, data },
                     _ => {
                         return Err(de::Error::custom(
                             "image part: give either `url`, or `media_type` and `data`",
@@ -392,11 +390,7 @@ pub struct Tool {
 
 impl Tool {
     /// A function tool.
-    pub fn function(
-        name: impl Into<String>,
-        description: impl Into<String>,
-        parameters: Value,
-    ) -> Tool {
+    pub fn function(name: impl Into<String>, description: impl Into<String>, parameters: Value) -> Tool {
         Tool {
             kind: FunctionType::Function,
             function: FunctionDef {
@@ -453,11 +447,7 @@ pub struct ToolCall {
 
 impl ToolCall {
     /// A function call.
-    pub fn new(
-        id: impl Into<String>,
-        name: impl Into<String>,
-        arguments: impl Into<String>,
-    ) -> ToolCall {
+    pub fn new(id: impl Into<String>, name: impl Into<String>, arguments: impl Into<String>) -> ToolCall {
         ToolCall {
             id: id.into(),
             kind: FunctionType::Function,
@@ -676,8 +666,7 @@ fn from_json_with_path<T: de::DeserializeOwned>(json: &str) -> crate::Result<T> 
 }
 
 fn from_value_with_path<T: de::DeserializeOwned>(value: Value) -> crate::Result<T> {
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| request_error(&e.path().to_string(), e.inner()))
+    serde_path_to_error::deserialize(value).map_err(|e| request_error(&e.path().to_string(), e.inner()))
 }
 
 #[cfg(test)]
@@ -749,12 +738,11 @@ mod tests {
         let e = ChatRequest::from_json(r#"{"model":"m","messages":[],"max_token":5}"#).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::InvalidRequest);
         assert!(e.message().contains("max_token"), "{e}");
-        let e =
-            ChatRequest::from_json(r#"{"model":"m","messages":[{"role":"robot","content":"x"}]}"#)
-                .unwrap_err();
-        assert!(e.message().contains("robot"), "{e}");
-        let e = ChatRequest::from_json(r#"{"model":"m","messages":[{"role":"user","content":5}]}"#)
+        let e = ChatRequest::from_json(r#"{"model":"m","messages":[{"role":"robot","content":"x"}]}"#)
             .unwrap_err();
+        assert!(e.message().contains("robot"), "{e}");
+        let e =
+            ChatRequest::from_json(r#"{"model":"m","messages":[{"role":"user","content":5}]}"#).unwrap_err();
         assert!(e.message().contains("content"), "{e}");
     }
 

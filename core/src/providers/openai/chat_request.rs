@@ -9,12 +9,7 @@ use crate::error::{Error, Result};
 use crate::types::{ChatRequest, Message, ResponseFormat, Role, Tool, ToolChoice};
 
 /// The Chat Completions body for `req`, sent to `model`.
-pub fn encode_chat_request(
-    req: &ChatRequest,
-    model: &str,
-    quirks: &Quirks,
-    stream: bool,
-) -> Result<Vec<u8>> {
+pub fn encode_chat_request(req: &ChatRequest, model: &str, quirks: &Quirks, stream: bool) -> Result<Vec<u8>> {
     let (max_tokens, max_completion_tokens) = match quirks.max_tokens_field {
         "max_completion_tokens" => (None, req.max_tokens),
         _ => (req.max_tokens, None),
@@ -41,20 +36,15 @@ pub fn encode_chat_request(
         frequency_penalty: req.frequency_penalty,
         reasoning_effort: req.reasoning_effort.as_deref(),
         stream,
-        stream_options: (stream && quirks.stream_usage_option).then_some(StreamOptions {
-            include_usage: true,
-        }),
+        stream_options: (stream && quirks.stream_usage_option)
+            .then_some(StreamOptions { include_usage: true }),
     };
     to_body_with_extra(&body, &req.extra)
 }
 
 /// Serialises `body`, then lets `extra` add or replace top-level fields.
-pub(crate) fn to_body_with_extra<T: Serialize>(
-    body: &T,
-    extra: &Map<String, Value>,
-) -> Result<Vec<u8>> {
-    let encode_err =
-        |e: serde_json::Error| Error::internal(format!("cannot encode the request: {e}"));
+pub(crate) fn to_body_with_extra<T: Serialize>(body: &T, extra: &Map<String, Value>) -> Result<Vec<u8>> {
+    let encode_err = |e: serde_json::Error| Error::internal(format!("cannot encode the request: {e}"));
     if extra.is_empty() {
         return serde_json::to_vec(body).map_err(encode_err);
     }

@@ -24,6 +24,9 @@ pub(crate) struct WireUsage {
     prompt_tokens_details: Option<PromptDetails>,
     #[serde(default)]
     completion_tokens_details: Option<CompletionDetails>,
+    /// DeepSeek reports its prompt cache here instead of `prompt_tokens_details`.
+    #[serde(default)]
+    prompt_cache_hit_tokens: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -49,6 +52,7 @@ impl WireUsage {
                 .prompt_tokens_details
                 .as_ref()
                 .and_then(|d| d.cached_tokens)
+                .or(self.prompt_cache_hit_tokens)
                 .unwrap_or(0),
             reasoning_tokens: self
                 .completion_tokens_details
@@ -151,15 +155,12 @@ pub fn decode_chat_response(body: &[u8], include_raw: bool) -> Result<ChatRespon
             return Err(error_from_body(err, None, &[]));
         }
     }
-    let choice = wire
-        .choices
-        .and_then(|c| c.into_iter().next())
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::ProviderUnavailable,
-                "the provider's answer has no choices",
-            )
-        })?;
+    let choice = wire.choices.and_then(|c| c.into_iter().next()).ok_or_else(|| {
+        Error::new(
+            ErrorKind::ProviderUnavailable,
+            "the provider's answer has no choices",
+        )
+    })?;
     let msg = choice.message.unwrap_or(WireMessage {
         content: None,
         refusal: None,
@@ -172,10 +173,7 @@ pub fn decode_chat_response(body: &[u8], include_raw: bool) -> Result<ChatRespon
         .unwrap_or_default()
         .into_iter()
         .map(|tc| {
-            let id = tc
-                .id
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(synthesize_call_id);
+            let id = tc.id.filter(|s| !s.is_empty()).unwrap_or_else(synthesize_call_id);
             ToolCall::new(id, tc.function.name, arguments_text(tc.function.arguments))
         })
         .collect();
@@ -190,10 +188,7 @@ pub fn decode_chat_response(body: &[u8], include_raw: bool) -> Result<ChatRespon
             role: "assistant".to_owned(),
             content: msg.content,
             tool_calls,
-            reasoning: msg
-                .reasoning_content
-                .or(msg.reasoning)
-                .filter(|r| !r.is_empty()),
+            reasoning: msg.reasoning_content.or(msg.reasoning).filter(|r| !r.is_empty()),
             refusal: msg.refusal,
         },
         finish_reason: choice
@@ -282,8 +277,7 @@ impl ChatChunkDecoder {
             self.done = true;
             return Ok(());
         }
-        let chunk: WireChunk<'_> =
-            serde_json::from_str(data).map_err(|e| malformed("stream chunk", &e))?;
+        let chunk: WireChunk<'_> = serde_json::from_str(data).map_err(|e| malformed("stream chunk", &e))?;
         if !self.sent_meta && (chunk.id.is_some() || chunk.model.is_some()) {
             self.sent_meta = true;
             out.push_back(ProviderEvent::Meta {

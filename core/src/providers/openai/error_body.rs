@@ -11,12 +11,7 @@ use crate::error::{Error, ErrorKind};
 use crate::http;
 
 /// Builds the error for a non-2xx answer.
-pub fn error_from_response(
-    status: u16,
-    headers: &HeaderMap,
-    body: &[u8],
-    secrets: &[&str],
-) -> Error {
+pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8], secrets: &[&str]) -> Error {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let mut err = match &parsed {
         Some(v) => error_from_body(v, Some(status), secrets),
@@ -69,8 +64,7 @@ pub fn error_from_body(v: &Value, status: Option<u16>, secrets: &[&str]) -> Erro
     } else {
         message
     };
-    let mut err =
-        Error::new(kind, crate::redact::scrub(text, secrets)).with_provider_code(code.clone());
+    let mut err = Error::new(kind, crate::redact::scrub(text, secrets)).with_provider_code(code.clone());
     if let Some(s) = status {
         err = err.with_status(s);
     }

@@ -26,9 +26,7 @@ pub use chat_response::{ChatChunkDecoder, decode_chat_response};
 pub use embeddings::{decode_embed_response, encode_embed_request};
 pub use error_body::{classify, error_from_body, error_from_response};
 pub use quirks::Quirks;
-pub use responses_api::{
-    ResponsesStreamDecoder, decode_responses_response, encode_responses_request,
-};
+pub use responses_api::{ResponsesStreamDecoder, decode_responses_response, encode_responses_request};
 
 /// Where the three endpoints of a deployment live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,9 +56,7 @@ impl Endpoints {
             });
         }
         // Azure: accept the resource root, `…/openai` or `…/openai/v1` as base_url.
-        let root = base
-            .trim_end_matches("/openai/v1")
-            .trim_end_matches("/openai");
+        let root = base.trim_end_matches("/openai/v1").trim_end_matches("/openai");
         Ok(match &d.api_version {
             Some(v) => {
                 let dep = d.azure_deployment.as_deref().unwrap_or(&d.model);
@@ -127,10 +123,7 @@ impl OpenAiProvider {
                 headers.insert("api-key", header_value(key.expose(), &what)?);
             } else {
                 let bearer = format!("Bearer {}", key.expose());
-                headers.insert(
-                    reqwest::header::AUTHORIZATION,
-                    header_value(&bearer, &what)?,
-                );
+                headers.insert(reqwest::header::AUTHORIZATION, header_value(&bearer, &what)?);
             }
             secrets.push(key.clone());
         }
@@ -145,17 +138,11 @@ impl OpenAiProvider {
         for (name, value) in &d.headers {
             let n = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::config(format!("`{name}` is not a valid HTTP header name")))?;
-            headers.insert(
-                n,
-                header_value(value.expose(), &format!("header `{name}`"))?,
-            );
+            headers.insert(n, header_value(value.expose(), &format!("header `{name}`"))?);
             secrets.push(value.clone());
         }
         let model = match d.provider {
-            ProviderKind::Azure => d
-                .azure_deployment
-                .clone()
-                .unwrap_or_else(|| d.model.clone()),
+            ProviderKind::Azure => d.azure_deployment.clone().unwrap_or_else(|| d.model.clone()),
             _ => d.model.clone(),
         };
         Ok(OpenAiProvider {
@@ -206,16 +193,10 @@ impl OpenAiProvider {
         }
         let headers = response.headers().clone();
         let body = http::read_error_body(response).await;
-        Err(
-            error_from_response(status, &headers, &body, &self.secret_strs())
-                .with_provider(provider),
-        )
+        Err(error_from_response(status, &headers, &body, &self.secret_strs()).with_provider(provider))
     }
 
-    async fn read_body(
-        &self,
-        response: reqwest::Response,
-    ) -> Result<(bytes::Bytes, Option<String>)> {
+    async fn read_body(&self, response: reqwest::Response) -> Result<(bytes::Bytes, Option<String>)> {
         let request_id = http::request_id(response.headers());
         let body = response.bytes().await.map_err(|e| {
             let cause = http::transport_error(e, self.kind.name());
@@ -252,18 +233,12 @@ impl OpenAiProvider {
         Ok(r)
     }
 
-    async fn stream_inner(
-        &self,
-        req: &ChatRequest,
-        opts: CallOptions,
-    ) -> Result<Box<dyn ProviderStream>> {
+    async fn stream_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<Box<dyn ProviderStream>> {
         let provider = self.kind.name();
         Ok(match self.api {
             Api::Chat => {
                 let body = encode_chat_request(req, &self.model, &self.quirks, true)?;
-                let response = self
-                    .post(&self.endpoints.chat, body, opts.timeout, false)
-                    .await?;
+                let response = self.post(&self.endpoints.chat, body, opts.timeout, false).await?;
                 Box::new(SseProviderStream::new(
                     response,
                     ChatChunkDecoder::new(),
@@ -306,11 +281,7 @@ impl Provider for OpenAiProvider {
         self.kind
     }
 
-    fn chat<'a>(
-        &'a self,
-        req: &'a ChatRequest,
-        opts: CallOptions,
-    ) -> BoxFuture<'a, Result<ChatResponse>> {
+    fn chat<'a>(&'a self, req: &'a ChatRequest, opts: CallOptions) -> BoxFuture<'a, Result<ChatResponse>> {
         Box::pin(self.chat_inner(req, opts))
     }
 
@@ -322,11 +293,7 @@ impl Provider for OpenAiProvider {
         Box::pin(self.stream_inner(req, opts))
     }
 
-    fn embed<'a>(
-        &'a self,
-        req: &'a EmbedRequest,
-        opts: CallOptions,
-    ) -> BoxFuture<'a, Result<EmbedResponse>> {
+    fn embed<'a>(&'a self, req: &'a EmbedRequest, opts: CallOptions) -> BoxFuture<'a, Result<EmbedResponse>> {
         Box::pin(self.embed_inner(req, opts))
     }
 }
@@ -336,11 +303,7 @@ mod tests {
     use super::*;
     use crate::config::{DeploymentConfig, MockConfig};
 
-    fn deployment(
-        provider: ProviderKind,
-        base: Option<&str>,
-        api_version: Option<&str>,
-    ) -> DeploymentConfig {
+    fn deployment(provider: ProviderKind, base: Option<&str>, api_version: Option<&str>) -> DeploymentConfig {
         DeploymentConfig {
             name: "d".into(),
             provider,
@@ -382,10 +345,7 @@ mod tests {
             None,
         ))
         .unwrap();
-        assert_eq!(
-            e.responses,
-            "https://r.openai.azure.com/openai/v1/responses"
-        );
+        assert_eq!(e.responses, "https://r.openai.azure.com/openai/v1/responses");
     }
 
     #[test]

@@ -13,8 +13,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{EventDecoder, ProviderEvent};
 use crate::sse::SseEvent;
 use crate::types::{
-    AssistantMessage, ChatRequest, ChatResponse, Content, ContentPart, FinishReason,
-    ResponseFormat, Role, ToolCall, ToolChoice, Usage,
+    AssistantMessage, ChatRequest, ChatResponse, Content, ContentPart, FinishReason, ResponseFormat, Role,
+    ToolCall, ToolChoice, Usage,
 };
 
 /// The `/responses` body for `req`, sent to `model`.
@@ -40,12 +40,16 @@ pub fn encode_responses_request(req: &ChatRequest, model: &str, stream: bool) ->
                     input.push(json!({"role": "assistant", "content": m.content.joined_text()}));
                 }
                 for tc in &m.tool_calls {
-                    input.push(json!({"type": "function_call", "call_id": tc.id, "name": tc.function.name,
-                                      "arguments": tc.function.arguments}));
+                    input.push(
+                        json!({"type": "function_call", "call_id": tc.id, "name": tc.function.name,
+                                      "arguments": tc.function.arguments}),
+                    );
                 }
             }
-            Role::Tool => input.push(json!({"type": "function_call_output",
-                "call_id": m.tool_call_id.as_deref().unwrap_or_default(), "output": m.content.joined_text()})),
+            Role::Tool => {
+                input.push(json!({"type": "function_call_output",
+                "call_id": m.tool_call_id.as_deref().unwrap_or_default(), "output": m.content.joined_text()}))
+            }
         }
     }
     let mut body = Map::new();
@@ -61,10 +65,7 @@ pub fn encode_responses_request(req: &ChatRequest, model: &str, stream: bool) ->
             .map(|t| {
                 let mut o = json!({"type": "function", "name": t.function.name});
                 for (k, v) in [
-                    (
-                        "description",
-                        t.function.description.clone().map(Value::from),
-                    ),
+                    ("description", t.function.description.clone().map(Value::from)),
                     ("parameters", t.function.parameters.clone()),
                     ("strict", t.function.strict.map(Value::from)),
                 ] {
@@ -248,9 +249,7 @@ fn finish_reason(w: &WireResponse, has_tool_calls: bool) -> FinishReason {
     }
     match (
         w.status.as_deref(),
-        w.incomplete_details
-            .as_ref()
-            .and_then(|d| d.reason.as_deref()),
+        w.incomplete_details.as_ref().and_then(|d| d.reason.as_deref()),
     ) {
         (Some("incomplete"), Some("max_output_tokens")) => FinishReason::Length,
         (Some("incomplete"), Some("content_filter")) => FinishReason::ContentFilter,
@@ -292,9 +291,7 @@ fn to_chat_response(w: WireResponse) -> Result<ChatResponse> {
                     .unwrap_or_else(super::chat_response::synthesize_call_id);
                 tool_calls.push(ToolCall::new(id, name.clone(), arguments.clone()));
             }
-            WireItem::Reasoning { summary } => {
-                summary.iter().for_each(|s| reasoning.push_str(&s.text))
-            }
+            WireItem::Reasoning { summary } => summary.iter().for_each(|s| reasoning.push_str(&s.text)),
             WireItem::Other => {}
         }
     }
@@ -309,11 +306,7 @@ fn to_chat_response(w: WireResponse) -> Result<ChatResponse> {
             refusal,
         },
         finish_reason: finish,
-        usage: w
-            .usage
-            .as_ref()
-            .map(WireUsage::normalise)
-            .unwrap_or_default(),
+        usage: w.usage.as_ref().map(WireUsage::normalise).unwrap_or_default(),
         model: w.model.unwrap_or_default(),
         ..ChatResponse::default()
     })
@@ -384,12 +377,8 @@ impl EventDecoder for ResponsesStreamDecoder {
                     model: s("model"),
                 });
             }
-            "response.output_text.delta" => {
-                out.push_back(ProviderEvent::Text(ev.delta.unwrap_or_default()))
-            }
-            "response.refusal.delta" => {
-                out.push_back(ProviderEvent::Refusal(ev.delta.unwrap_or_default()))
-            }
+            "response.output_text.delta" => out.push_back(ProviderEvent::Text(ev.delta.unwrap_or_default())),
+            "response.refusal.delta" => out.push_back(ProviderEvent::Refusal(ev.delta.unwrap_or_default())),
             "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => {
                 out.push_back(ProviderEvent::Reasoning(ev.delta.unwrap_or_default()));
             }
@@ -401,8 +390,7 @@ impl EventDecoder for ResponsesStreamDecoder {
                     let s = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
                     out.push_back(ProviderEvent::ToolCall {
                         index: (self.call_outputs.len() - 1) as u32,
-                        id: s("call_id")
-                            .or_else(|| Some(super::chat_response::synthesize_call_id())),
+                        id: s("call_id").or_else(|| Some(super::chat_response::synthesize_call_id())),
                         name: s("name"),
                         arguments: s("arguments").unwrap_or_default(),
                     });
@@ -422,11 +410,7 @@ impl EventDecoder for ResponsesStreamDecoder {
                     .map_err(|e| malformed("final stream event", &e))?
                     .unwrap_or_default();
                 let has_calls = !self.call_outputs.is_empty();
-                let usage = wire
-                    .usage
-                    .as_ref()
-                    .map(WireUsage::normalise)
-                    .unwrap_or_default();
+                let usage = wire.usage.as_ref().map(WireUsage::normalise).unwrap_or_default();
                 out.push_back(ProviderEvent::Usage(usage));
                 out.push_back(ProviderEvent::Finish(finish_reason(&wire, has_calls)));
                 self.done = true;
@@ -499,9 +483,7 @@ mod tests {
             ..ChatRequest::new("a", "b")
         };
         assert_eq!(
-            encode_responses_request(&req, "m", false)
-                .unwrap_err()
-                .kind(),
+            encode_responses_request(&req, "m", false).unwrap_err().kind(),
             ErrorKind::InvalidRequest
         );
     }

@@ -1,0 +1,152 @@
+//! Scenarios: a scripted list of [`Step`]s, one consumed per request (the last one repeats),
+//! and the requests the scenario received.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What to answer one request with, and which faults to inject.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Replay a recording, e.g. `openai/chat_nonstream_text` (status, headers and body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<String>,
+    /// Synthesise an OpenAI-shaped answer (JSON or SSE, as the request asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Reply>,
+    /// Synthesise an answer echoing the last user message.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub echo: bool,
+    /// A provider-shaped error body (with `status`, default 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorSpec>,
+    /// A literal JSON body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    /// A literal text body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    /// HTTP status (default: the recording's, 200 for replies, 500 for errors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Extra response headers (e.g. `retry-after`).
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub headers: HashMap<String, String>,
+    /// Wait before sending the headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// Send the body in pieces of this many bytes…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_bytes: Option<usize>,
+    /// …waiting this long between pieces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_delay_ms: Option<u64>,
+    /// Abort the connection after this many body bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_after_bytes: Option<usize>,
+    /// Splice bytes into the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrupt: Option<Corruption>,
+}
+
+/// A synthesised answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reply {
+    /// The answer text.
+    #[serde(default)]
+    pub text: String,
+    /// Tool calls as `{"id","name","arguments"}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<Value>,
+    /// `stop` unless tool calls are present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+    /// Usage as OpenAI reports it; estimated (4 characters a token) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Value>,
+    /// The served model name (default: the requested one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+/// A provider-shaped error.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorSpec {
+    /// The error message.
+    #[serde(default)]
+    pub message: String,
+    /// The provider's error type (`invalid_request_error`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
+    pub kind: Option<String>,
+    /// The provider's error code (a string, or a number for OpenRouter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Value>,
+    /// The envelope: `openai` (default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope: Option<String>,
+}
+
+/// Bytes to splice into a body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Corruption {
+    /// Byte offset (clamped to the body length).
+    pub at: usize,
+    /// Text to insert.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Raw bytes to insert (for invalid UTF-8).
+    #[serde(default)]
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// A request the mock received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapturedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path after the scenario prefix (e.g. `/v1/chat/completions`).
+    pub path: String,
+    /// Query string (without `?`), if any.
+    pub query: Option<String>,
+    /// Headers, names lowercased.
+    pub headers: HashMap<String, String>,
+    /// The body as JSON, or as a string when it is not JSON.
+    pub body: Value,
+    /// Whether the whole answer body was sent.
+    pub finished: bool,
+    /// Whether the client went away before the answer body was complete.
+    pub client_aborted: bool,
+}
+
+/// A registered scenario.
+#[derive(Debug)]
+pub struct Scenario {
+    steps: Vec<Step>,
+    served: usize,
+    /// Requests received, in order.
+    pub requests: Vec<Arc<Mutex<CapturedRequest>>>,
+}
+
+impl Scenario {
+    /// A scenario playing `steps` in order (the last one repeats).
+    pub fn new(steps: Vec<Step>) -> Scenario {
+        Scenario {
+            steps,
+            served: 0,
+            requests: Vec::new(),
+        }
+    }
+
+    /// The step for the next request.
+    pub fn next_step(&mut self) -> Step {
+        let i = self.served.min(self.steps.len().saturating_sub(1));
+        self.served += 1;
+        self.steps.get(i).cloned().unwrap_or_default()
+    }
+}

@@ -1,0 +1,340 @@
+//! The HTTP side: routes, step execution and the fault-injecting response body.
+//!
+//! Routes:
+//! - `POST /_mock/scenarios` `{"steps": [Step…]}` → `{"id", "base"}`; send requests to `base`.
+//! - `GET /_mock/scenarios/{id}/requests` → the requests that scenario received.
+//! - `/s/{id}/…` → the scenario's next step answers.
+//! - `/replay/{provider}/{name}/…` → that recording, every time (no registration).
+//! - `/echo/…` → an OpenAI-shaped echo of the last user message.
+//! - `GET /_mock/health` → `ok`.
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response};
+use serde_json::{Value, json};
+
+use crate::recordings;
+use crate::scenario::{CapturedRequest, Scenario, Step};
+use crate::synth;
+
+/// The response body type: frames that may stop with an error (a cut connection).
+pub type Body = BoxBody<Bytes, std::io::Error>;
+
+/// State shared by every connection.
+pub struct Shared {
+    /// Where recordings live.
+    pub recordings: PathBuf,
+    /// Registered scenarios by id.
+    pub scenarios: Mutex<HashMap<String, Scenario>>,
+    next_id: AtomicU64,
+    /// `http://127.0.0.1:PORT`, for the `base` of new scenarios.
+    pub url: String,
+}
+
+impl Shared {
+    /// Empty state serving recordings from `recordings`.
+    pub fn new(recordings: PathBuf, url: String) -> Shared {
+        Shared {
+            recordings,
+            scenarios: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            url,
+        }
+    }
+
+    /// Registers a scenario; returns its id.
+    pub fn register(&self, steps: Vec<Step>) -> String {
+        let id = format!("s{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        self.scenarios
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), Scenario::new(steps));
+        id
+    }
+
+    /// The requests scenario `id` received so far.
+    pub fn requests(&self, id: &str) -> Option<Vec<CapturedRequest>> {
+        let scenarios = self.scenarios.lock().unwrap_or_else(|e| e.into_inner());
+        scenarios.get(id).map(|s| {
+            s.requests
+                .iter()
+                .map(|r| r.lock().unwrap_or_else(|e| e.into_inner()).clone())
+                .collect()
+        })
+    }
+}
+
+fn full(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(
+        Full::new(body.into())
+            .map_err(|never: Infallible| match never {})
+            .boxed(),
+    );
+    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut()
+        .insert("content-type", content_type.parse().expect("static content type"));
+    r
+}
+
+fn json_response(status: u16, v: &Value) -> Response<Body> {
+    full(status, "application/json", v.to_string())
+}
+
+/// Handles one request.
+pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return Ok(json_response(
+                400,
+                &json!({"error": "could not read the request body"}),
+            ));
+        }
+    };
+    let path = parts.uri.path().to_owned();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let response = match (parts.method.as_str(), segments.as_slice()) {
+        ("GET", ["_mock", "health"]) => full(200, "text/plain", "ok\n"),
+        ("POST", ["_mock", "scenarios"]) => register(&shared, &body),
+        ("GET", ["_mock", "scenarios", id, "requests"]) => match shared.requests(id) {
+            Some(r) => json_response(200, &serde_json::to_value(r).unwrap_or_default()),
+            None => json_response(404, &json!({"error": format!("no scenario `{id}`")})),
+        },
+        (_, ["s", id, rest @ ..]) => {
+            let step = {
+                let mut scenarios = shared.scenarios.lock().unwrap_or_else(|e| e.into_inner());
+                scenarios.get_mut(*id).map(Scenario::next_step)
+            };
+            match step {
+                Some(step) => {
+                    let captured = capture(&parts, &body, &format!("/{}", rest.join("/")));
+                    if let Some(s) = shared
+                        .scenarios
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_mut(*id)
+                    {
+                        s.requests.push(captured.clone());
+                    }
+                    respond(&shared, step, captured).await
+                }
+                None => json_response(404, &json!({"error": {"message": format!("no scenario `{id}`")}})),
+            }
+        }
+        (_, ["replay", provider, name, rest @ ..]) => {
+            let step = Step {
+                replay: Some(format!("{provider}/{name}")),
+                ..Step::default()
+            };
+            respond(
+                &shared,
+                step,
+                capture(&parts, &body, &format!("/{}", rest.join("/"))),
+            )
+            .await
+        }
+        (_, ["echo", rest @ ..]) => {
+            let step = Step {
+                echo: true,
+                ..Step::default()
+            };
+            respond(
+                &shared,
+                step,
+                capture(&parts, &body, &format!("/{}", rest.join("/"))),
+            )
+            .await
+        }
+        _ => json_response(
+            404,
+            &json!({"error": {"message": format!("no route for {path}"), "type": "invalid_request_error"}}),
+        ),
+    };
+    Ok(response)
+}
+
+fn register(shared: &Shared, body: &[u8]) -> Response<Body> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Registration {
+        Steps { steps: Vec<Step> },
+        List(Vec<Step>),
+    }
+    match serde_json::from_slice::<Registration>(body) {
+        Ok(Registration::Steps { steps } | Registration::List(steps)) if !steps.is_empty() => {
+            let id = shared.register(steps);
+            json_response(200, &json!({"id": id, "base": format!("{}/s/{id}", shared.url)}))
+        }
+        Ok(_) => json_response(400, &json!({"error": "a scenario needs at least one step"})),
+        Err(e) => json_response(400, &json!({"error": format!("bad scenario: {e}")})),
+    }
+}
+
+fn capture(parts: &hyper::http::request::Parts, body: &[u8], path: &str) -> Arc<Mutex<CapturedRequest>> {
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
+    Arc::new(Mutex::new(CapturedRequest {
+        method: parts.method.to_string(),
+        path: path.to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers,
+        body,
+        finished: false,
+        client_aborted: false,
+    }))
+}
+
+async fn respond(shared: &Shared, step: Step, captured: Arc<Mutex<CapturedRequest>>) -> Response<Body> {
+    let (request, path) = {
+        let c = captured.lock().unwrap_or_else(|e| e.into_inner());
+        (c.body.clone(), c.path.clone())
+    };
+    let (mut status, mut headers, mut body): (u16, Vec<(String, String)>, Vec<u8>) =
+        if let Some(name) = &step.replay {
+            match recordings::load(&shared.recordings, name) {
+                Ok(r) => (r.status, r.headers, r.body),
+                Err(e) => return json_response(500, &json!({"error": {"message": e, "type": "mock_error"}})),
+            }
+        } else if let Some(spec) = &step.error {
+            let status = step.status.unwrap_or(500);
+            (
+                status,
+                vec![ct("application/json")],
+                synth::error_body(spec, status).to_string().into_bytes(),
+            )
+        } else if let Some(v) = &step.body {
+            (200, vec![ct("application/json")], v.to_string().into_bytes())
+        } else if let Some(raw) = &step.raw {
+            (200, vec![ct("text/plain")], raw.clone().into_bytes())
+        } else {
+            let reply = match &step.reply {
+                Some(r) => r.clone(),
+                None => crate::scenario::Reply {
+                    text: synth::last_user_text(&request),
+                    ..Default::default()
+                },
+            };
+            let (content_type, body) = synth::answer(&reply, &request, synth::endpoint_of(&path));
+            (200, vec![ct(content_type)], body)
+        };
+    if let Some(s) = step.status {
+        status = s;
+    }
+    for (k, v) in &step.headers {
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+        headers.push((k.to_ascii_lowercase(), v.clone()));
+    }
+    if let Some(c) = &step.corrupt {
+        let at = c.at.min(body.len());
+        let insert = c
+            .bytes
+            .clone()
+            .or_else(|| c.text.clone().map(String::into_bytes))
+            .unwrap_or_default();
+        body.splice(at..at, insert);
+    }
+    if let Some(ms) = step.delay_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let mut pieces: VecDeque<Bytes> = VecDeque::new();
+    let cut = step.cut_after_bytes.is_some_and(|n| n < body.len());
+    if let Some(n) = step.cut_after_bytes {
+        body.truncate(n);
+    }
+    let piece = step.chunk_bytes.unwrap_or(usize::MAX).max(1);
+    for c in body.chunks(piece.min(body.len().max(1))) {
+        pieces.push_back(Bytes::copy_from_slice(c));
+    }
+    let state = BodyState {
+        pieces,
+        delay: step.chunk_delay_ms.map(Duration::from_millis),
+        cut,
+        first: true,
+        ended: false,
+        captured,
+    };
+    let stream = futures_util::stream::unfold(state, |mut s| async move {
+        if !s.first {
+            if let Some(d) = s.delay {
+                tokio::time::sleep(d).await;
+            }
+        }
+        s.first = false;
+        match s.pieces.pop_front() {
+            Some(p) => Some((Ok(Frame::data(p)), s)),
+            None if s.cut && !s.ended => {
+                s.ended = true;
+                Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        "mock: cut",
+                    )),
+                    s,
+                ))
+            }
+            None => {
+                if !s.ended {
+                    s.ended = true;
+                    s.captured.lock().unwrap_or_else(|e| e.into_inner()).finished = true;
+                }
+                None
+            }
+        }
+    });
+    let mut response = Response::new(BodyExt::boxed(StreamBody::new(stream)));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    for (k, v) in headers {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::from_bytes(k.as_bytes()),
+            hyper::header::HeaderValue::from_str(&v),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+fn ct(v: &str) -> (String, String) {
+    ("content-type".to_owned(), v.to_owned())
+}
+
+/// Body state; noticing when the client goes away before the end.
+struct BodyState {
+    pieces: VecDeque<Bytes>,
+    delay: Option<Duration>,
+    cut: bool,
+    first: bool,
+    ended: bool,
+    captured: Arc<Mutex<CapturedRequest>>,
+}
+
+impl Drop for BodyState {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.captured
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .client_aborted = true;
+        }
+    }
+}

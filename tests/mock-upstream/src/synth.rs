@@ -1,0 +1,308 @@
+//! Synthesised OpenAI-shaped answers (Chat Completions JSON and SSE, Responses JSON and SSE,
+//! Embeddings) and provider-shaped error bodies.
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::scenario::{ErrorSpec, Reply};
+
+/// Which API a request path addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `…/chat/completions`
+    Chat,
+    /// `…/responses`
+    Responses,
+    /// `…/embeddings`
+    Embeddings,
+}
+
+/// The endpoint of `path` (Chat Completions when unrecognised).
+pub fn endpoint_of(path: &str) -> Endpoint {
+    if path.ends_with("/embeddings") {
+        Endpoint::Embeddings
+    } else if path.ends_with("/responses") {
+        Endpoint::Responses
+    } else {
+        Endpoint::Chat
+    }
+}
+
+/// The text of the last user message of a chat or responses request.
+pub fn last_user_text(request: &Value) -> String {
+    let messages = request.get("messages").or_else(|| request.get("input"));
+    let Some(Value::Array(items)) = messages else {
+        return request
+            .get("input")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+    };
+    let Some(m) = items
+        .iter()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+    else {
+        return String::new();
+    };
+    match m.get("content") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect(),
+        _ => String::new(),
+    }
+}
+
+fn estimate_tokens(text: &str) -> u64 {
+    (text.chars().count() as u64).div_ceil(4)
+}
+
+fn prompt_tokens(request: &Value) -> u64 {
+    let text = request
+        .get("messages")
+        .or_else(|| request.get("input"))
+        .map(Value::to_string)
+        .unwrap_or_default();
+    estimate_tokens(&text).max(1)
+}
+
+fn usage_of(reply: &Reply, request: &Value) -> (u64, u64) {
+    if let Some(u) = &reply.usage {
+        let get = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
+        return (get("prompt_tokens"), get("completion_tokens"));
+    }
+    (prompt_tokens(request), estimate_tokens(&reply.text).max(1))
+}
+
+fn model_of(reply: &Reply, request: &Value) -> String {
+    reply
+        .model
+        .clone()
+        .or_else(|| request.get("model").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| "mock-model".to_owned())
+}
+
+fn finish_of(reply: &Reply) -> &str {
+    reply
+        .finish_reason
+        .as_deref()
+        .unwrap_or(if reply.tool_calls.is_empty() {
+            "stop"
+        } else {
+            "tool_calls"
+        })
+}
+
+fn chat_usage(reply: &Reply, request: &Value) -> Value {
+    if let Some(u) = &reply.usage {
+        return u.clone();
+    }
+    let (p, c) = usage_of(reply, request);
+    json!({"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c,
+           "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}})
+}
+
+fn tool_call_json(tc: &Value, i: usize) -> Value {
+    json!({"id": tc.get("id").cloned().unwrap_or_else(|| json!(format!("call_mock_{i}"))), "type": "function",
+           "function": {"name": tc.get("name").cloned().unwrap_or(json!("tool")),
+                        "arguments": tc.get("arguments").cloned().unwrap_or(json!("{}"))}})
+}
+
+/// The answer body for `reply` to `request` at `endpoint`: `(content type, bytes)`.
+pub fn answer(reply: &Reply, request: &Value, endpoint: Endpoint) -> (&'static str, Vec<u8>) {
+    let stream = request.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    match (endpoint, stream) {
+        (Endpoint::Embeddings, _) => ("application/json", embeddings(request)),
+        (Endpoint::Chat, false) => ("application/json", chat_json(reply, request)),
+        (Endpoint::Chat, true) => ("text/event-stream", chat_sse(reply, request)),
+        (Endpoint::Responses, false) => (
+            "application/json",
+            responses_json(reply, request).to_string().into_bytes(),
+        ),
+        (Endpoint::Responses, true) => ("text/event-stream", responses_sse(reply, request)),
+    }
+}
+
+fn chat_json(reply: &Reply, request: &Value) -> Vec<u8> {
+    let calls: Vec<Value> = reply
+        .tool_calls
+        .iter()
+        .enumerate()
+        .map(|(i, t)| tool_call_json(t, i))
+        .collect();
+    let mut message = json!({"role": "assistant", "content": if calls.is_empty() { json!(reply.text) } else { Value::Null }});
+    if !calls.is_empty() {
+        message["tool_calls"] = calls.into();
+    }
+    json!({"id": "chatcmpl-mock", "object": "chat.completion", "created": 1_700_000_000, "model": model_of(reply, request),
+           "choices": [{"index": 0, "message": message, "finish_reason": finish_of(reply), "logprobs": null}],
+           "usage": chat_usage(reply, request)})
+    .to_string()
+    .into_bytes()
+}
+
+fn chat_sse(reply: &Reply, request: &Value) -> Vec<u8> {
+    let include_usage = request
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let model = model_of(reply, request);
+    let usage_field = if include_usage { Some(Value::Null) } else { None };
+    let mut out = Vec::new();
+    let mut chunk = |delta: Value, finish: Value| {
+        let mut c = json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000,
+                           "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+        if let Some(u) = &usage_field {
+            c["usage"] = u.clone();
+        }
+        out.extend_from_slice(format!("data: {c}\n\n").as_bytes());
+    };
+    chunk(json!({"role": "assistant", "content": ""}), Value::Null);
+    let chars: Vec<char> = reply.text.chars().collect();
+    for piece in chars.chunks(4) {
+        chunk(json!({"content": piece.iter().collect::<String>()}), Value::Null);
+    }
+    for (i, tc) in reply.tool_calls.iter().enumerate() {
+        let full = tool_call_json(tc, i);
+        let args = full["function"]["arguments"].as_str().unwrap_or("{}").to_owned();
+        chunk(
+            json!({"tool_calls": [{"index": i, "id": full["id"], "type": "function",
+                                     "function": {"name": full["function"]["name"], "arguments": ""}}]}),
+            Value::Null,
+        );
+        let args: Vec<char> = args.chars().collect();
+        for piece in args.chunks(5) {
+            chunk(
+                json!({"tool_calls": [{"index": i, "function": {"arguments": piece.iter().collect::<String>()}}]}),
+                Value::Null,
+            );
+        }
+    }
+    chunk(json!({}), json!(finish_of(reply)));
+    if include_usage {
+        let c = json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000,
+                       "model": model, "choices": [], "usage": chat_usage(reply, request)});
+        out.extend_from_slice(format!("data: {c}\n\n").as_bytes());
+    }
+    out.extend_from_slice(b"data: [DONE]\n\n");
+    out
+}
+
+fn responses_json(reply: &Reply, request: &Value) -> Value {
+    let (p, c) = usage_of(reply, request);
+    let mut output = Vec::new();
+    if !reply.text.is_empty() {
+        output.push(
+            json!({"type": "message", "id": "msg_mock", "role": "assistant", "status": "completed",
+                           "content": [{"type": "output_text", "text": reply.text, "annotations": []}]}),
+        );
+    }
+    for (i, tc) in reply.tool_calls.iter().enumerate() {
+        let f = tool_call_json(tc, i);
+        output.push(json!({"type": "function_call", "id": format!("fc_mock_{i}"), "call_id": f["id"],
+                           "name": f["function"]["name"], "arguments": f["function"]["arguments"], "status": "completed"}));
+    }
+    json!({"id": "resp_mock", "object": "response", "status": "completed", "model": model_of(reply, request),
+           "output": output, "usage": {"input_tokens": p, "output_tokens": c, "total_tokens": p + c,
+           "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}})
+}
+
+fn responses_sse(reply: &Reply, request: &Value) -> Vec<u8> {
+    let full = responses_json(reply, request);
+    let mut out = Vec::new();
+    let mut seq = 0;
+    let mut event = |name: &str, mut data: Value| {
+        data["type"] = name.into();
+        data["sequence_number"] = seq.into();
+        seq += 1;
+        out.extend_from_slice(format!("event: {name}\ndata: {data}\n\n").as_bytes());
+    };
+    let mut created = full.clone();
+    created["status"] = "in_progress".into();
+    created["output"] = json!([]);
+    event("response.created", json!({ "response": created }));
+    let chars: Vec<char> = reply.text.chars().collect();
+    for piece in chars.chunks(4) {
+        event(
+            "response.output_text.delta",
+            json!({"output_index": 0, "delta": piece.iter().collect::<String>()}),
+        );
+    }
+    let first_call = usize::from(!reply.text.is_empty());
+    for (i, item) in full["output"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .skip(first_call)
+        .enumerate()
+    {
+        let mut added = item.clone();
+        added["arguments"] = "".into();
+        event(
+            "response.output_item.added",
+            json!({"output_index": first_call + i, "item": added}),
+        );
+        event(
+            "response.function_call_arguments.delta",
+            json!({"output_index": first_call + i, "delta": item["arguments"]}),
+        );
+    }
+    event("response.completed", json!({ "response": full }));
+    out
+}
+
+fn embeddings(request: &Value) -> Vec<u8> {
+    let inputs: Vec<String> = match request.get("input") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let dims = request.get("dimensions").and_then(Value::as_u64).unwrap_or(8) as usize;
+    let base64 = request.get("encoding_format").and_then(Value::as_str) == Some("base64");
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let v: Vec<f32> = (0..dims)
+                .map(|d| ((text.len() + d * 7 + i) % 13) as f32 / 13.0)
+                .collect();
+            let embedding = if base64 {
+                let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                json!(v)
+            };
+            json!({"object": "embedding", "index": i, "embedding": embedding})
+        })
+        .collect();
+    let tokens: u64 = inputs.iter().map(|t| estimate_tokens(t)).sum();
+    json!({"object": "list", "data": data, "model": request.get("model").cloned().unwrap_or(json!("mock-embed")),
+           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+    .to_string()
+    .into_bytes()
+}
+
+/// A provider-shaped error body.
+pub fn error_body(spec: &ErrorSpec, status: u16) -> Value {
+    let kind = spec.kind.clone().unwrap_or_else(|| {
+        match status {
+            401 => "authentication_error",
+            403 => "permission_error",
+            404 => "not_found_error",
+            429 => "rate_limit_error",
+            400..=499 => "invalid_request_error",
+            _ => "server_error",
+        }
+        .to_owned()
+    });
+    match spec.envelope.as_deref().unwrap_or("openai") {
+        "plain" => json!({"message": spec.message}),
+        _ => json!({"error": {"message": spec.message, "type": kind, "param": null,
+                               "code": spec.code.clone().unwrap_or(Value::Null)}}),
+    }
+}
