@@ -281,6 +281,23 @@ impl Error {
     pub fn attempts(&self) -> &[Attempt] {
         &self.0.attempts
     }
+
+    /// The error as JSON: `code`, `message`, `provider`, `status`, `retry_after_ms`,
+    /// `request_id`, `provider_code`, `retryable` and `attempts` — the form bindings and the
+    /// shared test vectors use.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::json!({
+            "code": self.code(),
+            "message": self.0.message,
+            "provider": self.0.provider,
+            "status": self.0.status,
+            "retry_after_ms": self.0.retry_after.map(|d| d.as_secs_f64() * 1000.0),
+            "request_id": self.0.request_id,
+            "provider_code": self.0.provider_code,
+            "retryable": self.0.retryable,
+            "attempts": self.0.attempts,
+        })
+    }
 }
 
 impl fmt::Display for Error {

@@ -17,7 +17,11 @@ pub struct ChatRequest {
     /// The conversation so far.
     pub messages: Vec<Message>,
     /// Functions the model may call.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tools: Vec<Tool>,
     /// Whether and which tool the model must call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,7 +142,11 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Tool calls the assistant made (assistant messages only).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tool_calls: Vec<ToolCall>,
     /// Which tool call this message answers (tool messages only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -621,6 +629,11 @@ impl EmbedRequest {
     pub fn from_value(value: Value) -> crate::Result<EmbedRequest> {
         from_value_with_path(value)
     }
+}
+
+/// `null` means the same as leaving the field out (real clients send `"tool_calls": null`).
+fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {

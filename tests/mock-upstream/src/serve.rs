@@ -282,6 +282,8 @@ async fn respond(shared: &Shared, step: Step, captured: Arc<Mutex<CapturedReques
         match s.pieces.pop_front() {
             Some(p) => Some((Ok(Frame::data(p)), s)),
             None if s.cut && !s.ended => {
+                // Let what was sent reach the client first, so the cut lands mid-body.
+                tokio::time::sleep(Duration::from_millis(30)).await;
                 s.ended = true;
                 Some((
                     Err(std::io::Error::new(
