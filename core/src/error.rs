@@ -282,6 +282,18 @@ impl Error {
         &self.0.attempts
     }
 
+    /// Removes credential values from the message (a provider may echo one back).
+    pub fn scrubbed(mut self, secrets: &[crate::redact::Secret]) -> Error {
+        if secrets
+            .iter()
+            .any(|s| !s.is_empty() && self.0.message.contains(s.expose()))
+        {
+            let values: Vec<&str> = secrets.iter().map(crate::redact::Secret::expose).collect();
+            self.0.message = crate::redact::scrub(&self.0.message, &values);
+        }
+        self
+    }
+
     /// The error as JSON: `code`, `message`, `provider`, `status`, `retry_after_ms`,
     /// `request_id`, `provider_code`, `retryable` and `attempts` — the form bindings and the
     /// shared test vectors use.

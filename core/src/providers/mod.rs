@@ -14,6 +14,7 @@ use futures_util::future::BoxFuture;
 
 use crate::config::DeploymentConfig;
 use crate::error::Result;
+use crate::redact::Secret;
 use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, FinishReason, Usage};
 
 pub use kind::ProviderKind;
@@ -93,10 +94,19 @@ pub trait Provider: Send + Sync {
     fn embed<'a>(&'a self, req: &'a EmbedRequest, opts: CallOptions) -> BoxFuture<'a, Result<EmbedResponse>>;
 }
 
-/// Builds the adapter for a deployment. `http` is the client's shared connection pool.
-pub fn build(deployment: &DeploymentConfig, http: &reqwest::Client) -> Result<Arc<dyn Provider>> {
+/// Builds the adapter for a deployment. `http` is the client's shared connection pool;
+/// `known_secrets` are every credential of the client, kept out of error messages.
+pub fn build(
+    deployment: &DeploymentConfig,
+    http: &reqwest::Client,
+    known_secrets: &[Secret],
+) -> Result<Arc<dyn Provider>> {
     Ok(match deployment.provider {
         ProviderKind::Mock => Arc::new(mock::MockProvider::new(deployment)),
-        _ => Arc::new(openai::OpenAiProvider::new(deployment, http.clone())?),
+        _ => Arc::new(openai::OpenAiProvider::new(
+            deployment,
+            http.clone(),
+            known_secrets,
+        )?),
     })
 }

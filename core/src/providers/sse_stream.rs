@@ -3,6 +3,7 @@
 //! provider's terminal event has arrived.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -10,6 +11,7 @@ use futures_util::future::BoxFuture;
 
 use super::{ProviderEvent, ProviderStream};
 use crate::error::{Error, ErrorKind, Result};
+use crate::redact::Secret;
 use crate::sse::{SseDecoder, SseEvent};
 
 /// The wire-format half of an SSE provider stream.
@@ -30,17 +32,20 @@ pub struct SseProviderStream<D> {
     idle_timeout: Duration,
     provider: &'static str,
     request_id: Option<String>,
+    /// Credentials to remove from any error message.
+    secrets: Arc<[Secret]>,
     /// A failure to report once the events decoded before it have been delivered.
     failure: Option<Error>,
 }
 
 impl<D: EventDecoder> SseProviderStream<D> {
-    /// Wraps an accepted (2xx) streaming response.
+    /// Wraps an accepted (2xx) streaming response; `secrets` are scrubbed from its errors.
     pub fn new(
         response: reqwest::Response,
         decoder: D,
         idle_timeout: Duration,
         provider: &'static str,
+        secrets: Arc<[Secret]>,
     ) -> Self {
         let request_id = crate::http::request_id(response.headers());
         SseProviderStream {
@@ -51,6 +56,7 @@ impl<D: EventDecoder> SseProviderStream<D> {
             idle_timeout,
             provider,
             request_id,
+            secrets,
             failure: None,
         }
     }
@@ -58,10 +64,8 @@ impl<D: EventDecoder> SseProviderStream<D> {
     /// Stops reading; `e` is reported after the events already decoded.
     fn fail(&mut self, e: Error) {
         self.response = None;
-        self.failure = Some(
-            e.with_provider(self.provider)
-                .with_request_id(self.request_id.clone()),
-        );
+        let e = e.scrubbed(&self.secrets).with_provider(self.provider);
+        self.failure = Some(e.with_request_id(self.request_id.clone()));
     }
 
     /// Reads what is already buffered after the terminal event, so that the connection goes

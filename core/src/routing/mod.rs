@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 use crate::config::{Config, DeploymentConfig, EnvLookup, ModelConfig, RetryConfig, Strategy, process_env};
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{self, Provider, ProviderKind};
+use crate::redact::Secret;
 
 pub use run::Run;
 
@@ -25,8 +26,8 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    fn new(config: DeploymentConfig, http: &reqwest::Client) -> Result<Arc<Deployment>> {
-        let provider = providers::build(&config, http)?;
+    fn new(config: DeploymentConfig, http: &reqwest::Client, secrets: &[Secret]) -> Result<Arc<Deployment>> {
+        let provider = providers::build(&config, http, secrets)?;
         Ok(Arc::new(Deployment {
             config,
             provider,
@@ -52,13 +53,13 @@ struct Alias {
 }
 
 impl Alias {
-    fn new(m: &ModelConfig, http: &reqwest::Client) -> Result<Alias> {
+    fn new(m: &ModelConfig, http: &reqwest::Client, secrets: &[Secret]) -> Result<Alias> {
         Ok(Alias {
             strategy: m.strategy,
             deployments: m
                 .deployments
                 .iter()
-                .map(|d| Deployment::new(d.clone(), http))
+                .map(|d| Deployment::new(d.clone(), http, secrets))
                 .collect::<Result<_>>()?,
             fallbacks: m.fallbacks.clone(),
             retry: m.retry,
@@ -94,21 +95,30 @@ pub struct Router {
     direct: RwLock<HashMap<String, Arc<Alias>>>,
     http: reqwest::Client,
     env: fn(&str) -> Option<String>,
+    /// Every credential in the config: no provider's error message may echo any of them.
+    secrets: Vec<Secret>,
 }
 
 impl Router {
     /// Builds every configured deployment's adapter.
     pub fn new(config: &Config, http: reqwest::Client) -> Result<Router> {
+        let deployments = config.models.iter().flat_map(|m| &m.deployments);
+        let secrets: Vec<Secret> = deployments
+            .flat_map(|d| d.api_key.iter().chain(d.headers.iter().map(|(_, v)| v)))
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect();
         let aliases = config
             .models
             .iter()
-            .map(|m| Ok((m.name.clone(), Arc::new(Alias::new(m, &http)?))))
+            .map(|m| Ok((m.name.clone(), Arc::new(Alias::new(m, &http, &secrets)?))))
             .collect::<Result<_>>()?;
         Ok(Router {
             aliases,
             direct: RwLock::new(HashMap::new()),
             http,
             env: process_env,
+            secrets,
         })
     }
 
@@ -168,7 +178,7 @@ impl Router {
         let config = DeploymentConfig::direct(kind, name, env)?;
         Ok(Alias {
             strategy: Strategy::Priority,
-            deployments: vec![Deployment::new(config, &self.http)?],
+            deployments: vec![Deployment::new(config, &self.http, &self.secrets)?],
             fallbacks: Vec::new(),
             retry: RetryConfig::default(),
             next_first: AtomicUsize::new(0),

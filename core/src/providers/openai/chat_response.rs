@@ -152,7 +152,7 @@ pub fn decode_chat_response(body: &[u8], include_raw: bool) -> Result<ChatRespon
     let wire: WireResponse = serde_json::from_slice(body).map_err(|e| malformed("answer", &e))?;
     if let Some(err) = &wire.error {
         if wire.choices.as_ref().is_none_or(Vec::is_empty) {
-            return Err(error_from_body(err, None, &[]));
+            return Err(error_from_body(err, None));
         }
     }
     let choice = wire.choices.and_then(|c| c.into_iter().next()).ok_or_else(|| {
@@ -297,7 +297,7 @@ impl ChatChunkDecoder {
             out.push_back(ProviderEvent::Usage(usage.normalise()));
         }
         if let Some(err) = &chunk.error {
-            return Err(error_from_body(err, None, &[]));
+            return Err(error_from_body(err, None));
         }
         Ok(())
     }
@@ -347,7 +347,7 @@ impl EventDecoder for ChatChunkDecoder {
         if event.event == "error" {
             let v: serde_json::Value =
                 serde_json::from_str(event.data).map_err(|e| malformed("error event", &e))?;
-            return Err(error_from_body(&v, None, &[]));
+            return Err(error_from_body(&v, None));
         }
         self.on_data(event.data, out)
     }

@@ -11,10 +11,10 @@ use crate::error::{Error, ErrorKind};
 use crate::http;
 
 /// Builds the error for a non-2xx answer.
-pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8], secrets: &[&str]) -> Error {
+pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let mut err = match &parsed {
-        Some(v) => error_from_body(v, Some(status), secrets),
+        Some(v) => error_from_body(v, Some(status)),
         None => Error::new(
             classify(status, None, ""),
             format!("HTTP {status} with a body that is not JSON"),
@@ -32,8 +32,8 @@ pub fn error_from_response(status: u16, headers: &HeaderMap, body: &[u8], secret
 
 /// Builds an error from an error JSON (a whole body or its `error` object). `status` is the
 /// HTTP status when there was one; otherwise an integer `code` (OpenRouter) stands in for it.
-/// `secrets` are removed from the message.
-pub fn error_from_body(v: &Value, status: Option<u16>, secrets: &[&str]) -> Error {
+/// Credential-shaped text is masked; the adapter removes its known secrets on top.
+pub fn error_from_body(v: &Value, status: Option<u16>) -> Error {
     let obj = v.get("error").unwrap_or(v);
     let obj = if let Value::Array(items) = obj {
         items.first().unwrap_or(obj)
@@ -64,7 +64,7 @@ pub fn error_from_body(v: &Value, status: Option<u16>, secrets: &[&str]) -> Erro
     } else {
         message
     };
-    let mut err = Error::new(kind, crate::redact::scrub(text, secrets)).with_provider_code(code.clone());
+    let mut err = Error::new(kind, crate::redact::scrub(text, &[])).with_provider_code(code.clone());
     if let Some(s) = status {
         err = err.with_status(s);
     }
@@ -177,7 +177,7 @@ mod tests {
             (529, "{}", ErrorKind::ProviderUnavailable),
         ];
         for (status, body, kind) in cases {
-            let e = error_from_response(*status, &HeaderMap::new(), body.as_bytes(), &[]);
+            let e = error_from_response(*status, &HeaderMap::new(), body.as_bytes());
             assert_eq!(e.kind(), *kind, "{status} {body}");
             assert_eq!(e.status(), Some(*status));
             assert!(!e.message().contains("abcdefghijkl"));
@@ -190,14 +190,13 @@ mod tests {
             429,
             &HeaderMap::new(),
             br#"{"error":{"code":"insufficient_quota","message":"q"}}"#,
-            &[],
         );
         assert_eq!(e.kind(), ErrorKind::RateLimited);
         assert!(!e.is_retryable());
         let mut h = HeaderMap::new();
         h.insert("x-should-retry", HeaderValue::from_static("false"));
         h.insert("retry-after", HeaderValue::from_static("2"));
-        let e = error_from_response(503, &h, b"{}", &[]);
+        let e = error_from_response(503, &h, b"{}");
         assert!(!e.is_retryable());
         assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(2)));
     }
@@ -207,9 +206,7 @@ mod tests {
         let e = error_from_response(
             400,
             &HeaderMap::new(),
-            br#"{"error":{"code":"tool_use_failed","failed_generation":"model said secret","message":"Tool choice is required"}}"#,
-            &["nothing"],
-        );
+            br#"{"error":{"code":"tool_use_failed","failed_generation":"model said secret","message":"Tool choice is required"}}"#);
         assert!(!e.message().contains("secret"));
         assert!(e.is_retryable());
         assert_eq!(e.provider_code(), Some("tool_use_failed"));

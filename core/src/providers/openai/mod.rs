@@ -9,6 +9,7 @@ mod error_body;
 mod quirks;
 mod responses_api;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -87,8 +88,8 @@ pub struct OpenAiProvider {
     quirks: Quirks,
     api: Api,
     http: reqwest::Client,
-    /// Credential values, scrubbed from provider error messages.
-    secrets: Vec<Secret>,
+    /// Every credential the client knows, scrubbed from provider error messages.
+    secrets: Arc<[Secret]>,
 }
 
 impl std::fmt::Debug for OpenAiProvider {
@@ -112,11 +113,16 @@ fn header_value(secret: &str, what: &str) -> Result<HeaderValue> {
 }
 
 impl OpenAiProvider {
-    /// Builds the adapter for `d`, sharing the `http` connection pool.
-    pub fn new(d: &DeploymentConfig, http: reqwest::Client) -> Result<OpenAiProvider> {
+    /// Builds the adapter for `d`, sharing the `http` connection pool. `known_secrets` are the
+    /// client's other credentials: a provider's error message must not echo any of them.
+    pub fn new(
+        d: &DeploymentConfig,
+        http: reqwest::Client,
+        known_secrets: &[Secret],
+    ) -> Result<OpenAiProvider> {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let mut secrets = Vec::new();
+        let mut secrets = known_secrets.to_vec();
         if let Some(key) = d.api_key.as_ref().filter(|k| !k.is_empty()) {
             let what = format!("the API key of deployment `{}`", d.name);
             if d.provider == ProviderKind::Azure {
@@ -153,12 +159,8 @@ impl OpenAiProvider {
             quirks: Quirks::of(d.provider),
             api: d.api,
             http,
-            secrets,
+            secrets: secrets.into(),
         })
-    }
-
-    fn secret_strs(&self) -> Vec<&str> {
-        self.secrets.iter().map(Secret::expose).collect()
     }
 
     /// POSTs `body` to `url`; a non-2xx answer becomes a classified error. `total_timeout`
@@ -193,7 +195,7 @@ impl OpenAiProvider {
         }
         let headers = response.headers().clone();
         let body = http::read_error_body(response).await;
-        Err(error_from_response(status, &headers, &body, &self.secret_strs()).with_provider(provider))
+        Err(error_from_response(status, &headers, &body).with_provider(provider))
     }
 
     async fn read_body(&self, response: reqwest::Response) -> Result<(bytes::Bytes, Option<String>)> {
@@ -244,6 +246,7 @@ impl OpenAiProvider {
                     ChatChunkDecoder::new(),
                     opts.timeout,
                     provider,
+                    self.secrets.clone(),
                 ))
             }
             Api::Responses => {
@@ -256,6 +259,7 @@ impl OpenAiProvider {
                     ResponsesStreamDecoder::new(),
                     opts.timeout,
                     provider,
+                    self.secrets.clone(),
                 ))
             }
         })
@@ -282,7 +286,11 @@ impl Provider for OpenAiProvider {
     }
 
     fn chat<'a>(&'a self, req: &'a ChatRequest, opts: CallOptions) -> BoxFuture<'a, Result<ChatResponse>> {
-        Box::pin(self.chat_inner(req, opts))
+        Box::pin(async move {
+            self.chat_inner(req, opts)
+                .await
+                .map_err(|e| e.scrubbed(&self.secrets))
+        })
     }
 
     fn stream<'a>(
@@ -290,11 +298,19 @@ impl Provider for OpenAiProvider {
         req: &'a ChatRequest,
         opts: CallOptions,
     ) -> BoxFuture<'a, Result<Box<dyn ProviderStream>>> {
-        Box::pin(self.stream_inner(req, opts))
+        Box::pin(async move {
+            self.stream_inner(req, opts)
+                .await
+                .map_err(|e| e.scrubbed(&self.secrets))
+        })
     }
 
     fn embed<'a>(&'a self, req: &'a EmbedRequest, opts: CallOptions) -> BoxFuture<'a, Result<EmbedResponse>> {
-        Box::pin(self.embed_inner(req, opts))
+        Box::pin(async move {
+            self.embed_inner(req, opts)
+                .await
+                .map_err(|e| e.scrubbed(&self.secrets))
+        })
     }
 }
 
@@ -354,11 +370,12 @@ mod tests {
         let p = OpenAiProvider::new(
             &deployment(ProviderKind::Azure, Some("https://r"), None),
             http.clone(),
+            &[],
         )
         .unwrap();
         assert!(p.headers.get("api-key").unwrap().is_sensitive());
         assert!(p.headers.get("authorization").is_none());
-        let p = OpenAiProvider::new(&deployment(ProviderKind::OpenAi, None, None), http).unwrap();
+        let p = OpenAiProvider::new(&deployment(ProviderKind::OpenAi, None, None), http, &[]).unwrap();
         assert_eq!(p.headers.get("authorization").unwrap(), "Bearer k");
         assert!(!format!("{p:?}").contains("Bearer"));
     }

@@ -260,7 +260,7 @@ fn finish_reason(w: &WireResponse, has_tool_calls: bool) -> FinishReason {
 
 fn to_chat_response(w: WireResponse) -> Result<ChatResponse> {
     if let Some(err) = w.error.as_ref().filter(|e| !e.is_null()) {
-        return Err(error_from_body(err, None, &[]));
+        return Err(error_from_body(err, None));
     }
     let mut text: Option<String> = None;
     let mut refusal: Option<String> = None;
@@ -422,7 +422,7 @@ impl EventDecoder for ResponsesStreamDecoder {
                     .and_then(|r| r.get("error"))
                     .cloned()
                     .unwrap_or(Value::Null);
-                let mut e = error_from_body(&err, None, &[]);
+                let mut e = error_from_body(&err, None);
                 if err.is_null() {
                     e = Error::new(
                         ErrorKind::ProviderUnavailable,
@@ -433,7 +433,7 @@ impl EventDecoder for ResponsesStreamDecoder {
             }
             "error" => {
                 let body = json!({"code": ev.code, "message": ev.message});
-                return Err(error_from_body(&body, None, &[]));
+                return Err(error_from_body(&body, None));
             }
             _ => {}
         }
