@@ -58,6 +58,8 @@ pub struct ChatStream {
     assembler: Assembler,
     /// Content reached the caller: no more failover.
     delivered: bool,
+    /// The last event (Done or an error) was returned: `next` gives `None` from now on.
+    ended: bool,
     cancel: CancelHandle,
     cancelled: watch::Receiver<bool>,
 }
@@ -71,6 +73,7 @@ impl ChatStream {
             state: State::Opening(None),
             assembler: Assembler::default(),
             delivered: false,
+            ended: false,
             cancel,
             cancelled,
         }
@@ -85,6 +88,7 @@ impl ChatStream {
     pub fn cancel(&mut self) {
         self.cancel.cancel();
         self.state = State::Finished;
+        self.ended = true;
     }
 
     /// Turns this into a [`futures_util::Stream`] of events.
@@ -94,14 +98,18 @@ impl ChatStream {
 
     /// The next event; `None` after [`StreamEvent::Done`], an error or cancellation.
     pub async fn next(&mut self) -> Option<Result<StreamEvent>> {
+        if self.ended {
+            return None;
+        }
         let mut cancelled = self.cancelled.clone();
         let result = tokio::select! {
             biased;
             _ = cancelled.wait_for(|c| *c) => Some(Err(Error::cancelled("the stream was cancelled"))),
             r = self.advance() => r,
         };
-        if matches!(result, Some(Err(_))) {
+        if matches!(result, None | Some(Err(_)) | Some(Ok(StreamEvent::Done { .. }))) {
             self.state = State::Finished;
+            self.ended = true;
         }
         result
     }

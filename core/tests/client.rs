@@ -1,0 +1,158 @@
+//! Client behaviour the vectors cannot express: cancellation, dropping streams, closing,
+//! concurrency, and `provider/model` names without a key.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use mock_upstream::{MockUpstream, Reply, Step};
+use modelplug_core::config::DeploymentConfig;
+use modelplug_core::providers::ProviderKind;
+use modelplug_core::{ChatRequest, Client, Config, ErrorKind, StreamEvent};
+use serde_json::json;
+
+fn client_for(base: &str) -> Client {
+    let config = json!({"models": [{"name": "m", "retry": {"attempts": 0}, "deployments": [
+        {"provider": "openai", "model": "gpt-4o", "api_key": "sk-test", "base_url": format!("{base}/v1")}]}]});
+    Client::new(Config::from_json_value(&config, &|_| None).unwrap()).unwrap()
+}
+
+fn slow_stream() -> Step {
+    Step {
+        reply: Some(Reply {
+            text: "a fairly long answer that arrives slowly, piece by piece".into(),
+            ..Reply::default()
+        }),
+        chunk_bytes: Some(60),
+        chunk_delay_ms: Some(40),
+        ..Step::default()
+    }
+}
+
+async fn wait_for_abort(upstream: &MockUpstream, id: &str) -> bool {
+    for _ in 0..100 {
+        if upstream.requests(id).first().is_some_and(|r| r.client_aborted) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_pending_next_stops_the_upstream_request() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let (id, base) = upstream.scenario(vec![slow_stream()]);
+    let client = client_for(&base);
+    let mut stream = client.stream(ChatRequest::new("m", "go"));
+    let first = stream.next().await.unwrap().unwrap();
+    assert!(matches!(first, StreamEvent::TextDelta { .. }), "{first:?}");
+    let handle = stream.cancel_handle();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        handle.cancel();
+    });
+    // Drain until the cancellation lands (it interrupts a pending `next`).
+    let err = loop {
+        match stream.next().await {
+            Some(Ok(StreamEvent::Done { .. })) => panic!("the stream finished before it was cancelled"),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => break e,
+            None => panic!("ended without an error"),
+        }
+    };
+    canceller.await.unwrap();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    assert!(stream.next().await.is_none(), "nothing after cancellation");
+    assert!(
+        wait_for_abort(&upstream, &id).await,
+        "the upstream saw the client go away"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_stream_closes_the_connection() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let (id, base) = upstream.scenario(vec![slow_stream()]);
+    let client = client_for(&base);
+    let mut stream = client.stream(ChatRequest::new("m", "go"));
+    stream.next().await.unwrap().unwrap();
+    drop(stream);
+    assert!(wait_for_abort(&upstream, &id).await);
+    assert!(!upstream.requests(&id)[0].finished);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_adapter_and_complete_read_keep_the_request_finished() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let (id, base) = upstream.scenario(vec![Step {
+        echo: true,
+        ..Step::default()
+    }]);
+    let client = client_for(&base);
+    let events: Vec<_> = client
+        .stream(ChatRequest::new("m", "hello stream"))
+        .into_stream()
+        .collect()
+        .await;
+    let Some(Ok(StreamEvent::Done { response })) = events.last() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(response.text(), "hello stream");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let sent = upstream.requests(&id);
+    assert!(sent[0].finished && !sent[0].client_aborted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_client_refuses_calls() {
+    let client = Client::builder().build().unwrap();
+    client.close();
+    assert!(client.is_closed());
+    let e = client.chat(ChatRequest::new("mock/x", "hi")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+    let e = client
+        .stream(ChatRequest::new("mock/x", "hi"))
+        .next()
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_calls_share_one_client() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let (id, base) = upstream.scenario(vec![Step {
+        echo: true,
+        ..Step::default()
+    }]);
+    let client = client_for(&base);
+    let calls = (0..300).map(|i| {
+        let c = client.clone();
+        tokio::spawn(async move { c.chat(ChatRequest::new("m", format!("call {i}"))).await })
+    });
+    let results = futures_util::future::join_all(calls).await;
+    for (i, r) in results.into_iter().enumerate() {
+        assert_eq!(r.unwrap().unwrap().text(), format!("call {i}"));
+    }
+    assert_eq!(upstream.requests(&id).len(), 300);
+}
+
+#[test]
+fn direct_model_without_key_names_the_variable() {
+    let e = DeploymentConfig::direct(ProviderKind::Groq, "llama", &|_| None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.message().contains("GROQ_API_KEY"), "{e}");
+    let ok = DeploymentConfig::direct(ProviderKind::Groq, "llama", &|v| {
+        (v == "GROQ_API_KEY").then(|| "k".into())
+    });
+    assert_eq!(ok.unwrap().name, "groq/llama");
+    let e = DeploymentConfig::direct(ProviderKind::Azure, "gpt", &|v| {
+        (v != "AZURE_OPENAI_ENDPOINT").then(|| "k".into())
+    });
+    assert!(e.unwrap_err().message().contains("AZURE_OPENAI_ENDPOINT"));
+    assert!(
+        DeploymentConfig::direct(ProviderKind::Ollama, "qwen", &|_| None).is_ok(),
+        "ollama needs no key"
+    );
+}
