@@ -133,11 +133,9 @@ fn input_content(c: &Content) -> Value {
             .map(|p| match p {
                 ContentPart::Text { text } => json!({"type": "input_text", "text": text}),
                 ContentPart::Image(img) => {
-                    let mut v = json!({"type": "input_image", "image_url": img.source.to_url()});
-                    if let Some(d) = &img.detail {
-                        v["detail"] = d.as_str().into();
-                    }
-                    v
+                    // `detail` is required here (unlike Chat Completions); `auto` is the default.
+                    let detail = img.detail.as_deref().unwrap_or("auto");
+                    json!({"type": "input_image", "image_url": img.source.to_url(), "detail": detail})
                 }
             })
             .collect(),
@@ -466,7 +464,7 @@ mod tests {
         assert_eq!(
             body,
             json!({"model": "gpt", "instructions": "be brief", "input": [
-            {"role": "user", "content": [{"type": "input_text", "text": "hi"}, {"type": "input_image", "image_url": "https://x"}]},
+            {"role": "user", "content": [{"type": "input_text", "text": "hi"}, {"type": "input_image", "image_url": "https://x", "detail": "auto"}]},
             {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
             {"type": "function_call_output", "call_id": "c1", "output": "42"}],
             "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}],
