@@ -159,7 +159,7 @@ impl Client {
         let plan = self.inner.router.plan(model)?;
         let mut run = Run::new(plan, timeout_ms.map(Duration::from_millis), include_raw);
         loop {
-            let (deployment, opts) = run.next()?;
+            let (deployment, opts) = run.next_try()?;
             let try_started = Instant::now();
             match call(deployment.clone(), opts).await {
                 Ok(mut response) => {

@@ -183,7 +183,7 @@ impl ChatStream {
             }
         };
         loop {
-            let (deployment, opts) = run.next()?;
+            let (deployment, opts) = run.next_try()?;
             let try_started = Instant::now();
             match deployment.provider.stream(&self.request, opts).await {
                 Ok(inner) => {

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use modelplug_core::config::{Node, parse_yaml};
 use modelplug_core::providers::ProviderKind;
-use modelplug_core::providers::openai::{Quirks, encode_chat_request, encode_embed_request, encode_responses_request};
+use modelplug_core::providers::openai::{
+    Quirks, encode_chat_request, encode_embed_request, encode_responses_request,
+};
 use modelplug_core::{ChatRequest, Client, Config, EmbedRequest, StreamEvent};
 use serde_json::{Value, json};
 
@@ -30,8 +32,10 @@ fn repo() -> PathBuf {
 fn fix_nullable(v: Value, rewritten: &mut usize) -> Value {
     match v {
         Value::Object(o) => {
-            let mut o: serde_json::Map<String, Value> =
-                o.into_iter().map(|(k, x)| (k, fix_nullable(x, rewritten))).collect();
+            let mut o: serde_json::Map<String, Value> = o
+                .into_iter()
+                .map(|(k, x)| (k, fix_nullable(x, rewritten)))
+                .collect();
             if o.get("nullable") == Some(&Value::Bool(true)) && !o.contains_key("type") {
                 o.remove("nullable");
                 *rewritten += 1;
@@ -47,11 +51,16 @@ fn fix_nullable(v: Value, rewritten: &mut usize) -> Value {
 fn prepared_spec(dir: &Path) -> PathBuf {
     let gz = repo().join("tests/provider-specs/specs/openai/openapi.yaml.gz");
     let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap()).read_to_string(&mut text).unwrap();
+    flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
     let node: Node = parse_yaml(&text).expect("the OpenAI spec parses");
     let mut rewritten = 0;
     let spec = fix_nullable(node.to_json(), &mut rewritten);
-    assert!(rewritten > 0, "the spec no longer needs the nullable rewrite; drop it");
+    assert!(
+        rewritten > 0,
+        "the spec no longer needs the nullable rewrite; drop it"
+    );
     let out = dir.join("openapi.json");
     std::fs::write(&out, spec.to_string()).unwrap();
     out
@@ -70,8 +79,16 @@ fn start_prism(spec: &Path) -> (Prism, String) {
     let bin = std::env::var_os("MODELPLUG_PRISM")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("tests/oracle/node_modules/.bin/prism"));
-    assert!(bin.exists(), "{} is missing: run `npm ci --prefix tests/oracle` (make test does)", bin.display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    assert!(
+        bin.exists(),
+        "{} is missing: run `npm ci --prefix tests/oracle` (make test does)",
+        bin.display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(bin)
         .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
         .arg(spec)
@@ -91,7 +108,10 @@ fn start_prism(spec: &Path) -> (Prism, String) {
             std::thread::spawn(move || lines.for_each(drop));
             return (prism, format!("http://127.0.0.1:{port}"));
         }
-        assert!(started.elapsed() < Duration::from_secs(180), "prism did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "prism did not start"
+        );
     }
     panic!("prism exited before listening");
 }
@@ -101,26 +121,50 @@ fn requests() -> Vec<(&'static str, Value)> {
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": false},
         "strict": true}}]);
     vec![
-        ("plain", json!({"model": "m", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]})),
-        ("sampling", json!({"model": "m", "messages": [{"role": "developer", "content": "d"}, {"role": "user", "content": "Hi"}],
+        (
+            "plain",
+            json!({"model": "m", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}),
+        ),
+        (
+            "sampling",
+            json!({"model": "m", "messages": [{"role": "developer", "content": "d"}, {"role": "user", "content": "Hi"}],
             "temperature": 0.3, "top_p": 0.9, "max_tokens": 50, "stop": ["END", "STOP"], "seed": 7,
-            "presence_penalty": 0.5, "frequency_penalty": 0.5, "reasoning_effort": "low", "extra": {"user": "u-1"}})),
-        ("tools", json!({"model": "m", "messages": [{"role": "user", "content": "Weather in Paris?"}], "tools": tools,
-            "tool_choice": "required", "parallel_tool_calls": false})),
-        ("named_tool_choice", json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": tools,
-            "tool_choice": {"type": "function", "function": {"name": "get_weather"}}})),
-        ("tool_results", json!({"model": "m", "tools": tools, "messages": [
+            "presence_penalty": 0.5, "frequency_penalty": 0.5, "reasoning_effort": "low", "extra": {"user": "u-1"}}),
+        ),
+        (
+            "tools",
+            json!({"model": "m", "messages": [{"role": "user", "content": "Weather in Paris?"}], "tools": tools,
+            "tool_choice": "required", "parallel_tool_calls": false}),
+        ),
+        (
+            "named_tool_choice",
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": tools,
+            "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}),
+        ),
+        (
+            "tool_results",
+            json!({"model": "m", "tools": tools, "messages": [
             {"role": "user", "content": "Weather in Paris?"},
             {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
-            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}]})),
-        ("json_schema", json!({"model": "m", "messages": [{"role": "user", "content": "City?"}],
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}]}),
+        ),
+        (
+            "json_schema",
+            json!({"model": "m", "messages": [{"role": "user", "content": "City?"}],
             "response_format": {"type": "json_schema", "json_schema": {"name": "city", "strict": true,
-                "schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": false}}}})),
-        ("json_object", json!({"model": "m", "messages": [{"role": "user", "content": "JSON please"}], "response_format": {"type": "json_object"}})),
-        ("images", json!({"model": "m", "messages": [{"role": "user", "content": [
+                "schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": false}}}}),
+        ),
+        (
+            "json_object",
+            json!({"model": "m", "messages": [{"role": "user", "content": "JSON please"}], "response_format": {"type": "json_object"}}),
+        ),
+        (
+            "images",
+            json!({"model": "m", "messages": [{"role": "user", "content": [
             {"type": "text", "text": "What is this?"},
             {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "low"}},
-            {"type": "image", "media_type": "image/png", "data": "iVBORw0KGgo="}]}]})),
+            {"type": "image", "media_type": "image/png", "data": "iVBORw0KGgo="}]}]}),
+        ),
     ]
 }
 
@@ -147,7 +191,12 @@ async fn adapter_requests_pass_the_openai_spec() {
     let quirks = Quirks::of(ProviderKind::OpenAi);
 
     // The validator is live: a request the spec forbids is rejected.
-    let (status, _) = post(&http, &format!("{base}/chat/completions"), br#"{"model":"m","messages":[{"role":"robot","content":"x"}]}"#.to_vec()).await;
+    let (status, _) = post(
+        &http,
+        &format!("{base}/chat/completions"),
+        br#"{"model":"m","messages":[{"role":"robot","content":"x"}]}"#.to_vec(),
+    )
+    .await;
     assert_eq!(status, 422, "prism is not validating requests");
 
     let config = json!({"models": [{"name": "m", "retry": {"attempts": 0}, "deployments": [
@@ -160,7 +209,10 @@ async fn adapter_requests_pass_the_openai_spec() {
         let request = ChatRequest::from_value(req).unwrap();
         // Non-streaming, end to end: Prism validates the request and answers with a
         // schema-valid example, which the adapter must also understand.
-        let r = client.chat(request.clone()).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let r = client
+            .chat(request.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(r.provider, "openai", "{name}");
 
         // Streaming: the same request with `stream` and `stream_options`.
@@ -174,7 +226,10 @@ async fn adapter_requests_pass_the_openai_spec() {
                 Ok(_) => {}
                 // Prism answers streams with a JSON example, not SSE; only a rejection matters.
                 Err(e) => {
-                    assert!(e.status().is_none_or(|s| s < 400), "{name} (stream through the client): {e}");
+                    assert!(
+                        e.status().is_none_or(|s| s < 400),
+                        "{name} (stream through the client): {e}"
+                    );
                     break;
                 }
             }
@@ -192,7 +247,10 @@ async fn adapter_requests_pass_the_openai_spec() {
         responses.seed = None;
         let body = encode_responses_request(&responses, "gpt-4o", false).unwrap();
         let (status, text) = post(&http, &format!("{base}/responses"), body).await;
-        assert!((200..300).contains(&status), "{name} (responses): {status} {text}");
+        assert!(
+            (200..300).contains(&status),
+            "{name} (responses): {status} {text}"
+        );
     }
 
     for input in [json!("one text"), json!(["a", "b", "c"])] {
@@ -202,6 +260,9 @@ async fn adapter_requests_pass_the_openai_spec() {
         assert!((200..300).contains(&status), "embeddings: {status} {text}");
         let body = encode_embed_request(&req, "text-embedding-3-small", false).unwrap();
         let (status, text) = post(&http, &format!("{base}/embeddings"), body).await;
-        assert!((200..300).contains(&status), "embeddings (floats): {status} {text}");
+        assert!(
+            (200..300).contains(&status),
+            "embeddings (floats): {status} {text}"
+        );
     }
 }

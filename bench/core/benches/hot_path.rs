@@ -8,7 +8,9 @@ use std::collections::VecDeque;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use modelplug_core::providers::openai::{ChatChunkDecoder, Quirks, decode_chat_response, encode_chat_request};
+use modelplug_core::providers::openai::{
+    ChatChunkDecoder, Quirks, decode_chat_response, encode_chat_request,
+};
 use modelplug_core::providers::{EventDecoder, ProviderKind};
 use modelplug_core::sse::SseDecoder;
 use modelplug_core::{ChatRequest, Client, Config};
@@ -27,7 +29,8 @@ fn request() -> ChatRequest {
     .unwrap()
 }
 
-const ANSWER: &[u8] = include_bytes!("../../../tests/provider-specs/recorded/openai/chat_nonstream_text.response.json");
+const ANSWER: &[u8] =
+    include_bytes!("../../../tests/provider-specs/recorded/openai/chat_nonstream_text.response.json");
 
 /// A 200-chunk stream shaped like OpenAI's (role chunk, content chunks with `obfuscation`,
 /// finish chunk, usage chunk, `[DONE]`).
@@ -50,7 +53,9 @@ fn hot_path(c: &mut Criterion) {
     c.bench_function("build chat request", |b| {
         b.iter(|| encode_chat_request(black_box(&req), "gpt-4o-mini", &quirks, false).unwrap())
     });
-    c.bench_function("parse chat response", |b| b.iter(|| decode_chat_response(black_box(ANSWER), false).unwrap()));
+    c.bench_function("parse chat response", |b| {
+        b.iter(|| decode_chat_response(black_box(ANSWER), false).unwrap())
+    });
     c.bench_function("non-streaming request (build + parse)", |b| {
         b.iter(|| {
             let body = encode_chat_request(black_box(&req), "gpt-4o-mini", &quirks, false).unwrap();
@@ -81,7 +86,10 @@ fn hot_path(c: &mut Criterion) {
     });
     group.finish();
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let config = json!({"models": [{"name": "smart", "deployments": [{"provider": "mock", "model": "m", "mock": {"reply": "Sure! Here is a short overview."}}]}]});
     let client = Client::new(Config::from_json_value(&config, &|_| None).unwrap()).unwrap();
     c.bench_function("Client::chat through the mock provider (whole core path)", |b| {

@@ -55,7 +55,7 @@ impl Run {
     }
 
     /// The next deployment to try and its per-try options, or the error to give up with.
-    pub fn next(&mut self) -> Result<(Arc<Deployment>, CallOptions)> {
+    pub fn next_try(&mut self) -> Result<(Arc<Deployment>, CallOptions)> {
         let Some((deployment, _)) = self.plan.steps.get(self.pos) else {
             return Err(self.give_up());
         };
@@ -84,7 +84,7 @@ impl Run {
         self.record(deployment, None, status, elapsed);
     }
 
-    /// Records a failed try and decides what comes next: `Ok(())` means call [`Run::next`]
+    /// Records a failed try and decides what comes next: `Ok(())` means call [`Run::next_try`]
     /// again (after the backoff this waited, if it retries); `Err` is the error to give up with.
     pub async fn failed(
         &mut self,

@@ -93,7 +93,7 @@ fn matcher(name: &str, arg: &Value, actual: &Value, path: &str) -> Result<(), St
                 (None, _) => false,
             }
         }
-        "$exists" => !actual.is_null() == arg.as_bool().unwrap_or(true),
+        "$exists" => actual.is_null() != arg.as_bool().unwrap_or(true),
         "$absent" => actual.is_null(),
         other => return Err(format!("{path}: unknown matcher {other}")),
     };

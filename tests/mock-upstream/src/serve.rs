@@ -6,6 +6,7 @@
 //! - `/s/{id}/…` → the scenario's next step answers.
 //! - `/replay/{provider}/{name}/…` → that recording, every time (no registration).
 //! - `/echo/…` → an OpenAI-shaped echo of the last user message.
+//! - `/fail/{status}/…` → an OpenAI-shaped error with that status, every time.
 //! - `GET /_mock/health` → `ok`.
 
 use std::collections::{HashMap, VecDeque};
@@ -133,6 +134,25 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Respo
         (_, ["replay", provider, name, rest @ ..]) => {
             let step = Step {
                 replay: Some(format!("{provider}/{name}")),
+                ..Step::default()
+            };
+            respond(
+                &shared,
+                step,
+                capture(&parts, &body, &format!("/{}", rest.join("/"))),
+            )
+            .await
+        }
+        (_, ["fail", status, rest @ ..]) => {
+            let status = status.parse().unwrap_or(500);
+            let message = format!("simulated failure (HTTP {status})");
+            let error = Some(crate::scenario::ErrorSpec {
+                message,
+                ..Default::default()
+            });
+            let step = Step {
+                status: Some(status),
+                error,
                 ..Step::default()
             };
             respond(

@@ -1,0 +1,43 @@
+# modelplug — the commands the README names. `make demo` runs the main job on embedded
+# defaults; `make test` runs every test suite in the repo. Both install what they need.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# One target triple for cargo, maturin and napi (napi always passes --target), so the whole
+# dependency graph is built once. See ../shared/BUILD-NOTES.md.
+export CARGO_BUILD_TARGET ?= x86_64-unknown-linux-gnu
+export CARGO_TERM_COLOR ?= never
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+DEBUG_DIR := $(TARGET_DIR)/$(CARGO_BUILD_TARGET)/debug
+
+.PHONY: help demo test test-rust test-oracle lint bench-core build
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+demo: ## the main job on embedded defaults: the demo scenarios through the core against the mock upstream
+	cargo run -q -p modelplug-examples --bin demo
+
+test: test-rust test-oracle ## every test suite in the repo
+
+build: ## build the workspace (debug)
+	cargo build
+
+test-rust: ## core unit + integration tests, shared vectors, recordings replay, examples
+	cargo test
+
+test-oracle: tests/oracle/node_modules/.bin/prism ## the adapter's requests against Prism serving the OpenAI spec
+	cargo test -p modelplug-core --test prism_oracle -- --ignored
+
+tests/oracle/node_modules/.bin/prism: tests/oracle/package.json tests/oracle/package-lock.json
+	npm ci --prefix tests/oracle --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint: ## formatting and clippy, warnings are errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+bench-core: ## criterion benchmarks of the core hot path
+	cargo bench -p modelplug-bench

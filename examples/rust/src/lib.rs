@@ -1,0 +1,98 @@
+//! The demo scenarios (DESIGN §1 `examples/`): failover, streaming, tools, embeddings and the
+//! mock provider, run against the shared `examples/modelplug.yaml`. The Python, Node and Kotlin
+//! examples run the same scenarios.
+
+use std::path::PathBuf;
+
+use modelplug_core::config::process_env;
+use modelplug_core::{ChatRequest, Client, Config, EmbedRequest, Result, StreamEvent, Tool};
+use serde_json::json;
+
+/// `examples/modelplug.yaml`.
+pub fn config_path() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../modelplug.yaml");
+    std::fs::canonicalize(&path).unwrap_or(path)
+}
+
+/// Loads the demo config with `MODELPLUG_DEMO_UPSTREAM` pointing at `upstream`.
+pub fn demo_config(upstream: &str) -> Result<Config> {
+    let path = config_path();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| modelplug_core::Error::config(format!("{}: {e}", path.display())))?;
+    let env = |name: &str| match name {
+        "MODELPLUG_DEMO_UPSTREAM" => Some(upstream.to_owned()),
+        other => process_env(other),
+    };
+    Config::from_yaml_str(&text, &path.display().to_string(), &env)
+}
+
+/// Runs every scenario; returns what it has to say, one line each.
+pub async fn run(client: &Client) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+
+    let answer = client
+        .chat(ChatRequest::new("smart", "What is the capital of France?"))
+        .await?;
+    let tried: Vec<String> = answer
+        .attempts
+        .iter()
+        .map(|a| format!("{} {}", a.deployment, a.outcome()))
+        .collect();
+    out.push(format!(
+        "chat     {:?} from {} ({} tokens, {:.1} ms; tries: {})",
+        answer.text(),
+        answer.deployment,
+        answer.usage.total_tokens,
+        answer.latency_ms,
+        tried.join(" → ")
+    ));
+
+    let mut stream = client.stream(ChatRequest::new("fast", "What is the capital of the UK?"));
+    let mut pieces = 0;
+    while let Some(event) = stream.next().await {
+        match event? {
+            StreamEvent::TextDelta { .. } => pieces += 1,
+            StreamEvent::Done { response } => out.push(format!(
+                "stream   {:?} in {pieces} pieces from {} ({} tokens)",
+                response.text(),
+                response.provider,
+                response.usage.total_tokens
+            )),
+            _ => {}
+        }
+    }
+
+    let mut ask = ChatRequest::new("tools", "What is the largest city in the user country?");
+    ask.tools = vec![Tool::function(
+        "get_user_country",
+        "The user's country",
+        json!({"type": "object", "properties": {}}),
+    )];
+    let answer = client.chat(ask).await?;
+    for call in answer.tool_calls() {
+        out.push(format!(
+            "tools    the model calls {}({}) [{}]",
+            call.function.name, call.function.arguments, call.id
+        ));
+    }
+
+    let vectors = client
+        .embed(EmbedRequest::new("embed", vec!["Hello, world!".to_owned()]))
+        .await?;
+    out.push(format!(
+        "embed    {} vector of {} dimensions ({} tokens)",
+        vectors.embeddings.len(),
+        vectors.embeddings[0].len(),
+        vectors.usage.input_tokens
+    ));
+
+    let echo = client
+        .chat(ChatRequest::new("local", "no network needed"))
+        .await?;
+    out.push(format!(
+        "mock     {:?} from the {} provider",
+        echo.text(),
+        echo.provider
+    ));
+    Ok(out)
+}

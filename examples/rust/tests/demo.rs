@@ -1,0 +1,38 @@
+//! The demo scenarios produce what the recordings and the config say they should.
+
+use mock_upstream::MockUpstream;
+use modelplug_core::Client;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_scenarios() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let client = Client::new(modelplug_examples::demo_config(&upstream.url()).unwrap()).unwrap();
+    let lines = modelplug_examples::run(&client).await.unwrap();
+    let text = lines.join("\n");
+    assert!(
+        text.contains(r#"chat     "The capital of France is Paris." from azure-backup (21 tokens"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "openai-primary PROVIDER_UNAVAILABLE → openai-primary PROVIDER_UNAVAILABLE → azure-backup ok"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"stream   "The capital of the UK is London." in 8 pieces from groq (87 tokens)"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("tools    the model calls get_user_country({}) [call_iXFttys57ap0o16JSlC8yhYo]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("embed    1 vector of 128 dimensions (4 tokens)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"mock     "no network needed" from the mock provider"#),
+        "{text}"
+    );
+}
