@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -11,7 +11,8 @@ use crate::providers::CallOptions;
 use crate::routing::{Deployment, Router, Run};
 use crate::stream::ChatStream;
 use crate::types::Attempt;
-use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse};
+use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, Metadata, Usage};
+use crate::usage::{CallFacts, ClientFacts, SdkInfo, UsageEvent, UsageLog};
 
 /// A modelplug client: holds the validated config, one HTTP connection pool and the routing
 /// state. Cheap to clone (all clones share everything); safe to use from many tasks at once.
@@ -24,6 +25,8 @@ pub(crate) struct ClientInner {
     pub(crate) config: Config,
     pub(crate) router: Router,
     closed: AtomicBool,
+    sdk: SdkInfo,
+    usage: UsageLog,
 }
 
 impl ClientInner {
@@ -32,6 +35,38 @@ impl ClientInner {
             return Err(Error::cancelled("the client is closed"));
         }
         Ok(())
+    }
+
+    /// Records one call's usage event.
+    pub(crate) fn record(
+        &self,
+        call: &CallFacts<'_>,
+        outcome: std::result::Result<(&str, &Usage, Option<f64>), &Error>,
+    ) {
+        let client = ClientFacts {
+            app: &self.config.app,
+            team: self.config.team.as_deref(),
+            env: self.config.env.as_deref(),
+            config_hash: &self.config.hash,
+            sdk: &self.sdk,
+        };
+        self.usage.push(UsageEvent::build(&client, call, outcome));
+    }
+}
+
+/// When a call started, for its usage event.
+#[derive(Clone, Copy)]
+pub(crate) struct CallClock {
+    pub(crate) wall: SystemTime,
+    pub(crate) instant: Instant,
+}
+
+impl CallClock {
+    pub(crate) fn start() -> CallClock {
+        CallClock {
+            wall: SystemTime::now(),
+            instant: Instant::now(),
+        }
     }
 }
 
@@ -50,6 +85,8 @@ impl std::fmt::Debug for Client {
 pub struct ClientBuilder {
     config: Option<Config>,
     http: Option<reqwest::Client>,
+    sdk: Option<SdkInfo>,
+    usage_capacity: Option<usize>,
 }
 
 impl ClientBuilder {
@@ -62,6 +99,21 @@ impl ClientBuilder {
     /// Uses your own `reqwest` client (proxies, custom roots). Its pool is shared by every call.
     pub fn http_client(mut self, http: reqwest::Client) -> ClientBuilder {
         self.http = Some(http);
+        self
+    }
+
+    /// Names the SDK in usage events (bindings set `python`, `node`, `kotlin`).
+    pub fn sdk(mut self, language: impl Into<String>, version: impl Into<String>) -> ClientBuilder {
+        self.sdk = Some(SdkInfo {
+            language: language.into(),
+            version: version.into(),
+        });
+        self
+    }
+
+    /// How many usage events [`Client::usage`] keeps (default 10 000; 0 keeps none).
+    pub fn usage_capacity(mut self, events: usize) -> ClientBuilder {
+        self.usage_capacity = Some(events);
         self
     }
 
@@ -78,6 +130,8 @@ impl ClientBuilder {
                 config,
                 router,
                 closed: AtomicBool::new(false),
+                sdk: self.sdk.unwrap_or_default(),
+                usage: UsageLog::new(self.usage_capacity.unwrap_or(crate::usage::DEFAULT_CAPACITY)),
             }),
         })
     }
@@ -107,15 +161,16 @@ impl Client {
     /// One chat completion, with retries and fallbacks per the model's config.
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
         self.inner.check_open()?;
-        validate_chat(&request)?;
         let req = &request;
-        self.routed(
-            &request.model,
-            request.timeout_ms,
-            request.include_raw,
-            move |d, opts| async move { d.provider.chat(req, opts).await },
-        )
-        .await
+        let call = |d: Arc<Deployment>, opts| async move { d.provider.chat(req, opts).await };
+        let op = Operation {
+            name: "chat",
+            model: &request.model,
+            metadata: &request.metadata,
+        };
+        let checked = validate_chat(&request);
+        self.routed(op, checked, request.timeout_ms, request.include_raw, call)
+            .await
     }
 
     /// A streamed chat completion. Nothing happens until the first [`ChatStream::next`];
@@ -127,26 +182,34 @@ impl Client {
     /// Embeddings for a batch of texts.
     pub async fn embed(&self, request: EmbedRequest) -> Result<EmbedResponse> {
         self.inner.check_open()?;
-        if request.model.is_empty() {
-            return Err(Error::invalid_request("`model` is required"));
-        }
-        if request.input.is_empty() {
-            return Err(Error::invalid_request("`input` needs at least one text"));
-        }
         let req = &request;
-        self.routed(
-            &request.model,
-            request.timeout_ms,
-            false,
-            move |d, opts| async move { d.provider.embed(req, opts).await },
-        )
-        .await
+        let call = |d: Arc<Deployment>, opts| async move { d.provider.embed(req, opts).await };
+        let op = Operation {
+            name: "embeddings",
+            model: &request.model,
+            metadata: &request.metadata,
+        };
+        let checked = if request.model.is_empty() {
+            Err(Error::invalid_request("`model` is required"))
+        } else if request.input.is_empty() {
+            Err(Error::invalid_request("`input` needs at least one text"))
+        } else {
+            Ok(())
+        };
+        self.routed(op, checked, request.timeout_ms, false, call).await
     }
 
-    /// Runs `call` over the model's plan until a deployment succeeds or the plan gives up.
+    /// This process's usage events for this client, oldest first (the last 10 000 by default).
+    pub fn usage(&self) -> Vec<UsageEvent> {
+        self.inner.usage.snapshot()
+    }
+
+    /// Runs `call` over the model's plan until a deployment succeeds or the plan gives up, and
+    /// records the call's usage event either way.
     async fn routed<T, F, Fut>(
         &self,
-        model: &str,
+        op: Operation<'_>,
+        checked: Result<()>,
         timeout_ms: Option<u64>,
         include_raw: bool,
         mut call: F,
@@ -156,20 +219,51 @@ impl Client {
         F: FnMut(Arc<Deployment>, CallOptions) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let plan = self.inner.router.plan(model)?;
-        let mut run = Run::new(plan, timeout_ms.map(Duration::from_millis), include_raw);
-        loop {
-            let (deployment, opts) = run.next_try()?;
-            let try_started = Instant::now();
-            match call(deployment.clone(), opts).await {
-                Ok(mut response) => {
-                    run.succeeded(&deployment, try_started, Some(200));
-                    response.stamp(&deployment, run.started().elapsed(), run.take_attempts());
-                    return Ok(response);
+        let clock = CallClock::start();
+        let mut waited = Duration::ZERO;
+        let result = async {
+            checked?;
+            let plan = self.inner.router.plan(op.model)?;
+            let mut run = Run::new(plan, timeout_ms.map(Duration::from_millis), include_raw);
+            let outcome = loop {
+                let (deployment, opts) = match run.next_try() {
+                    Ok(next) => next,
+                    Err(e) => break Err(e),
+                };
+                let try_started = Instant::now();
+                match call(deployment.clone(), opts).await {
+                    Ok(mut response) => {
+                        run.succeeded(&deployment, try_started, Some(200));
+                        response.stamp(&deployment, run.started().elapsed(), run.take_attempts());
+                        break Ok(response);
+                    }
+                    Err(e) => {
+                        if let Err(e) = run.failed(&deployment, try_started, e).await {
+                            break Err(e);
+                        }
+                    }
                 }
-                Err(e) => run.failed(&deployment, try_started, e).await?,
-            }
+            };
+            waited = run.waited();
+            outcome
         }
+        .await;
+        let facts = CallFacts {
+            operation: op.name,
+            model_requested: op.model,
+            metadata: op.metadata,
+            stream: false,
+            started: clock.wall,
+            elapsed: clock.instant.elapsed(),
+            waited,
+            ttft: None,
+            attempts: match &result {
+                Ok(r) => r.attempts(),
+                Err(e) => e.attempts(),
+            },
+        };
+        self.inner.record(&facts, result.as_ref().map(Routed::summary));
+        result
     }
 
     /// Closes the client: later calls fail with `CANCELLED`. Idempotent.
@@ -211,10 +305,21 @@ pub(crate) fn validate_chat(r: &ChatRequest) -> Result<()> {
     Ok(())
 }
 
+/// What is being called, for the usage event.
+struct Operation<'a> {
+    name: &'static str,
+    model: &'a str,
+    metadata: &'a Metadata,
+}
+
 /// A result the router stamps with where and how it was obtained.
 pub(crate) trait Routed {
     /// Sets provider, deployment, model (when the provider did not say), latency and attempts.
     fn stamp(&mut self, d: &Deployment, elapsed: Duration, attempts: Vec<Attempt>);
+    /// The tries that led to it.
+    fn attempts(&self) -> &[Attempt];
+    /// Served model, usage and cost, for the usage event.
+    fn summary(&self) -> (&str, &Usage, Option<f64>);
 }
 
 macro_rules! impl_routed {
@@ -228,6 +333,14 @@ macro_rules! impl_routed {
                 }
                 self.latency_ms = elapsed.as_secs_f64() * 1000.0;
                 self.attempts = attempts;
+            }
+
+            fn attempts(&self) -> &[Attempt] {
+                &self.attempts
+            }
+
+            fn summary(&self) -> (&str, &Usage, Option<f64>) {
+                (&self.model, &self.usage, self.cost_usd)
             }
         }
     )*};

@@ -20,6 +20,7 @@ pub mod routing;
 pub mod sse;
 pub mod stream;
 pub mod types;
+pub mod usage;
 
 pub use client::{Client, ClientBuilder};
 pub use config::Config;
@@ -27,6 +28,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use redact::Secret;
 pub use stream::{CancelHandle, ChatStream};
 pub use types::*;
+pub use usage::UsageEvent;
 
 /// The version of this crate (reported as the SDK version).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -3,16 +3,17 @@
 //! caller. [`CancelHandle`] stops a stream from another task or thread, even mid-`next`.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::Stream;
 use tokio::sync::watch;
 
-use crate::client::{ClientInner, Routed};
+use crate::client::{CallClock, ClientInner, Routed};
 use crate::error::{Error, Result};
 use crate::providers::{ProviderEvent, ProviderStream};
 use crate::routing::{Deployment, Run};
 use crate::types::{AssistantMessage, ChatRequest, ChatResponse, FinishReason, StreamEvent, ToolCall, Usage};
+use crate::usage::CallFacts;
 
 /// Stops a [`ChatStream`]; cheap to clone and safe to use from any thread.
 #[derive(Clone, Debug)]
@@ -37,11 +38,10 @@ impl CancelHandle {
 }
 
 enum State {
-    /// No provider stream open (not started yet, or failing over).
-    Opening(Option<Run>),
+    /// No provider stream is open: not started yet, or failing over.
+    Opening,
     /// Reading from a deployment.
     Open {
-        run: Run,
         deployment: Arc<Deployment>,
         try_started: Instant,
         inner: Box<dyn ProviderStream>,
@@ -51,10 +51,16 @@ enum State {
 }
 
 /// A streamed chat completion. Pull events with [`ChatStream::next`] until it returns `None`.
+/// Dropping it mid-way closes the connection to the provider.
 pub struct ChatStream {
     client: Arc<ClientInner>,
     request: ChatRequest,
     state: State,
+    /// The call's walk through its deployments (kept outside `state` so that a cancelled
+    /// `next` does not lose the attempts made so far).
+    run: Option<Run>,
+    clock: Option<CallClock>,
+    ttft: Option<Duration>,
     assembler: Assembler,
     /// Content reached the caller: no more failover.
     delivered: bool,
@@ -70,7 +76,10 @@ impl ChatStream {
         ChatStream {
             client,
             request,
-            state: State::Opening(None),
+            state: State::Opening,
+            run: None,
+            clock: None,
+            ttft: None,
             assembler: Assembler::default(),
             delivered: false,
             ended: false,
@@ -87,8 +96,7 @@ impl ChatStream {
     /// Cancels the stream now and closes the connection.
     pub fn cancel(&mut self) {
         self.cancel.cancel();
-        self.state = State::Finished;
-        self.ended = true;
+        self.finish(Err(&Error::cancelled("the stream was cancelled")));
     }
 
     /// Turns this into a [`futures_util::Stream`] of events.
@@ -101,94 +109,153 @@ impl ChatStream {
         if self.ended {
             return None;
         }
+        if self.clock.is_none() {
+            self.clock = Some(CallClock::start());
+        }
         let mut cancelled = self.cancelled.clone();
         let result = tokio::select! {
             biased;
             _ = cancelled.wait_for(|c| *c) => Some(Err(Error::cancelled("the stream was cancelled"))),
             r = self.advance() => r,
         };
-        if matches!(result, None | Some(Err(_)) | Some(Ok(StreamEvent::Done { .. }))) {
-            self.state = State::Finished;
-            self.ended = true;
+        match &result {
+            Some(Ok(StreamEvent::Done { response })) => self.finish(Ok(response)),
+            Some(Err(e)) => {
+                let e = e.clone();
+                self.finish(Err(&e));
+                let attempts = self.run.as_mut().map(Run::take_attempts).unwrap_or_default();
+                return Some(Err(if e.attempts().is_empty() {
+                    e.with_attempts(attempts)
+                } else {
+                    e
+                }));
+            }
+            None => self.ended = true,
+            Some(Ok(_)) => {}
         }
         result
+    }
+
+    /// Ends the stream and records its usage event (once).
+    fn finish(&mut self, outcome: std::result::Result<&ChatResponse, &Error>) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        let in_flight = std::mem::replace(&mut self.state, State::Finished);
+        if let (
+            State::Open {
+                deployment,
+                try_started,
+                ..
+            },
+            Some(run),
+            Err(e),
+        ) = (&in_flight, self.run.as_mut(), outcome)
+        {
+            // Cut short mid-stream (cancelled or dropped): the try in flight ends here.
+            run.record_failure(deployment, *try_started, e);
+        }
+        let Some(clock) = self.clock else {
+            return; // never started: nothing was called
+        };
+        let run_attempts = self.run.as_ref().map(Run::attempts).unwrap_or_default();
+        let attempts = match outcome {
+            Ok(r) => r.attempts.as_slice(),
+            Err(e) if !e.attempts().is_empty() => e.attempts(),
+            Err(_) => run_attempts,
+        };
+        let facts = CallFacts {
+            operation: "chat",
+            model_requested: &self.request.model,
+            metadata: &self.request.metadata,
+            stream: true,
+            started: clock.wall,
+            elapsed: clock.instant.elapsed(),
+            waited: self.run.as_ref().map(Run::waited).unwrap_or_default(),
+            ttft: self.ttft,
+            attempts,
+        };
+        self.client.record(&facts, outcome.map(|r| r.summary()));
     }
 
     async fn advance(&mut self) -> Option<Result<StreamEvent>> {
         loop {
             match std::mem::replace(&mut self.state, State::Finished) {
                 State::Finished => return None,
-                State::Opening(run) => match self.open(run).await {
+                State::Opening => match self.open().await {
                     Ok(state) => self.state = state,
                     Err(e) => return Some(Err(e)),
                 },
                 State::Open {
-                    mut run,
                     deployment,
                     try_started,
                     mut inner,
-                } => match inner.next_event().await {
-                    Some(Ok(ev)) => {
-                        let out = self.assembler.apply(ev);
-                        self.state = State::Open {
-                            run,
-                            deployment,
-                            try_started,
-                            inner,
-                        };
-                        if let Some(out) = out {
-                            self.delivered |= !matches!(out, StreamEvent::Usage { .. });
-                            return Some(Ok(out));
+                } => {
+                    let event = inner.next_event().await;
+                    let run = self.run.as_mut()?;
+                    match event {
+                        Some(Ok(ev)) => {
+                            let out = self.assembler.apply(ev);
+                            self.state = State::Open {
+                                deployment,
+                                try_started,
+                                inner,
+                            };
+                            if let Some(out) = out {
+                                if !self.delivered && !matches!(out, StreamEvent::Usage { .. }) {
+                                    self.delivered = true;
+                                    self.ttft = self.clock.map(|c| c.instant.elapsed());
+                                }
+                                return Some(Ok(out));
+                            }
+                        }
+                        Some(Err(e)) if !self.delivered => {
+                            if let Err(e) = run.failed(&deployment, try_started, e).await {
+                                return Some(Err(e));
+                            }
+                            self.assembler = Assembler::default();
+                            self.state = State::Opening;
+                        }
+                        Some(Err(e)) => {
+                            run.record_failure(&deployment, try_started, &e);
+                            return Some(Err(e.with_attempts(run.take_attempts())));
+                        }
+                        None => {
+                            run.succeeded(&deployment, try_started, Some(200));
+                            let request_id = inner.request_id().map(str::to_owned);
+                            let mut response = std::mem::take(&mut self.assembler).finish();
+                            response.request_id = request_id;
+                            response.stamp(&deployment, run.started().elapsed(), run.take_attempts());
+                            return Some(Ok(StreamEvent::Done {
+                                response: Box::new(response),
+                            }));
                         }
                     }
-                    Some(Err(e)) if !self.delivered => {
-                        if let Err(e) = run.failed(&deployment, try_started, e).await {
-                            return Some(Err(e));
-                        }
-                        self.assembler = Assembler::default();
-                        self.state = State::Opening(Some(run));
-                    }
-                    Some(Err(e)) => {
-                        run.record_failure(&deployment, try_started, &e);
-                        return Some(Err(e.with_attempts(run.take_attempts())));
-                    }
-                    None => {
-                        run.succeeded(&deployment, try_started, Some(200));
-                        let request_id = inner.request_id().map(str::to_owned);
-                        let mut response = std::mem::take(&mut self.assembler).finish();
-                        response.request_id = request_id;
-                        response.stamp(&deployment, run.started().elapsed(), run.take_attempts());
-                        return Some(Ok(StreamEvent::Done {
-                            response: Box::new(response),
-                        }));
-                    }
-                },
+                }
             }
         }
     }
 
     /// Opens a provider stream, retrying and falling back until one accepts the request.
-    async fn open(&mut self, run: Option<Run>) -> Result<State> {
-        let mut run = match run {
-            Some(r) => r,
-            None => {
-                self.client.check_open()?;
-                crate::client::validate_chat(&self.request)?;
-                let plan = self.client.router.plan(&self.request.model)?;
-                Run::new(
-                    plan,
-                    self.request.timeout_ms.map(std::time::Duration::from_millis),
-                    false,
-                )
-            }
-        };
+    async fn open(&mut self) -> Result<State> {
+        if self.run.is_none() {
+            self.client.check_open()?;
+            crate::client::validate_chat(&self.request)?;
+            let plan = self.client.router.plan(&self.request.model)?;
+            self.run = Some(Run::new(
+                plan,
+                self.request.timeout_ms.map(Duration::from_millis),
+                false,
+            ));
+        }
+        let run = self.run.as_mut().expect("set above");
         loop {
             let (deployment, opts) = run.next_try()?;
             let try_started = Instant::now();
             match deployment.provider.stream(&self.request, opts).await {
                 Ok(inner) => {
                     return Ok(State::Open {
-                        run,
                         deployment,
                         try_started,
                         inner,
@@ -196,6 +263,14 @@ impl ChatStream {
                 }
                 Err(e) => run.failed(&deployment, try_started, e).await?,
             }
+        }
+    }
+}
+
+impl Drop for ChatStream {
+    fn drop(&mut self) {
+        if !self.ended && self.clock.is_some() {
+            self.finish(Err(&Error::cancelled("the stream was dropped before its end")));
         }
     }
 }

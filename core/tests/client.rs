@@ -156,3 +156,108 @@ fn direct_model_without_key_names_the_variable() {
         "ollama needs no key"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_leaves_a_usage_event_without_prompt_text() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let (_, base) = upstream.scenario(vec![
+        Step {
+            status: Some(503),
+            error: Some(mock_upstream::ErrorSpec::default()),
+            ..Step::default()
+        },
+        Step {
+            echo: true,
+            ..Step::default()
+        },
+    ]);
+    let config = json!({"app": "usage-test", "team": "core", "env": "ci", "models": [
+        {"name": "m", "retry": {"attempts": 0}, "deployments": [
+            {"name": "first", "provider": "openai", "model": "gpt-4o", "api_key": "sk-test", "base_url": format!("{base}/v1")},
+            {"name": "second", "provider": "openai", "model": "gpt-4o-mini", "api_key": "sk-test", "base_url": format!("{base}/v1")}]},
+        {"name": "local", "deployments": [{"provider": "mock", "model": "echo", "mock": {"chunk_chars": 3}}]}]});
+    let config = Config::from_json_value(&config, &|_| None).unwrap();
+    let hash = config.hash.clone();
+    let client = Client::builder()
+        .config(config)
+        .sdk("python", "9.9.9")
+        .build()
+        .unwrap();
+
+    let secret_prompt = "the secret prompt text";
+    let mut with_meta = ChatRequest::new("m", secret_prompt);
+    with_meta.metadata.user = Some("user-42".into());
+    with_meta.metadata.tags = vec!["batch".into()];
+    client.chat(with_meta).await.unwrap();
+    client
+        .chat(ChatRequest::new("nope", secret_prompt))
+        .await
+        .unwrap_err();
+    let events: Vec<_> = client
+        .stream(ChatRequest::new("local", secret_prompt))
+        .into_stream()
+        .collect()
+        .await;
+    assert!(events.last().unwrap().is_ok());
+    let mut dropped = client.stream(ChatRequest::new("local", secret_prompt));
+    dropped.next().await.unwrap().unwrap();
+    drop(dropped);
+    client
+        .embed(modelplug_core::EmbedRequest::new("local", vec!["x".into()]))
+        .await
+        .unwrap();
+
+    let usage = client.usage();
+    assert_eq!(usage.len(), 5);
+    let ok = &usage[0];
+    assert_eq!(
+        (ok.app.as_str(), ok.team.as_deref(), ok.env.as_deref()),
+        ("usage-test", Some("core"), Some("ci"))
+    );
+    assert_eq!(
+        (ok.status.as_str(), ok.operation.as_str(), ok.stream),
+        ("ok", "chat", false)
+    );
+    assert_eq!(ok.user.as_deref(), Some("user-42"));
+    assert_eq!(ok.tags, vec!["batch"]);
+    assert_eq!(ok.deployment.as_deref(), Some("second"));
+    assert!(ok.fallback_used);
+    assert_eq!(ok.attempts.len(), 2);
+    assert!(ok.input_tokens > 0 && ok.output_tokens > 0);
+    assert_eq!(ok.config_hash, hash);
+    assert_eq!(
+        (ok.sdk.language.as_str(), ok.sdk.version.as_str()),
+        ("python", "9.9.9")
+    );
+    assert_eq!(ok.schema, 1);
+    assert!(ok.ts.ends_with('Z') && ok.id.len() == 36);
+    assert!(ok.latency_ms > 0.0);
+
+    let failed = &usage[1];
+    assert_eq!(
+        (failed.status.as_str(), failed.error_code.as_deref()),
+        ("error", Some("NOT_FOUND"))
+    );
+    assert!(failed.attempts.is_empty() && failed.provider.is_none());
+
+    let streamed = &usage[2];
+    assert!(streamed.stream && streamed.status == "ok" && streamed.ttft_ms.is_some());
+    assert!(streamed.output_tokens > 0);
+    assert_eq!(streamed.provider.as_deref(), Some("mock"));
+
+    let cancelled = &usage[3];
+    assert_eq!(
+        (cancelled.status.as_str(), cancelled.error_code.as_deref()),
+        ("error", Some("CANCELLED"))
+    );
+    assert_eq!(cancelled.attempts.len(), 1);
+
+    assert_eq!(usage[4].operation, "embeddings");
+    assert!(usage[0].id < usage[4].id, "UUIDv7 ids are time-ordered");
+
+    let text = serde_json::to_string(&usage).unwrap();
+    assert!(
+        !text.contains("secret prompt"),
+        "usage events carry no prompt text"
+    );
+}

@@ -21,6 +21,8 @@ pub struct Run {
     include_raw: bool,
     last_error: Option<Error>,
     started: Instant,
+    /// Time spent waiting between retries.
+    waited: Duration,
 }
 
 impl Run {
@@ -36,12 +38,18 @@ impl Run {
             include_raw,
             last_error: None,
             started,
+            waited: Duration::ZERO,
         }
     }
 
     /// When the call started.
     pub fn started(&self) -> Instant {
         self.started
+    }
+
+    /// Time spent in backoff between retries so far.
+    pub fn waited(&self) -> Duration {
+        self.waited
     }
 
     /// The attempts so far.
@@ -105,6 +113,7 @@ impl Run {
             let past_deadline = self.deadline.is_some_and(|d| Instant::now() + wait >= d);
             if !too_long && !past_deadline {
                 self.retries += 1;
+                self.waited += wait;
                 tokio::time::sleep(wait).await;
                 return Ok(());
             }

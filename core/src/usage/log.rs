@@ -1,0 +1,49 @@
+//! This process's usage events, kept in memory (the last `capacity` calls) for
+//! `Client::usage()` — what a notebook's `client.usage()` table shows.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use super::UsageEvent;
+
+/// Default number of events kept.
+pub const DEFAULT_CAPACITY: usize = 10_000;
+
+/// A bounded, thread-safe log of usage events; the oldest are dropped first.
+#[derive(Debug)]
+pub struct UsageLog {
+    events: Mutex<VecDeque<UsageEvent>>,
+    capacity: usize,
+}
+
+impl UsageLog {
+    /// A log keeping the last `capacity` events (0 keeps none).
+    pub fn new(capacity: usize) -> UsageLog {
+        UsageLog {
+            events: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
+            capacity,
+        }
+    }
+
+    /// Appends an event.
+    pub fn push(&self, event: UsageEvent) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        if events.len() == self.capacity {
+            events.pop_front();
+        }
+        events.push_back(event);
+    }
+
+    /// The events, oldest first.
+    pub fn snapshot(&self) -> Vec<UsageEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+}

@@ -1,0 +1,9 @@
+//! Usage: the per-call [`UsageEvent`] (schema 1, shared with the collector) and the in-process
+//! [`UsageLog`].
+
+mod event;
+mod log;
+
+pub(crate) use event::{CallFacts, ClientFacts};
+pub use event::{GuardrailOutcome, SdkInfo, UsageEvent};
+pub use log::{DEFAULT_CAPACITY, UsageLog};
