@@ -1,1 +1,24 @@
+//! `modelplug._native`: the private module under the Python package. It only converts: the
+//! behaviour is in modelplug-core, the public API in `bindings-python/python/modelplug/`.
 
+mod client;
+mod convert;
+mod errors;
+mod results;
+mod runtime;
+mod stream;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<client::NativeClient>()?;
+    m.add_class::<stream::NativeStream>()?;
+    m.add_class::<results::ChatResult>()?;
+    m.add_class::<results::EmbedResult>()?;
+    m.add_function(wrap_pyfunction!(errors::set_error_factory, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    let codes: Vec<&str> = modelplug_core::ErrorKind::ALL.iter().map(|k| k.code()).collect();
+    m.add("ERROR_CODES", codes)?;
+    Ok(())
+}

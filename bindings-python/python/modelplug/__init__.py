@@ -1,0 +1,91 @@
+"""modelplug: one client for many LLM providers, with retries, failover and one error model.
+
+The work happens in a Rust core linked into this process; this package is its Python face::
+
+    import modelplug
+
+    client = modelplug.Client.from_config("modelplug.yaml")
+    answer = client.chat(model="smart", messages=[{"role": "user", "content": "What is the capital of France?"}])
+    print(answer.text, answer.usage.total_tokens)
+"""
+
+from ._native import __version__
+from .client import Client
+from .errors import (
+    AllDeploymentsFailedError,
+    AuthenticationError,
+    BudgetExceededError,
+    CancelledError,
+    ConfigError,
+    ContentFilteredError,
+    ContextLengthExceededError,
+    GuardrailBlockedError,
+    InternalError,
+    InvalidRequestError,
+    ModelplugError,
+    NetworkError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProviderUnavailableError,
+    RateLimitError,
+    TimeoutError,
+    error_class,
+)
+from .stream import AsyncStream, Stream
+from .types import (
+    AssistantMessage,
+    Attempt,
+    ChatResponse,
+    Done,
+    EmbedResponse,
+    FunctionCall,
+    Message,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    Tool,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageReport,
+)
+
+__all__ = [
+    "__version__",
+    "Client",
+    "Stream",
+    "AsyncStream",
+    "ChatResponse",
+    "EmbedResponse",
+    "AssistantMessage",
+    "Attempt",
+    "FunctionCall",
+    "ToolCall",
+    "Usage",
+    "Message",
+    "Tool",
+    "StreamEvent",
+    "TextDelta",
+    "ReasoningDelta",
+    "ToolCallDelta",
+    "UsageReport",
+    "Done",
+    "ModelplugError",
+    "InvalidRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "RateLimitError",
+    "TimeoutError",
+    "ProviderUnavailableError",
+    "ContextLengthExceededError",
+    "ContentFilteredError",
+    "GuardrailBlockedError",
+    "BudgetExceededError",
+    "AllDeploymentsFailedError",
+    "CancelledError",
+    "NetworkError",
+    "ConfigError",
+    "InternalError",
+    "error_class",
+]

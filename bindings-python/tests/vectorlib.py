@@ -1,0 +1,76 @@
+"""The shared behaviour vectors' matcher (tests/vectors/README.md), in Python."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+class Mismatch(AssertionError):
+    pass
+
+
+def matches(expected: Any, actual: Any, path: str = "result") -> None:
+    """Raises :class:`Mismatch` when ``actual`` does not match ``expected``."""
+    if isinstance(expected, dict):
+        if expected and all(k.startswith("$") for k in expected):
+            for name, arg in expected.items():
+                _matcher(name, arg, actual, path)
+            return
+        if not isinstance(actual, dict):
+            raise Mismatch(f"{path}: expected an object, got {actual!r}")
+        for k, v in expected.items():
+            if k in actual:
+                matches(v, actual[k], f"{path}.{k}")
+            elif not (isinstance(v, dict) and "$absent" in v):
+                raise Mismatch(f"{path}.{k}: missing (expected {v!r})")
+        return
+    if isinstance(expected, list):
+        if not isinstance(actual, list):
+            raise Mismatch(f"{path}: expected a list, got {actual!r}")
+        if len(expected) != len(actual):
+            raise Mismatch(f"{path}: expected {len(expected)} items, got {len(actual)}: {actual!r}")
+        for i, (x, y) in enumerate(zip(expected, actual)):
+            matches(x, y, f"{path}[{i}]")
+        return
+    if _is_number(expected) and _is_number(actual):
+        if not math.isclose(expected, actual, rel_tol=1e-6, abs_tol=1e-6):
+            raise Mismatch(f"{path}: expected {expected!r}, got {actual!r}")
+        return
+    if expected != actual or type(expected) is bool and type(actual) is not bool:
+        raise Mismatch(f"{path}: expected {expected!r}, got {actual!r}")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _matcher(name: str, arg: Any, actual: Any, path: str) -> None:
+    def texts(a: Any) -> list[str]:
+        return a if isinstance(a, list) else [a]
+
+    if name == "$prefix":
+        ok = isinstance(actual, str) and actual.startswith(arg)
+    elif name == "$contains":
+        ok = isinstance(actual, str) and all(t in actual for t in texts(arg))
+    elif name == "$excludes":
+        ok = isinstance(actual, str) and all(t not in actual for t in texts(arg))
+    elif name == "$gte":
+        ok = _is_number(actual) and actual >= arg
+    elif name == "$lte":
+        ok = _is_number(actual) and actual <= arg
+    elif name == "$len":
+        if not isinstance(actual, (list, str, dict)):
+            raise Mismatch(f"{path}: $len of {actual!r}")
+        if isinstance(arg, dict):
+            matches(arg, len(actual), f"{path}.length")
+            return
+        ok = len(actual) == arg
+    elif name == "$exists":
+        ok = (actual is not None) == bool(arg)
+    elif name == "$absent":
+        ok = actual is None
+    else:
+        raise Mismatch(f"{path}: unknown matcher {name}")
+    if not ok:
+        raise Mismatch(f"{path}: {name} {arg!r} does not hold for {actual!r}")
