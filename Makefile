@@ -9,10 +9,17 @@ SHELL := /bin/bash
 # dependency graph is built once. See ../shared/BUILD-NOTES.md.
 export CARGO_BUILD_TARGET ?= x86_64-unknown-linux-gnu
 export CARGO_TERM_COLOR ?= never
+# pyo3: let cargo and maturin agree (no needless rebuilds); see BUILD-NOTES.md gotcha 2.
+export PYO3_BUILD_EXTENSION_MODULE ?= 1
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 DEBUG_DIR := $(TARGET_DIR)/$(CARGO_BUILD_TARGET)/debug
+MOCK_UPSTREAM := $(DEBUG_DIR)/modelplug-mock-upstream
 
-.PHONY: help demo test test-rust test-oracle lint bench-core build
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: help demo test test-rust test-oracle test-python python-dev lint bench-core build mock-upstream
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,7 +27,7 @@ help: ## list the targets
 demo: ## the main job on embedded defaults: the demo scenarios through the core against the mock upstream
 	cargo run -q -p modelplug-examples --bin demo
 
-test: test-rust test-oracle ## every test suite in the repo
+test: test-rust test-oracle test-python ## every test suite in the repo
 
 build: ## build the workspace (debug)
 	cargo build
@@ -34,6 +41,22 @@ test-oracle: tests/oracle/node_modules/.bin/prism ## the adapter's requests agai
 tests/oracle/node_modules/.bin/prism: tests/oracle/package.json tests/oracle/package-lock.json
 	npm ci --prefix tests/oracle --no-audit --no-fund --loglevel=error
 	@touch $@
+
+mock-upstream: ## build the mock upstream server the language runners start
+	cargo build -q -p modelplug-mock-upstream
+
+$(VENV)/.ready: bindings-python/requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r bindings-python/requirements-dev.txt
+	@touch $@
+
+python-dev: $(VENV)/.ready ## build the native module into .venv (editable install)
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop -q
+
+test-python: python-dev mock-upstream ## pytest (vectors, boundaries, API, examples, notebook), mypy --strict, stubtest
+	MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) $(PY) -m pytest
+	$(PY) -m mypy --strict examples/python bindings-python/python/modelplug
+	$(PY) -m mypy.stubtest modelplug._native
 
 lint: ## formatting and clippy, warnings are errors
 	cargo fmt --all -- --check

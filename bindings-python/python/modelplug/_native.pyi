@@ -3,10 +3,12 @@
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, final
 
+__all__ = ["Client", "Stream", "ChatResult", "EmbedResult", "_set_error_factory", "__version__", "ERROR_CODES"]
+
 __version__: str
 ERROR_CODES: list[str]
 
-def _set_error_factory(factory: Callable[[Mapping[str, Any]], BaseException], /) -> None: ...
+def _set_error_factory(factory: Callable[[Mapping[str, Any]], BaseException]) -> None: ...
 
 @final
 class ChatResult:

@@ -1,0 +1,155 @@
+"""The Python API itself: inputs in every form, response objects, errors, map, usage."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from pathlib import Path
+
+import pytest
+from conftest import Upstream
+
+import modelplug
+from modelplug import Message, Tool
+
+MOCK = {"app": "api-tests", "models": [
+    {"name": "m", "deployments": [{"provider": "mock", "model": "echo"}]},
+    {"name": "fixed", "deployments": [{"provider": "mock", "model": "fixed", "mock": {"reply": "forty-two", "chunk_chars": 3}}]},
+    {"name": "broken", "retry": {"attempts": 0}, "deployments": [{"provider": "mock", "model": "x", "mock": {"failure_rate": 1.0, "fail_with": "RATE_LIMITED"}}]},
+]}
+
+
+@pytest.fixture()
+def client() -> modelplug.Client:
+    return modelplug.Client(config=MOCK)
+
+
+def test_requests_as_kwargs_dicts_and_objects(client: modelplug.Client) -> None:
+    assert client.chat(model="m", messages=[{"role": "user", "content": "kw"}]).text == "kw"
+    assert client.chat({"model": "m", "messages": [{"role": "user", "content": "dict"}]}).text == "dict"
+    typed = client.chat(model="m", messages=[Message.system("be brief"), Message.user("typed")])
+    assert typed.text == "typed"
+    # Keyword arguments override a dict's fields.
+    overridden = client.chat({"model": "nope", "messages": [Message.user("x")]}, model="m")
+    assert overridden.text == "x"
+    tools = client.chat(model="m", messages=[Message.user("call it")], tools=[Tool("lookup", "Looks up", {"type": "object"})],
+                        tool_choice="required")
+    assert tools.finish_reason == "tool_calls"
+    assert tools.tool_calls[0].function.name == "lookup"
+    # The tool call goes back into the conversation as-is.
+    follow_up = [Message.user("call it"), tools.message, Message.tool(tools.tool_calls[0].id, '{"ok": true}'), Message.user("thanks")]
+    assert client.chat(model="m", messages=follow_up).text == "thanks"
+
+
+def test_response_objects(client: modelplug.Client) -> None:
+    r = client.chat(model="fixed", messages=[Message.user("question")])
+    assert (r.text, r.finish_reason, r.provider, r.deployment, r.model) == ("forty-two", "stop", "mock", "mock/fixed", "fixed")
+    assert r.usage.total_tokens == r.usage.input_tokens + r.usage.output_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+    assert r.message.content == "forty-two" and r.message.tool_calls == []
+    assert [a.outcome for a in r.attempts] == ["ok"]
+    assert r.cost_usd is None and r.cache_hit is False
+    d = r.to_dict()
+    assert d["message"]["content"] == "forty-two" and d["usage"]["total_tokens"] == r.usage.total_tokens
+    assert "forty-two" in repr(r) and "mock/fixed" in repr(r)
+    page = r._repr_html_()
+    assert page.startswith("<table>") and "forty-two" in page and "mock/fixed" in page
+
+
+def test_streams_assemble_the_final_response(client: modelplug.Client) -> None:
+    stream = client.stream(model="fixed", messages=[Message.user("q")])
+    assert "".join(stream.text()) == "forty-two"
+    assert stream.response is not None and stream.response.text == "forty-two"
+    with client.stream(model="fixed", messages=[Message.user("q")]) as s:
+        assert s.final_response().usage.output_tokens == 3
+
+    async def main() -> str:
+        parts = [piece async for piece in client.astream(model="fixed", messages=[Message.user("q")]).text()]
+        return "".join(parts)
+
+    assert asyncio.run(main()) == "forty-two"
+
+
+def test_error_classes_and_builtins(client: modelplug.Client) -> None:
+    with pytest.raises(modelplug.RateLimitError) as info:
+        client.chat(model="broken", messages=[Message.user("x")])
+    e = info.value
+    assert e.code == "RATE_LIMITED" and e.status == 429 and e.provider == "mock"
+    assert [a.outcome for a in e.attempts] == ["RATE_LIMITED"]
+    assert str(e) == "[RATE_LIMITED] mock: simulated failure (mock) (HTTP 429)"
+    with pytest.raises(ValueError):  # InvalidRequestError is a ValueError
+        client.chat(model="m", messages=[])
+    with pytest.raises(modelplug.InvalidRequestError, match="max_token"):
+        client.chat(model="m", messages=[Message.user("x")], max_token=3)
+    with pytest.raises(LookupError):  # NotFoundError
+        client.chat(model="unknown", messages=[Message.user("x")])
+    assert issubclass(modelplug.TimeoutError, builtins.TimeoutError)
+    assert issubclass(modelplug.NetworkError, ConnectionError)
+    assert modelplug.error_class("CONTEXT_LENGTH_EXCEEDED") is modelplug.ContextLengthExceededError
+    with pytest.raises(TypeError, match="cannot send"):
+        client.chat(model="m", messages=[object()])
+
+
+def test_config_file_errors_name_file_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "modelplug.yaml"
+    path.write_text("models:\n  - name: m\n    deployments:\n      - {provider: mock, modle: x}\n")
+    with pytest.raises(modelplug.ConfigError) as info:
+        modelplug.Client.from_config(path)
+    assert f"{path}:4:" in str(info.value) and "did you mean `model`" in str(info.value)
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(modelplug.ConfigError, match="cannot read"):
+        modelplug.Client.from_config(tmp_path / "missing.yaml")
+
+
+def test_map_keeps_order_returns_errors_and_shows_progress(client: modelplug.Client, capsys: pytest.CaptureFixture[str]) -> None:
+    prompts = [f"prompt {i}" for i in range(20)]
+    results = client.map("m", prompts, concurrency=4)
+    assert [r.text for r in results if isinstance(r, modelplug.ChatResponse)] == prompts
+    err = capsys.readouterr().err
+    assert "20/20" in err and "errors=0" in err
+    mixed = client.map("m", ["ok", [{"role": "user", "content": "as messages"}], {"messages": []}], progress=False)
+    assert isinstance(mixed[0], modelplug.ChatResponse) and mixed[1].text == "as messages"
+    assert isinstance(mixed[2], modelplug.InvalidRequestError)
+    failed = client.map("broken", ["a", "b"], progress=False)
+    assert all(isinstance(r, modelplug.RateLimitError) for r in failed)
+
+    async def main() -> list[str]:
+        done = await client.amap("m", prompts, concurrency=5, progress=False)
+        return [r.text for r in done if isinstance(r, modelplug.ChatResponse)]
+
+    assert asyncio.run(main()) == prompts
+
+
+def test_usage_records_every_call(client: modelplug.Client) -> None:
+    client.chat(model="m", messages=[Message.user("zebra-prompt")])
+    list(client.stream(model="fixed", messages=[Message.user("yak-prompt")]))
+    with pytest.raises(modelplug.RateLimitError):
+        client.chat(model="broken", messages=[Message.user("xylo-prompt")])
+    usage = client.usage()
+    try:
+        import pandas as pd
+    except ImportError:
+        rows = usage
+    else:
+        assert isinstance(usage, pd.DataFrame)
+        assert {"model_requested", "status", "input_tokens", "output_tokens", "latency_ms"} <= set(usage.columns)
+        rows = usage.to_dict("records")
+    assert [(r["model_requested"], r["status"], r["stream"]) for r in rows] == [("m", "ok", False), ("fixed", "ok", True), ("broken", "error", False)]
+    assert rows[0]["app"] == "api-tests" and rows[0]["sdk"]["language"] == "python"
+    assert "zebra" not in str(rows) and "yak" not in str(rows) and "xylo" not in str(rows)
+
+
+def test_embeddings(upstream: Upstream) -> None:
+    sid, base = upstream.scenario([{"replay": "openai/embeddings"}])
+    client = modelplug.Client(config={"models": [{"name": "e", "deployments": [
+        {"provider": "openai", "model": "text-embedding-3-small", "api_key": "sk-test", "base_url": base + "/v1"}]}]})
+    r = client.embed(model="e", input="Hello, world!", dimensions=128)
+    assert len(r.embeddings) == 1 and len(r.embeddings[0]) == 128
+    assert r.usage.input_tokens == 4 and r.provider == "openai"
+    assert "1 vectors × 128" in repr(r)
+    assert asyncio.run(client.aembed({"model": "e", "input": ["Hello, world!"], "dimensions": 128})).embeddings == r.embeddings
+
+
+def test_no_config_means_provider_slash_model() -> None:
+    client = modelplug.Client()
+    assert client.chat(model="mock/anything", messages=[Message.user("direct")]).text == "direct"
+    assert client.models == []
