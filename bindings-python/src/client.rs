@@ -1,6 +1,6 @@
 //! `modelplug._native.Client`: converts arguments, calls the core, converts results. Sync
-//! calls release the GIL while they wait; async calls return asyncio awaitables whose
-//! cancellation drops the Rust future (closing the connection).
+//! calls release the GIL while they wait; `submit_*` start tasks whose results reach asyncio
+//! through the bridge (`bridge.rs`), and aborting a task drops its request.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -10,9 +10,10 @@ use modelplug_core::{ChatRequest, Client, Config, EmbedRequest, Error};
 use pyo3::prelude::*;
 
 use crate::convert::{py_to_json, to_py};
-use crate::errors::{Reply, to_py_err};
+use crate::bridge::{Completions, Outcome, TaskHandle};
+use crate::errors::to_py_err;
 use crate::results::{ChatResult, EmbedResult};
-use crate::runtime::{ModelplugRuntime, runtime};
+use crate::runtime::runtime;
 use crate::stream::NativeStream;
 
 /// The core client, rebuilt in a child process after `fork()` (a connection pool must not be
@@ -93,13 +94,12 @@ impl NativeClient {
         result.map(ChatResult).map_err(|e| to_py_err(py, &e))
     }
 
-    /// One chat completion as an asyncio awaitable.
-    fn achat<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    /// Starts one chat completion; the result is delivered to `completions` under `id`.
+    fn submit_chat(&self, py: Python<'_>, request: &Bound<'_, PyAny>, completions: &Completions, id: u64) -> PyResult<TaskHandle> {
         let req = chat_request(py, request)?;
-        let client = self.client_py(py)?;
-        pyo3_async_runtimes::generic::future_into_py::<ModelplugRuntime, _, _>(py, async move {
-            Ok(Reply(client.chat(req).await.map(ChatResult)))
-        })
+        let (client, sink) = (self.client_py(py)?, completions.sink(id));
+        let task = runtime().spawn(async move { sink.deliver(Outcome::Chat(client.chat(req).await)) });
+        Ok(TaskHandle(task.abort_handle()))
     }
 
     /// A stream; nothing is sent until the first `next`/`anext`.
@@ -117,13 +117,12 @@ impl NativeClient {
         result.map(EmbedResult).map_err(|e| to_py_err(py, &e))
     }
 
-    /// Embeddings as an asyncio awaitable.
-    fn aembed<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    /// Starts embeddings; the result is delivered to `completions` under `id`.
+    fn submit_embed(&self, py: Python<'_>, request: &Bound<'_, PyAny>, completions: &Completions, id: u64) -> PyResult<TaskHandle> {
         let req = embed_request(py, request)?;
-        let client = self.client_py(py)?;
-        pyo3_async_runtimes::generic::future_into_py::<ModelplugRuntime, _, _>(py, async move {
-            Ok(Reply(client.embed(req).await.map(EmbedResult)))
-        })
+        let (client, sink) = (self.client_py(py)?, completions.sink(id));
+        let task = runtime().spawn(async move { sink.deliver(Outcome::Embed(client.embed(req).await)) });
+        Ok(TaskHandle(task.abort_handle()))
     }
 
     /// This process's usage events for this client, as dicts.

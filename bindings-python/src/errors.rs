@@ -3,7 +3,6 @@
 //! into the right `ModelplugError` subclass.
 
 use modelplug_core::Error;
-use pyo3::IntoPyObjectExt;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -27,22 +26,5 @@ pub fn to_py_err(py: Python<'_>, e: &Error) -> PyErr {
     match made {
         Ok(exc) => PyErr::from_value(exc.into_bound(py)),
         Err(err) => err,
-    }
-}
-
-/// A core result whose error becomes the right Python exception when it is converted (under
-/// the GIL) — what async calls hand back to pyo3-async-runtimes.
-pub struct Reply<T>(pub Result<T, Error>);
-
-impl<'py, T: IntoPyObject<'py>> IntoPyObject<'py> for Reply<T> {
-    type Target = PyAny;
-    type Output = Bound<'py, PyAny>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
-        match self.0 {
-            Ok(v) => v.into_bound_py_any(py),
-            Err(e) => Err(to_py_err(py, &e)),
-        }
     }
 }

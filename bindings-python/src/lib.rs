@@ -1,6 +1,7 @@
 //! `modelplug._native`: the private module under the Python package. It only converts: the
 //! behaviour is in modelplug-core, the public API in `bindings-python/python/modelplug/`.
 
+mod bridge;
 mod client;
 mod convert;
 mod errors;
@@ -16,6 +17,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stream::NativeStream>()?;
     m.add_class::<results::ChatResult>()?;
     m.add_class::<results::EmbedResult>()?;
+    m.add_class::<bridge::Completions>()?;
+    m.add_class::<bridge::TaskHandle>()?;
     m.add_function(wrap_pyfunction!(errors::set_error_factory, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     let codes: Vec<&str> = modelplug_core::ErrorKind::ALL.iter().map(|k| k.code()).collect();

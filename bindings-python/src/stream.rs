@@ -1,19 +1,19 @@
-//! `modelplug._native.Stream`: the pull-based stream (`next` blocks without the GIL, `anext`
-//! is an awaitable, `cancel` works from any thread). Events cross as tuples:
+//! `modelplug._native.Stream`: the pull-based stream (`next` blocks without the GIL,
+//! `submit_next` fetches through the asyncio bridge, `cancel` works from any thread). Events cross as tuples:
 //! `("text_delta", text)`, `("reasoning_delta", text)`,
 //! `("tool_call_delta", index, id, name, arguments)`, `("usage", (5 ints))`,
 //! `("done", ChatResult)`; `None` after the end.
 
 use std::sync::Arc;
 
-use modelplug_core::{CancelHandle, ChatStream, Error, StreamEvent};
+use modelplug_core::{CancelHandle, ChatStream, StreamEvent};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
 use tokio::sync::Mutex;
 
-use crate::errors::{Reply, to_py_err};
+use crate::bridge::{Completions, Outcome, TaskHandle};
+use crate::errors::to_py_err;
 use crate::results::ChatResult;
-use crate::runtime::{ModelplugRuntime, runtime};
+use crate::runtime::runtime;
 
 /// A chat stream (wrapped by `modelplug.Stream` / `modelplug.AsyncStream`).
 #[pyclass(name = "Stream", module = "modelplug._native", frozen)]
@@ -37,54 +37,24 @@ impl NativeStream {
     }
 }
 
-/// One event on its way to Python.
-pub struct PyEvent(Option<StreamEvent>);
-
-impl<'py> IntoPyObject<'py> for PyEvent {
-    type Target = PyAny;
-    type Output = Bound<'py, PyAny>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let Some(ev) = self.0 else {
-            return Ok(py.None().into_bound(py));
-        };
-        let tuple = match ev {
-            StreamEvent::TextDelta { text } => ("text_delta", text).into_pyobject(py)?,
-            StreamEvent::ReasoningDelta { text } => ("reasoning_delta", text).into_pyobject(py)?,
-            StreamEvent::ToolCallDelta {
-                index,
-                id,
-                name,
-                arguments,
-            } => ("tool_call_delta", index, id, name, arguments).into_pyobject(py)?,
-            StreamEvent::Usage { usage: u } => {
-                let counts = (
-                    u.input_tokens,
-                    u.output_tokens,
-                    u.cached_input_tokens,
-                    u.reasoning_tokens,
-                    u.total_tokens,
-                );
-                ("usage", counts).into_pyobject(py)?
-            }
-            StreamEvent::Done { response } => {
-                let result = Bound::new(py, ChatResult(*response))?;
-                PyTuple::new(
-                    py,
-                    [
-                        pyo3::types::PyString::new(py, "done").into_any(),
-                        result.into_any(),
-                    ],
-                )?
-            }
-        };
-        Ok(tuple.into_any())
-    }
-}
-
-fn to_event(next: Option<Result<StreamEvent, Error>>) -> Reply<PyEvent> {
-    Reply(next.transpose().map(PyEvent))
+/// One event as Python: a tuple, or `None` at the end.
+pub fn event_to_py(py: Python<'_>, ev: Option<StreamEvent>) -> PyResult<Bound<'_, PyAny>> {
+    let Some(ev) = ev else {
+        return Ok(py.None().into_bound(py));
+    };
+    let tuple = match ev {
+        StreamEvent::TextDelta { text } => ("text_delta", text).into_pyobject(py)?,
+        StreamEvent::ReasoningDelta { text } => ("reasoning_delta", text).into_pyobject(py)?,
+        StreamEvent::ToolCallDelta { index, id, name, arguments } => {
+            ("tool_call_delta", index, id, name, arguments).into_pyobject(py)?
+        }
+        StreamEvent::Usage { usage: u } => {
+            let counts = (u.input_tokens, u.output_tokens, u.cached_input_tokens, u.reasoning_tokens, u.total_tokens);
+            ("usage", counts).into_pyobject(py)?
+        }
+        StreamEvent::Done { response } => ("done", Bound::new(py, ChatResult(*response))?).into_pyobject(py)?,
+    };
+    Ok(tuple.into_any())
 }
 
 #[pymethods]
@@ -94,18 +64,20 @@ impl NativeStream {
         let shared = self.shared();
         let rt = runtime();
         let next = py.detach(move || rt.block_on(async move { shared.lock().await.next().await }));
-        match next {
-            Some(Err(e)) => Err(to_py_err(py, &e)),
-            other => PyEvent(other.map(|r| r.expect("errors handled above"))).into_pyobject(py),
+        match next.transpose() {
+            Ok(ev) => event_to_py(py, ev),
+            Err(e) => Err(to_py_err(py, &e)),
         }
     }
 
-    /// The next event as an asyncio awaitable.
-    fn anext<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let shared = self.shared();
-        pyo3_async_runtimes::generic::future_into_py::<ModelplugRuntime, _, _>(py, async move {
-            Ok(to_event(shared.lock().await.next().await))
-        })
+    /// Starts fetching the next event; it is delivered to `completions` under `id`.
+    fn submit_next(&self, completions: &Completions, id: u64) -> TaskHandle {
+        let (shared, sink) = (self.shared(), completions.sink(id));
+        let task = runtime().spawn(async move {
+            let next = shared.lock().await.next().await;
+            sink.deliver(Outcome::Event(next));
+        });
+        TaskHandle(task.abort_handle())
     }
 
     /// Stops the stream and closes the connection; a pending `next` raises `CancelledError`.

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~7 ms
 
 from .errors import ModelplugError
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .client import Client
     from .types import ChatResponse
 

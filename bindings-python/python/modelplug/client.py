@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~7 ms
 
 from . import _native
 from . import errors as _errors  # registers the error factory before any call
@@ -11,11 +11,20 @@ from .stream import AsyncStream, Stream
 from .types import ChatResponse, EmbedResponse
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Awaitable, Callable, Iterable, Mapping
+    from typing import Any
+
     from types import TracebackType
 
 __all__ = ["Client"]
 
+
+
+def _run_async(start: Callable[[_native.Completions, int], _native.TaskHandle]) -> Awaitable[Any]:
+    """Awaits a native task (the asyncio bridge is imported on first use: asyncio is heavy)."""
+    from ._bridge import run
+
+    return run(start)
 
 
 def _request(request: Any, params: dict[str, Any]) -> Any:
@@ -73,7 +82,8 @@ class Client:
 
     async def achat(self, request: Any = None, /, **params: Any) -> ChatResponse:
         """One chat completion, awaitable. Cancelling the task cancels the request."""
-        return ChatResponse(await self._native.achat(_request(request, params)))
+        req = _request(request, params)
+        return ChatResponse(await _run_async(lambda q, i: self._native.submit_chat(req, q, i)))
 
     def stream(self, request: Any = None, /, **params: Any) -> Stream:
         """A streamed chat completion: ``for event in client.stream(...)``."""
@@ -89,7 +99,8 @@ class Client:
 
     async def aembed(self, request: Any = None, /, **params: Any) -> EmbedResponse:
         """Embeddings, awaitable."""
-        return EmbedResponse(await self._native.aembed(_request(request, params)))
+        req = _request(request, params)
+        return EmbedResponse(await _run_async(lambda q, i: self._native.submit_embed(req, q, i)))
 
     def map(
         self,

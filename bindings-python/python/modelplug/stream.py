@@ -4,11 +4,13 @@ closes the connection."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~7 ms
 
 from .types import ChatResponse, Done, StreamEvent, TextDelta, _event
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from collections.abc import AsyncIterator, Iterator
     from types import TracebackType
 
@@ -98,9 +100,11 @@ class AsyncStream(_StreamBase):
     __slots__ = ()
 
     async def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        from ._bridge import run
+
         try:
             while True:
-                ev = self._take(await self._native.anext())
+                ev = self._take(await run(self._native.submit_next))
                 if ev is None:
                     return
                 yield ev
@@ -108,7 +112,9 @@ class AsyncStream(_StreamBase):
             self.cancel()
 
     async def __anext__(self) -> StreamEvent:
-        ev = self._take(await self._native.anext())
+        from ._bridge import run
+
+        ev = self._take(await run(self._native.submit_next))
         if ev is None:
             raise StopAsyncIteration
         return ev

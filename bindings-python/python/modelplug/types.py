@@ -7,10 +7,11 @@ Requests are plain dicts in the OpenAI shape, or the helpers here (anything with
 
 from __future__ import annotations
 
-import html
-from typing import TYPE_CHECKING, Any, Union
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~7 ms
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from . import _native
 
 __all__ = [
@@ -39,6 +40,8 @@ def _short(text: str | None, n: int = 60) -> str:
 
 
 def _table_html(title: str, rows: list[tuple[str, Any]]) -> str:
+    import html  # only notebooks need it, and it pulls in `re`
+
     cells = "".join(
         f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(str(v))}</td></tr>"
         for k, v in rows
@@ -542,8 +545,18 @@ class Done:
         return f"Done({self.response!r})"
 
 
-StreamEvent = Union[TextDelta, ReasoningDelta, ToolCallDelta, UsageReport, Done]
-"""Everything a stream yields."""
+if TYPE_CHECKING:
+    from typing import Union
+
+    StreamEvent = Union[TextDelta, ReasoningDelta, ToolCallDelta, UsageReport, Done]
+    """Everything a stream yields."""
+else:
+    try:
+        StreamEvent = TextDelta | ReasoningDelta | ToolCallDelta | UsageReport | Done
+    except TypeError:  # Python 3.9
+        from typing import Union
+
+        StreamEvent = Union[TextDelta, ReasoningDelta, ToolCallDelta, UsageReport, Done]
 
 
 def _event(raw: tuple[Any, ...]) -> StreamEvent:

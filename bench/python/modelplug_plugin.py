@@ -1,0 +1,51 @@
+"""modelplug's client for the shared yardstick (../shared/bench/py_bench.py).
+
+Run (see docs/benchmarks.md):
+    BENCH_PLUGINS=$PWD/bench/python/modelplug_plugin.py PY=/tmp/benchvenv/bin/python \
+        ../shared/bench/run_python.sh modelplug aiohttp openai litellm
+
+py_bench sets MODEL, MESSAGES, PARAMS and API_KEY in this module before running it. Every
+call goes through the whole client (config aliases, routing, attempts, usage events); only
+the chunk shape is adapted to what py_bench's checker reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator
+
+MODEL: str
+MESSAGES: list[dict[str, Any]]
+PARAMS: dict[str, Any]
+API_KEY: str
+
+
+class ModelplugClient:
+    """modelplug's Python package: ``await client.achat(...)`` / ``client.astream(...)``."""
+
+    IMPORTS = ["modelplug"]
+    DIST = "modelplug"
+
+    async def setup(self, base: str, stream_base: str) -> None:
+        import modelplug
+
+        def alias(name: str, url: str) -> dict[str, Any]:
+            return {"name": name, "retry": {"attempts": 0}, "deployments": [
+                {"provider": "openai", "model": MODEL, "api_key": API_KEY, "base_url": url}]}
+
+        self.c = modelplug.Client(config={"app": "bench", "models": [alias("bench", base), alias("bench-stream", stream_base)]})
+        self.req = {"model": "bench", "messages": MESSAGES, **PARAMS}
+        self.sreq = {"model": "bench-stream", "messages": MESSAGES, **PARAMS}
+
+    async def chat(self) -> tuple[str, int]:
+        r = await self.c.achat(self.req)
+        return r.text, r.usage.total_tokens
+
+    async def stream(self) -> AsyncIterator[dict[str, Any]]:
+        async for ev in self.c.astream(self.sreq):
+            if ev.type == "text_delta":
+                yield {"choices": [{"delta": {"content": ev.text}}]}
+            elif ev.type == "usage":
+                yield {"usage": {"total_tokens": ev.usage.total_tokens}}
+
+
+CLIENTS = {"modelplug": ModelplugClient}
