@@ -17,7 +17,7 @@ use pyo3::types::PyTuple;
 
 use crate::errors::to_py_err;
 use crate::results::{ChatResult, EmbedResult};
-use crate::stream::event_to_py;
+use crate::stream::batch_to_py;
 
 /// What a finished task hands back.
 pub enum Outcome {
@@ -25,8 +25,8 @@ pub enum Outcome {
     Chat(Result<ChatResponse, Error>),
     /// Embeddings.
     Embed(Result<EmbedResponse, Error>),
-    /// The next stream event (`None` at the end).
-    Event(Option<Result<StreamEvent, Error>>),
+    /// The next batch of stream events, ending with the error if the stream failed.
+    Events((Vec<StreamEvent>, Option<Error>)),
 }
 
 struct Queue {
@@ -38,7 +38,10 @@ struct Queue {
 
 impl Queue {
     fn push(&self, id: u64, outcome: Outcome) {
-        self.done.lock().unwrap_or_else(|e| e.into_inner()).push((id, outcome));
+        self.done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id, outcome));
         if !self.signalled.swap(true, Ordering::AcqRel) {
             // One byte per wake-up; the pipe can never fill up.
             let _ = self.writer.lock().unwrap_or_else(|e| e.into_inner()).write(&[1]);
@@ -56,7 +59,10 @@ pub struct Completions {
 impl Completions {
     /// A sink that tasks hand their outcome to.
     pub fn sink(&self, id: u64) -> Sink {
-        Sink { queue: self.queue.clone(), id }
+        Sink {
+            queue: self.queue.clone(),
+            id,
+        }
     }
 }
 
@@ -78,8 +84,15 @@ impl Completions {
     #[new]
     fn new() -> PyResult<Completions> {
         let (reader, writer) = std::io::pipe().map_err(|e| PyOSError::new_err(e.to_string()))?;
-        let queue = Queue { done: Mutex::new(Vec::new()), signalled: AtomicBool::new(false), writer: Mutex::new(writer) };
-        Ok(Completions { queue: Arc::new(queue), reader })
+        let queue = Queue {
+            done: Mutex::new(Vec::new()),
+            signalled: AtomicBool::new(false),
+            writer: Mutex::new(writer),
+        };
+        Ok(Completions {
+            queue: Arc::new(queue),
+            reader,
+        })
     }
 
     /// The pipe's read end (set it non-blocking and watch it with `loop.add_reader`).
@@ -97,7 +110,14 @@ impl Completions {
                     Ok(v) => (v, false),
                     Err(e) => (e.into_value(py).into_bound(py).into_any(), true),
                 };
-                PyTuple::new(py, [id.into_pyobject(py)?.into_any(), value, pyo3::types::PyBool::new(py, failed).to_owned().into_any()])
+                PyTuple::new(
+                    py,
+                    [
+                        id.into_pyobject(py)?.into_any(),
+                        value,
+                        pyo3::types::PyBool::new(py, failed).to_owned().into_any(),
+                    ],
+                )
             })
             .collect()
     }
@@ -113,10 +133,7 @@ fn outcome_to_py(py: Python<'_>, outcome: Outcome) -> PyResult<Bound<'_, PyAny>>
             Ok(v) => Ok(Bound::new(py, EmbedResult(v))?.into_any()),
             Err(e) => Err(to_py_err(py, &e)),
         },
-        Outcome::Event(next) => match next.transpose() {
-            Ok(ev) => event_to_py(py, ev),
-            Err(e) => Err(to_py_err(py, &e)),
-        },
+        Outcome::Events(batch) => batch_to_py(py, batch),
     }
 }
 

@@ -9,8 +9,8 @@ use modelplug_core::config::process_env;
 use modelplug_core::{ChatRequest, Client, Config, EmbedRequest, Error};
 use pyo3::prelude::*;
 
-use crate::convert::{py_to_json, to_py};
 use crate::bridge::{Completions, Outcome, TaskHandle};
+use crate::convert::{py_to_json, to_py};
 use crate::errors::to_py_err;
 use crate::results::{ChatResult, EmbedResult};
 use crate::runtime::runtime;
@@ -95,7 +95,13 @@ impl NativeClient {
     }
 
     /// Starts one chat completion; the result is delivered to `completions` under `id`.
-    fn submit_chat(&self, py: Python<'_>, request: &Bound<'_, PyAny>, completions: &Completions, id: u64) -> PyResult<TaskHandle> {
+    fn submit_chat(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, PyAny>,
+        completions: &Completions,
+        id: u64,
+    ) -> PyResult<TaskHandle> {
         let req = chat_request(py, request)?;
         let (client, sink) = (self.client_py(py)?, completions.sink(id));
         let task = runtime().spawn(async move { sink.deliver(Outcome::Chat(client.chat(req).await)) });
@@ -118,7 +124,13 @@ impl NativeClient {
     }
 
     /// Starts embeddings; the result is delivered to `completions` under `id`.
-    fn submit_embed(&self, py: Python<'_>, request: &Bound<'_, PyAny>, completions: &Completions, id: u64) -> PyResult<TaskHandle> {
+    fn submit_embed(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, PyAny>,
+        completions: &Completions,
+        id: u64,
+    ) -> PyResult<TaskHandle> {
         let req = embed_request(py, request)?;
         let (client, sink) = (self.client_py(py)?, completions.sink(id));
         let task = runtime().spawn(async move { sink.deliver(Outcome::Embed(client.embed(req).await)) });

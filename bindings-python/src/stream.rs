@@ -1,13 +1,15 @@
-//! `modelplug._native.Stream`: the pull-based stream (`next` blocks without the GIL,
-//! `submit_next` fetches through the asyncio bridge, `cancel` works from any thread). Events cross as tuples:
+//! `modelplug._native.Stream`: the pull-based stream, read in batches (`next_batch` blocks
+//! without the GIL, `submit_next` fetches through the asyncio bridge; `cancel` works from any
+//! thread). Events cross as tuples:
 //! `("text_delta", text)`, `("reasoning_delta", text)`,
 //! `("tool_call_delta", index, id, name, arguments)`, `("usage", (5 ints))`,
-//! `("done", ChatResult)`; `None` after the end.
+//! `("done", ChatResult)`.
 
 use std::sync::Arc;
 
-use modelplug_core::{CancelHandle, ChatStream, StreamEvent};
+use modelplug_core::{CancelHandle, ChatStream, Error, StreamEvent};
 use pyo3::prelude::*;
+use pyo3::types::PyList;
 use tokio::sync::Mutex;
 
 use crate::bridge::{Completions, Outcome, TaskHandle};
@@ -37,45 +39,94 @@ impl NativeStream {
     }
 }
 
-/// One event as Python: a tuple, or `None` at the end.
-pub fn event_to_py(py: Python<'_>, ev: Option<StreamEvent>) -> PyResult<Bound<'_, PyAny>> {
-    let Some(ev) = ev else {
-        return Ok(py.None().into_bound(py));
-    };
+/// One event as a Python tuple.
+fn event_to_py(py: Python<'_>, ev: StreamEvent) -> PyResult<Bound<'_, PyAny>> {
     let tuple = match ev {
         StreamEvent::TextDelta { text } => ("text_delta", text).into_pyobject(py)?,
         StreamEvent::ReasoningDelta { text } => ("reasoning_delta", text).into_pyobject(py)?,
-        StreamEvent::ToolCallDelta { index, id, name, arguments } => {
-            ("tool_call_delta", index, id, name, arguments).into_pyobject(py)?
-        }
+        StreamEvent::ToolCallDelta {
+            index,
+            id,
+            name,
+            arguments,
+        } => ("tool_call_delta", index, id, name, arguments).into_pyobject(py)?,
         StreamEvent::Usage { usage: u } => {
-            let counts = (u.input_tokens, u.output_tokens, u.cached_input_tokens, u.reasoning_tokens, u.total_tokens);
+            let counts = (
+                u.input_tokens,
+                u.output_tokens,
+                u.cached_input_tokens,
+                u.reasoning_tokens,
+                u.total_tokens,
+            );
             ("usage", counts).into_pyobject(py)?
         }
-        StreamEvent::Done { response } => ("done", Bound::new(py, ChatResult(*response))?).into_pyobject(py)?,
+        StreamEvent::Done { response } => {
+            ("done", Bound::new(py, ChatResult(*response))?).into_pyobject(py)?
+        }
     };
     Ok(tuple.into_any())
 }
 
-#[pymethods]
-impl NativeStream {
-    /// The next event, or `None` at the end; blocks without holding the GIL.
-    fn next<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let shared = self.shared();
-        let rt = runtime();
-        let next = py.detach(move || rt.block_on(async move { shared.lock().await.next().await }));
-        match next.transpose() {
-            Ok(ev) => event_to_py(py, ev),
-            Err(e) => Err(to_py_err(py, &e)),
+/// Most events handed over in one batch.
+const BATCH: usize = 64;
+
+/// The next events: waits for one, then takes every event that is already buffered (a whole
+/// network read usually carries many), so Python pays one round trip per batch, not per token.
+/// Ends with the error, if the stream failed; an empty batch without error is the end.
+pub async fn next_batch(stream: &Mutex<ChatStream>) -> (Vec<StreamEvent>, Option<Error>) {
+    let mut stream = stream.lock().await;
+    let mut events = Vec::new();
+    let mut next = stream.next().await;
+    loop {
+        match next {
+            None => return (events, None),
+            Some(Err(e)) => return (events, Some(e)),
+            Some(Ok(ev)) => {
+                let done = matches!(ev, StreamEvent::Done { .. });
+                events.push(ev);
+                if done || events.len() == BATCH {
+                    return (events, None);
+                }
+            }
+        }
+        match stream.next_ready() {
+            Some(ready) => next = ready,
+            None => return (events, None),
         }
     }
+}
 
-    /// Starts fetching the next event; it is delivered to `completions` under `id`.
+/// A batch as Python: `(list of event tuples, exception or None)`.
+pub fn batch_to_py<'py>(
+    py: Python<'py>,
+    (events, error): (Vec<StreamEvent>, Option<Error>),
+) -> PyResult<Bound<'py, PyAny>> {
+    let list = PyList::empty(py);
+    for ev in events {
+        list.append(event_to_py(py, ev)?)?;
+    }
+    let error = match error {
+        Some(e) => to_py_err(py, &e).into_value(py).into_bound(py).into_any(),
+        None => py.None().into_bound(py),
+    };
+    Ok((list, error).into_pyobject(py)?.into_any())
+}
+
+#[pymethods]
+impl NativeStream {
+    /// The next batch of events (see [`next_batch`]); blocks without holding the GIL.
+    fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let shared = self.shared();
+        let rt = runtime();
+        let batch = py.detach(move || rt.block_on(async move { next_batch(&shared).await }));
+        batch_to_py(py, batch)
+    }
+
+    /// Starts fetching the next batch; it is delivered to `completions` under `id`.
     fn submit_next(&self, completions: &Completions, id: u64) -> TaskHandle {
         let (shared, sink) = (self.shared(), completions.sink(id));
         let task = runtime().spawn(async move {
-            let next = shared.lock().await.next().await;
-            sink.deliver(Outcome::Event(next));
+            sink.deliver(Outcome::Events(next_batch(&shared).await));
         });
         TaskHandle(task.abort_handle())
     }

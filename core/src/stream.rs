@@ -179,59 +179,80 @@ impl ChatStream {
         self.client.record(&facts, outcome.map(|r| r.summary()));
     }
 
+    /// The next event if it is ready without waiting for the network: `None` means "would
+    /// wait", `Some(None)` the end. Lets a binding hand several buffered events across in one
+    /// go. Only reads while content is flowing (never opens or fails over).
+    pub fn next_ready(&mut self) -> Option<Option<Result<StreamEvent>>> {
+        if self.ended {
+            return Some(None);
+        }
+        if !(self.delivered && matches!(self.state, State::Open { .. })) {
+            return None;
+        }
+        futures_util::FutureExt::now_or_never(self.next())
+    }
+
+    /// Moves the stream along until it has an event for the caller. Cancel-safe while
+    /// reading: dropping it at the await on the provider stream loses nothing.
     async fn advance(&mut self) -> Option<Result<StreamEvent>> {
         loop {
-            match std::mem::replace(&mut self.state, State::Finished) {
-                State::Finished => return None,
-                State::Opening => match self.open().await {
+            if matches!(self.state, State::Opening) {
+                match self.open().await {
                     Ok(state) => self.state = state,
-                    Err(e) => return Some(Err(e)),
-                },
-                State::Open {
-                    deployment,
-                    try_started,
-                    mut inner,
-                } => {
-                    let event = inner.next_event().await;
-                    let run = self.run.as_mut()?;
-                    match event {
-                        Some(Ok(ev)) => {
-                            let out = self.assembler.apply(ev);
-                            self.state = State::Open {
-                                deployment,
-                                try_started,
-                                inner,
-                            };
-                            if let Some(out) = out {
-                                if !self.delivered && !matches!(out, StreamEvent::Usage { .. }) {
-                                    self.delivered = true;
-                                    self.ttft = self.clock.map(|c| c.instant.elapsed());
-                                }
-                                return Some(Ok(out));
-                            }
-                        }
-                        Some(Err(e)) if !self.delivered => {
-                            if let Err(e) = run.failed(&deployment, try_started, e).await {
-                                return Some(Err(e));
-                            }
-                            self.assembler = Assembler::default();
-                            self.state = State::Opening;
-                        }
-                        Some(Err(e)) => {
-                            run.record_failure(&deployment, try_started, &e);
-                            return Some(Err(e.with_attempts(run.take_attempts())));
-                        }
-                        None => {
-                            run.succeeded(&deployment, try_started, Some(200));
-                            let request_id = inner.request_id().map(str::to_owned);
-                            let mut response = std::mem::take(&mut self.assembler).finish();
-                            response.request_id = request_id;
-                            response.stamp(&deployment, run.started().elapsed(), run.take_attempts());
-                            return Some(Ok(StreamEvent::Done {
-                                response: Box::new(response),
-                            }));
-                        }
+                    Err(e) => {
+                        self.state = State::Finished;
+                        return Some(Err(e));
                     }
+                }
+                continue;
+            }
+            let State::Open {
+                deployment,
+                try_started,
+                inner,
+            } = &mut self.state
+            else {
+                return None;
+            };
+            let event = inner.next_event().await;
+            let run = self.run.as_mut()?;
+            match event {
+                Some(Ok(ev)) => {
+                    if let Some(out) = self.assembler.apply(ev) {
+                        if !self.delivered && !matches!(out, StreamEvent::Usage { .. }) {
+                            self.delivered = true;
+                            self.ttft = self.clock.map(|c| c.instant.elapsed());
+                        }
+                        return Some(Ok(out));
+                    }
+                }
+                Some(Err(e)) if !self.delivered => {
+                    // Nothing reached the caller yet: this try failed, the next one may not.
+                    let (deployment, try_started) = (deployment.clone(), *try_started);
+                    self.state = State::Opening;
+                    self.assembler = Assembler::default();
+                    if let Err(e) = run.failed(&deployment, try_started, e).await {
+                        self.state = State::Finished;
+                        return Some(Err(e));
+                    }
+                }
+                Some(Err(e)) => {
+                    run.record_failure(deployment, *try_started, &e);
+                    let attempts = run.take_attempts();
+                    self.state = State::Finished;
+                    return Some(Err(e.with_attempts(attempts)));
+                }
+                None => {
+                    run.succeeded(deployment, *try_started, Some(200));
+                    let request_id = inner.request_id().map(str::to_owned);
+                    let deployment = deployment.clone();
+                    self.state = State::Finished;
+                    let mut response = std::mem::take(&mut self.assembler).finish();
+                    response.request_id = request_id;
+                    response.stamp(&deployment, run.started().elapsed(), run.take_attempts());
+                    return Some(Ok(StreamEvent::Done {
+                        response: Box::new(response),
+                    }));
                 }
             }
         }

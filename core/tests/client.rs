@@ -261,3 +261,57 @@ async fn every_call_leaves_a_usage_event_without_prompt_text() {
         "usage events carry no prompt text"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buffered_events_can_be_taken_without_waiting() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let text = "one two three four five six seven eight nine ten";
+    let (_, base) = upstream.scenario(vec![Step {
+        reply: Some(Reply {
+            text: text.into(),
+            ..Reply::default()
+        }),
+        ..Step::default()
+    }]);
+    let client = client_for(&base);
+    let mut stream = client.stream(ChatRequest::new("m", "go"));
+    assert!(
+        stream.next_ready().is_none(),
+        "nothing is ready before the stream opens"
+    );
+    let mut events = vec![stream.next().await.unwrap().unwrap()];
+    let mut ready = 0;
+    loop {
+        match stream.next_ready() {
+            Some(Some(ev)) => {
+                ready += 1;
+                events.push(ev.unwrap());
+            }
+            Some(None) => break,
+            None => match stream.next().await {
+                Some(ev) => events.push(ev.unwrap()),
+                None => break,
+            },
+        }
+    }
+    assert!(
+        ready > 5,
+        "the whole answer arrived in one read: {ready} events were ready"
+    );
+    let joined: String = events
+        .iter()
+        .filter_map(|e| {
+            if let StreamEvent::TextDelta { text } = e {
+                Some(text.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(joined, text);
+    let Some(StreamEvent::Done { response }) = events.last() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(response.text(), text);
+    assert!(stream.next_ready().unwrap().is_none() && stream.next().await.is_none());
+}

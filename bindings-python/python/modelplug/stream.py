@@ -6,6 +6,8 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~7 ms
 
+from collections import deque
+
 from .types import ChatResponse, Done, StreamEvent, TextDelta, _event
 
 if TYPE_CHECKING:
@@ -20,23 +22,37 @@ __all__ = ["Stream", "AsyncStream"]
 
 
 class _StreamBase:
-    __slots__ = ("_native", "_finished", "response")
+    __slots__ = ("_native", "_buffer", "_error", "_finished", "response")
 
     def __init__(self, native: _native.Stream) -> None:
         self._native = native
+        self._buffer: deque[tuple[Any, ...]] = deque()
+        self._error: BaseException | None = None
         self._finished = False
         self.response: ChatResponse | None = None
         """The assembled response, once the stream has ended."""
 
-    def _take(self, raw: tuple[Any, ...] | None) -> StreamEvent | None:
-        if raw is None:
+    def _fill(self, batch: tuple[list[tuple[Any, ...]], BaseException | None]) -> None:
+        """Takes a batch from the core: events, then the stream's error if it failed."""
+        events, self._error = batch
+        self._buffer.extend(events)
+        if not events and self._error is None:
             self._finished = True
-            return None
-        ev = _event(raw)
-        if isinstance(ev, Done):
+
+    def _pop(self) -> StreamEvent | None:
+        """The next buffered event; raises the stream's error after its last event; ``None``
+        when the buffer is empty (and the stream not over)."""
+        if self._buffer:
+            ev = _event(self._buffer.popleft())
+            if isinstance(ev, Done):
+                self._finished = True
+                self.response = ev.response
+            return ev
+        if self._error is not None:
+            error, self._error = self._error, None
             self._finished = True
-            self.response = ev.response
-        return ev
+            raise error
+        return None
 
     def cancel(self) -> None:
         """Stops the stream and closes the connection to the provider."""
@@ -56,18 +72,20 @@ class Stream(_StreamBase):
     def __iter__(self) -> Iterator[StreamEvent]:
         try:
             while True:
-                ev = self._take(self._native.next())
-                if ev is None:
-                    return
-                yield ev
+                yield self.__next__()
+        except StopIteration:
+            return
         finally:
             self.cancel()
 
     def __next__(self) -> StreamEvent:
-        ev = self._take(self._native.next())
-        if ev is None:
-            raise StopIteration
-        return ev
+        while True:
+            ev = self._pop()
+            if ev is not None:
+                return ev
+            if self._finished:
+                raise StopIteration
+            self._fill(self._native.next_batch())
 
     def text(self) -> Iterator[str]:
         """Only the answer text, piece by piece."""
@@ -100,24 +118,24 @@ class AsyncStream(_StreamBase):
     __slots__ = ()
 
     async def __aiter__(self) -> AsyncIterator[StreamEvent]:
-        from ._bridge import run
-
         try:
             while True:
-                ev = self._take(await run(self._native.submit_next))
-                if ev is None:
-                    return
-                yield ev
+                yield await self.__anext__()
+        except StopAsyncIteration:
+            return
         finally:
             self.cancel()
 
     async def __anext__(self) -> StreamEvent:
-        from ._bridge import run
+        while True:
+            ev = self._pop()
+            if ev is not None:
+                return ev
+            if self._finished:
+                raise StopAsyncIteration
+            from ._bridge import run
 
-        ev = self._take(await run(self._native.submit_next))
-        if ev is None:
-            raise StopAsyncIteration
-        return ev
+            self._fill(await run(self._native.submit_next))
 
     async def text(self) -> AsyncIterator[str]:
         """Only the answer text, piece by piece."""
