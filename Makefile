@@ -19,7 +19,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: help demo test test-rust test-oracle test-python python-dev lint bench-core build mock-upstream
+.PHONY: help demo test test-rust test-oracle test-python python-dev lint bench-core bench-python build mock-upstream
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,3 +64,21 @@ lint: ## formatting and clippy, warnings are errors
 
 bench-core: ## criterion benchmarks of the core hot path
 	cargo bench -p modelplug-bench
+
+# The shared yardstick (../shared/bench): peers and modelplug against the same canned nginx.
+BENCH_DIR ?= ../shared/bench
+BENCH_VENV ?= /tmp/benchvenv
+BENCH_REPS ?= 3
+
+$(BENCH_VENV)/.ready:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q openai litellm aiohttp httpx
+	@touch $@
+
+bench-python: $(BENCH_VENV)/.ready $(VENV)/.ready ## release wheel vs aiohttp, openai, litellm on the yardstick (needs nginx)
+	$(VENV)/bin/maturin build --release -q -o $(TARGET_DIR)/wheels
+	$(BENCH_VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET_DIR)/wheels/modelplug-*-cp39-abi3-*.whl
+	$(BENCH_DIR)/upstream.sh start
+	BENCH_PLUGINS=$(abspath bench/python/modelplug_plugin.py) PY=$(BENCH_VENV)/bin/python OUT=$(abspath bench/results/python.jsonl) \
+		$(BENCH_DIR)/run_python.sh -r $(BENCH_REPS) modelplug aiohttp openai litellm
+	$(PYTHON) $(BENCH_DIR)/summarize.py bench/results/python.jsonl --ref python:aiohttp
