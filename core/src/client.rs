@@ -12,7 +12,7 @@ use crate::routing::{Deployment, Router, Run};
 use crate::stream::ChatStream;
 use crate::types::Attempt;
 use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, Metadata, Usage};
-use crate::usage::{CallFacts, ClientFacts, SdkInfo, UsageEvent, UsageLog};
+use crate::usage::{CallFacts, ClientFacts, Operation, SdkInfo, UsageEvent, UsageLog};
 
 /// A modelplug client: holds the validated config, one HTTP connection pool and the routing
 /// state. Cheap to clone (all clones share everything); safe to use from many tasks at once.
@@ -25,7 +25,8 @@ pub(crate) struct ClientInner {
     pub(crate) config: Config,
     pub(crate) router: Router,
     closed: AtomicBool,
-    sdk: SdkInfo,
+    /// The fields every usage event of this client shares.
+    facts: ClientFacts,
     usage: UsageLog,
 }
 
@@ -43,14 +44,7 @@ impl ClientInner {
         call: &CallFacts<'_>,
         outcome: std::result::Result<(&str, &Usage, Option<f64>), &Error>,
     ) {
-        let client = ClientFacts {
-            app: &self.config.app,
-            team: self.config.team.as_deref(),
-            env: self.config.env.as_deref(),
-            config_hash: &self.config.hash,
-            sdk: &self.sdk,
-        };
-        self.usage.push(UsageEvent::build(&client, call, outcome));
+        self.usage.push(UsageEvent::build(&self.facts, call, outcome));
     }
 }
 
@@ -125,12 +119,19 @@ impl ClientBuilder {
             None => crate::http::build_client()?,
         };
         let router = Router::new(&config, http)?;
+        let facts = ClientFacts {
+            app: config.app.as_str().into(),
+            team: config.team.as_deref().map(Into::into),
+            env: config.env.as_deref().map(Into::into),
+            config_hash: config.hash.as_str().into(),
+            sdk: Arc::new(self.sdk.unwrap_or_default()),
+        };
         Ok(Client {
             inner: Arc::new(ClientInner {
                 config,
                 router,
                 closed: AtomicBool::new(false),
-                sdk: self.sdk.unwrap_or_default(),
+                facts,
                 usage: UsageLog::new(self.usage_capacity.unwrap_or(crate::usage::DEFAULT_CAPACITY)),
             }),
         })
@@ -163,8 +164,8 @@ impl Client {
         self.inner.check_open()?;
         let req = &request;
         let call = |d: Arc<Deployment>, opts| async move { d.provider.chat(req, opts).await };
-        let op = Operation {
-            name: "chat",
+        let op = Call {
+            name: Operation::Chat,
             model: &request.model,
             metadata: &request.metadata,
         };
@@ -184,8 +185,8 @@ impl Client {
         self.inner.check_open()?;
         let req = &request;
         let call = |d: Arc<Deployment>, opts| async move { d.provider.embed(req, opts).await };
-        let op = Operation {
-            name: "embeddings",
+        let op = Call {
+            name: Operation::Embeddings,
             model: &request.model,
             metadata: &request.metadata,
         };
@@ -208,7 +209,7 @@ impl Client {
     /// records the call's usage event either way.
     async fn routed<T, F, Fut>(
         &self,
-        op: Operation<'_>,
+        op: Call<'_>,
         checked: Result<()>,
         timeout_ms: Option<u64>,
         include_raw: bool,
@@ -306,8 +307,8 @@ pub(crate) fn validate_chat(r: &ChatRequest) -> Result<()> {
 }
 
 /// What is being called, for the usage event.
-struct Operation<'a> {
-    name: &'static str,
+struct Call<'a> {
+    name: Operation,
     model: &'a str,
     metadata: &'a Metadata,
 }

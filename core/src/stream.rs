@@ -15,18 +15,25 @@ use crate::routing::{Deployment, Run};
 use crate::types::{AssistantMessage, ChatRequest, ChatResponse, FinishReason, StreamEvent, ToolCall, Usage};
 use crate::usage::CallFacts;
 
-/// Stops a [`ChatStream`]; cheap to clone and safe to use from any thread.
+/// A cancellation signal: stops a [`ChatStream`] (see [`ChatStream::cancel_handle`]), or any
+/// call a binding runs under [`CancelHandle::run`]. Cheap to clone; usable from any thread.
 #[derive(Clone, Debug)]
 pub struct CancelHandle(Arc<watch::Sender<bool>>);
 
+impl Default for CancelHandle {
+    fn default() -> CancelHandle {
+        CancelHandle(Arc::new(watch::channel(false).0))
+    }
+}
+
 impl CancelHandle {
-    fn new() -> (CancelHandle, watch::Receiver<bool>) {
-        let (tx, rx) = watch::channel(false);
-        (CancelHandle(Arc::new(tx)), rx)
+    /// A signal that has not fired.
+    pub fn new() -> CancelHandle {
+        CancelHandle::default()
     }
 
-    /// Cancels the stream: a pending or later `next` returns a `CANCELLED` error and the
-    /// connection to the provider is closed.
+    /// Fires the signal: a stream's pending or later `next` returns a `CANCELLED` error and
+    /// the connection to the provider is closed; a call under [`CancelHandle::run`] stops.
     pub fn cancel(&self) {
         self.0.send_replace(true);
     }
@@ -34,6 +41,21 @@ impl CancelHandle {
     /// Whether [`CancelHandle::cancel`] was called.
     pub fn is_cancelled(&self) -> bool {
         *self.0.borrow()
+    }
+
+    /// Resolves once the signal fires.
+    pub async fn cancelled(&self) {
+        let _ = self.0.subscribe().wait_for(|c| *c).await;
+    }
+
+    /// Runs `call` until it finishes or the signal fires; then `call` is dropped (which
+    /// closes its connection) and the result is a `CANCELLED` error.
+    pub async fn run<T>(&self, call: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        tokio::select! {
+            biased;
+            _ = self.cancelled() => Err(Error::cancelled("the call was cancelled")),
+            r = call => r,
+        }
     }
 }
 
@@ -72,7 +94,8 @@ pub struct ChatStream {
 
 impl ChatStream {
     pub(crate) fn new(client: Arc<ClientInner>, request: ChatRequest) -> ChatStream {
-        let (cancel, cancelled) = CancelHandle::new();
+        let cancel = CancelHandle::new();
+        let cancelled = cancel.0.subscribe();
         ChatStream {
             client,
             request,
@@ -166,7 +189,7 @@ impl ChatStream {
             Err(_) => run_attempts,
         };
         let facts = CallFacts {
-            operation: "chat",
+            operation: crate::usage::Operation::Chat,
             model_requested: &self.request.model,
             metadata: &self.request.metadata,
             stream: true,

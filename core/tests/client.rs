@@ -209,51 +209,40 @@ async fn every_call_leaves_a_usage_event_without_prompt_text() {
 
     let usage = client.usage();
     assert_eq!(usage.len(), 5);
-    let ok = &usage[0];
-    assert_eq!(
-        (ok.app.as_str(), ok.team.as_deref(), ok.env.as_deref()),
-        ("usage-test", Some("core"), Some("ci"))
-    );
-    assert_eq!(
-        (ok.status.as_str(), ok.operation.as_str(), ok.stream),
-        ("ok", "chat", false)
-    );
-    assert_eq!(ok.user.as_deref(), Some("user-42"));
-    assert_eq!(ok.tags, vec!["batch"]);
-    assert_eq!(ok.deployment.as_deref(), Some("second"));
-    assert!(ok.fallback_used);
-    assert_eq!(ok.attempts.len(), 2);
-    assert!(ok.input_tokens > 0 && ok.output_tokens > 0);
-    assert_eq!(ok.config_hash, hash);
-    assert_eq!(
-        (ok.sdk.language.as_str(), ok.sdk.version.as_str()),
-        ("python", "9.9.9")
-    );
-    assert_eq!(ok.schema, 1);
-    assert!(ok.ts.ends_with('Z') && ok.id.len() == 36);
-    assert!(ok.latency_ms > 0.0);
+    let json = serde_json::to_value(&usage).unwrap();
+    let ok = &json[0];
+    assert_eq!((&ok["app"], &ok["team"], &ok["env"]), (&json!("usage-test"), &json!("core"), &json!("ci")));
+    assert_eq!((&ok["status"], &ok["operation"], &ok["stream"]), (&json!("ok"), &json!("chat"), &json!(false)));
+    assert_eq!(ok["user"], "user-42");
+    assert_eq!(ok["tags"], json!(["batch"]));
+    assert_eq!(ok["deployment"], "second");
+    assert_eq!(ok["fallback_used"], true);
+    assert_eq!(ok["attempts"].as_array().unwrap().len(), 2);
+    assert!(ok["input_tokens"].as_u64().unwrap() > 0 && ok["output_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(ok["config_hash"], hash);
+    assert_eq!(ok["sdk"], json!({"language": "python", "version": "9.9.9"}));
+    assert_eq!(ok["schema"], 1);
+    assert!(ok["ts"].as_str().unwrap().ends_with('Z') && ok["id"].as_str().unwrap().len() == 36);
+    assert!(ok["latency_ms"].as_f64().unwrap() > 0.0);
 
-    let failed = &usage[1];
-    assert_eq!(
-        (failed.status.as_str(), failed.error_code.as_deref()),
-        ("error", Some("NOT_FOUND"))
-    );
-    assert!(failed.attempts.is_empty() && failed.provider.is_none());
+    let failed = &json[1];
+    assert_eq!((&failed["status"], &failed["error_code"]), (&json!("error"), &json!("NOT_FOUND")));
+    assert!(failed["attempts"].as_array().unwrap().is_empty() && failed["provider"].is_null());
 
-    let streamed = &usage[2];
-    assert!(streamed.stream && streamed.status == "ok" && streamed.ttft_ms.is_some());
-    assert!(streamed.output_tokens > 0);
-    assert_eq!(streamed.provider.as_deref(), Some("mock"));
+    let streamed = &json[2];
+    assert!(streamed["stream"] == true && streamed["status"] == "ok" && streamed["ttft_ms"].is_f64());
+    assert!(streamed["output_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(streamed["provider"], "mock");
 
-    let cancelled = &usage[3];
-    assert_eq!(
-        (cancelled.status.as_str(), cancelled.error_code.as_deref()),
-        ("error", Some("CANCELLED"))
-    );
-    assert_eq!(cancelled.attempts.len(), 1);
+    let cancelled = &json[3];
+    assert_eq!((&cancelled["status"], &cancelled["error_code"]), (&json!("error"), &json!("CANCELLED")));
+    assert_eq!(cancelled["attempts"].as_array().unwrap().len(), 1);
 
-    assert_eq!(usage[4].operation, "embeddings");
+    assert_eq!(json[4]["operation"], "embeddings");
     assert!(usage[0].id < usage[4].id, "UUIDv7 ids are time-ordered");
+    // The events read back as they were written (the collector's side of the contract).
+    let back: Vec<modelplug_core::UsageEvent> = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(back, usage);
 
     let text = serde_json::to_string(&usage).unwrap();
     assert!(
@@ -314,4 +303,27 @@ async fn buffered_events_can_be_taken_without_waiting() {
     };
     assert_eq!(response.text(), text);
     assert!(stream.next_ready().unwrap().is_none() && stream.next().await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_run_under_a_cancel_handle_stops_when_it_fires() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let (id, base) = upstream.scenario(vec![Step {
+        reply: Some(Reply { text: "slow body".into(), ..Reply::default() }),
+        chunk_bytes: Some(16),
+        chunk_delay_ms: Some(100),
+        ..Step::default()
+    }]);
+    let client = client_for(&base);
+    let handle = modelplug_core::CancelHandle::new();
+    let trigger = handle.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        trigger.cancel();
+    });
+    let e = handle.run(client.chat(ChatRequest::new("m", "go"))).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+    assert!(wait_for_abort(&upstream, &id).await);
+    // A handle that already fired stops the next call at once.
+    assert_eq!(handle.run(client.chat(ChatRequest::new("m", "go"))).await.unwrap_err().kind(), ErrorKind::Cancelled);
 }

@@ -123,7 +123,7 @@ impl MockProvider {
             (_, c) => (c, finish),
         };
         ChatResponse {
-            id: Some(format!("mock-{}", uuid::Uuid::now_v7())),
+            id: Some(format!("mock-{}", crate::usage::new_event_id(std::time::SystemTime::now()))),
             message: AssistantMessage {
                 role: "assistant".to_owned(),
                 content,

@@ -21,6 +21,8 @@ pub struct Deployment {
     pub config: DeploymentConfig,
     /// The adapter.
     pub provider: Arc<dyn Provider>,
+    /// The provider, deployment and model names, shared by every attempt record.
+    pub names: DeploymentNames,
     /// Exponentially weighted mean latency of successful calls, in µs (0 = unknown).
     latency_ewma_us: AtomicU64,
 }
@@ -28,9 +30,15 @@ pub struct Deployment {
 impl Deployment {
     fn new(config: DeploymentConfig, http: &reqwest::Client, secrets: &[Secret]) -> Result<Arc<Deployment>> {
         let provider = providers::build(&config, http, secrets)?;
+        let names = DeploymentNames {
+            provider: config.provider.name().into(),
+            deployment: config.name.as_str().into(),
+            model: config.model.as_str().into(),
+        };
         Ok(Arc::new(Deployment {
             config,
             provider,
+            names,
             latency_ewma_us: AtomicU64::new(0),
         }))
     }
@@ -41,6 +49,17 @@ impl Deployment {
         let new = if old == 0 { micros } else { (old * 4 + micros) / 5 };
         self.latency_ewma_us.store(new.max(1), Ordering::Relaxed);
     }
+}
+
+/// A deployment's names, allocated once.
+#[derive(Debug, Clone)]
+pub struct DeploymentNames {
+    /// `openai`, `azure`, …
+    pub provider: Arc<str>,
+    /// The configured deployment name.
+    pub deployment: Arc<str>,
+    /// The configured model id.
+    pub model: Arc<str>,
 }
 
 /// A model alias ready to route.

@@ -140,9 +140,9 @@ impl Run {
 
     fn record(&mut self, d: &Deployment, error: Option<ErrorKind>, status: Option<u16>, elapsed: Duration) {
         self.attempts.push(Attempt {
-            provider: d.config.provider.name().to_owned(),
-            deployment: d.config.name.clone(),
-            model: d.config.model.clone(),
+            provider: d.names.provider.clone(),
+            deployment: d.names.deployment.clone(),
+            model: d.names.model.clone(),
             error,
             status,
             latency_ms: elapsed.as_secs_f64() * 1000.0,
@@ -155,7 +155,7 @@ impl Run {
             .last_error
             .take()
             .unwrap_or_else(|| Error::internal("the routing plan has no deployments"));
-        let mut tried: Vec<&str> = self.attempts.iter().map(|a| a.deployment.as_str()).collect();
+        let mut tried: Vec<&str> = self.attempts.iter().map(|a| &*a.deployment).collect();
         tried.dedup();
         if tried.len() <= 1 {
             return self.finish_error(last);

@@ -1,6 +1,8 @@
 //! What callers get back: [`ChatResponse`], [`EmbedResponse`], [`Usage`] and the per-try
 //! [`Attempt`] record.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -135,15 +137,16 @@ pub struct Usage {
     pub total_tokens: u64,
 }
 
-/// One try of one deployment.
+/// One try of one deployment. The names are shared (`Arc<str>`): recording a try allocates
+/// nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
     /// The provider tried.
-    pub provider: String,
+    pub provider: Arc<str>,
     /// The deployment tried.
-    pub deployment: String,
+    pub deployment: Arc<str>,
     /// The model asked for.
-    pub model: String,
+    pub model: Arc<str>,
     /// `None` when this try succeeded, else the error kind.
     pub error: Option<ErrorKind>,
     /// The provider's HTTP status, when there was one.

@@ -1,6 +1,7 @@
 //! The usage event (schema 1, DESIGN §5): one per call, the contract between every SDK and the
 //! collector. It never carries prompt or completion text.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -37,41 +38,89 @@ pub struct GuardrailOutcome {
     pub action: String,
 }
 
-/// One call's usage record.
+/// What kind of call an event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// A chat completion (streamed or not).
+    Chat,
+    /// Embeddings.
+    Embeddings,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    /// It succeeded.
+    Ok,
+    /// It failed.
+    Error,
+    /// A guardrail blocked it.
+    Blocked,
+}
+
+/// A point in time, in milliseconds since the Unix epoch; JSON form RFC 3339 UTC
+/// (`2026-11-24T20:31:05.123Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// The time `t`.
+    pub fn of(t: SystemTime) -> Timestamp {
+        Timestamp(t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&rfc3339(UNIX_EPOCH + Duration::from_millis(self.0)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_rfc3339(&text).ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not an RFC 3339 UTC time")))
+    }
+}
+
+/// One call's usage record. Strings the client repeats on every event are shared (`Arc<str>`),
+/// so that recording a call costs little.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageEvent {
     /// Always 1.
     pub schema: u32,
     /// UUIDv7: time-ordered, and the collector's idempotency key.
     pub id: String,
-    /// When the call started, RFC 3339 UTC with milliseconds.
-    pub ts: String,
+    /// When the call started.
+    pub ts: Timestamp,
     /// The application.
-    pub app: String,
+    pub app: Arc<str>,
     /// The owning team.
-    pub team: Option<String>,
+    pub team: Option<Arc<str>>,
     /// The end user (an id).
     pub user: Option<String>,
     /// The environment.
-    pub env: Option<String>,
+    pub env: Option<Arc<str>>,
     /// Free-form labels.
     pub tags: Vec<String>,
     /// `chat` or `embeddings`.
-    pub operation: String,
+    pub operation: Operation,
     /// The model name the caller asked for (alias or `provider/model`).
     pub model_requested: String,
     /// The provider of the last attempt.
-    pub provider: Option<String>,
+    pub provider: Option<Arc<str>>,
     /// The deployment of the last attempt.
-    pub deployment: Option<String>,
+    pub deployment: Option<Arc<str>>,
     /// The model as served (or as configured, when the call failed).
-    pub model: Option<String>,
+    pub model: Option<Arc<str>>,
     /// Whether the call streamed.
     pub stream: bool,
     /// `ok`, `error` or `blocked`.
-    pub status: String,
+    pub status: CallStatus,
     /// The error code when `status` is not `ok`.
-    pub error_code: Option<String>,
+    pub error_code: Option<crate::ErrorKind>,
     /// The provider's HTTP status of the last attempt.
     pub http_status: Option<u16>,
     /// Prompt tokens.
@@ -103,16 +152,16 @@ pub struct UsageEvent {
     /// What guardrails did.
     pub guardrails: Vec<GuardrailOutcome>,
     /// The config hash the client runs on.
-    pub config_hash: String,
+    pub config_hash: Arc<str>,
     /// The central policy version in force.
     pub policy_version: Option<String>,
     /// Which SDK produced the event.
-    pub sdk: SdkInfo,
+    pub sdk: Arc<SdkInfo>,
 }
 
 /// What the client knows about a call when it records it.
 pub(crate) struct CallFacts<'a> {
-    pub operation: &'static str,
+    pub operation: Operation,
     pub model_requested: &'a str,
     pub metadata: &'a Metadata,
     pub stream: bool,
@@ -123,67 +172,65 @@ pub(crate) struct CallFacts<'a> {
     pub attempts: &'a [Attempt],
 }
 
-/// The client-level fields every event carries.
-pub(crate) struct ClientFacts<'a> {
-    pub app: &'a str,
-    pub team: Option<&'a str>,
-    pub env: Option<&'a str>,
-    pub config_hash: &'a str,
-    pub sdk: &'a SdkInfo,
+/// The client-level fields every event carries, allocated once per client.
+pub(crate) struct ClientFacts {
+    pub app: Arc<str>,
+    pub team: Option<Arc<str>>,
+    pub env: Option<Arc<str>>,
+    pub config_hash: Arc<str>,
+    pub sdk: Arc<SdkInfo>,
+}
+
+/// A UUIDv7 (RFC 9562) from the clock and a fast thread-local generator: no system call.
+pub(crate) fn new_event_id(now: SystemTime) -> String {
+    let millis = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+    let random = fastrand::u128(..).to_le_bytes();
+    let mut bytes = [0u8; 10];
+    bytes.copy_from_slice(&random[..10]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid().to_string()
 }
 
 impl UsageEvent {
     /// Builds the event of one call that ended with `outcome` (served model and usage, or the error).
     pub(crate) fn build(
-        client: &ClientFacts<'_>,
+        client: &ClientFacts,
         call: &CallFacts<'_>,
         outcome: Result<(&str, &Usage, Option<f64>), &Error>,
     ) -> UsageEvent {
         let last = call.attempts.last();
-        let tried: Duration = call
-            .attempts
-            .iter()
-            .map(|a| Duration::from_secs_f64(a.latency_ms / 1000.0))
-            .sum();
+        let tried: Duration = call.attempts.iter().map(|a| Duration::from_secs_f64(a.latency_ms / 1000.0)).sum();
         let overhead = call.elapsed.saturating_sub(tried).saturating_sub(call.waited);
         let (status, error_code, model, usage, cost) = match outcome {
-            Ok((model, usage, cost)) => ("ok", None, Some(model.to_owned()), *usage, cost),
-            Err(e) => {
-                let status = if e.kind() == crate::ErrorKind::GuardrailBlocked {
-                    "blocked"
-                } else {
-                    "error"
+            Ok((model, usage, cost)) => {
+                // The served model usually equals the configured one: share it when it does.
+                let model = match last {
+                    Some(a) if &*a.model == model => a.model.clone(),
+                    _ => Arc::from(model),
                 };
-                (
-                    status,
-                    Some(e.code().to_owned()),
-                    last.map(|a| a.model.clone()),
-                    Usage::default(),
-                    None,
-                )
+                (CallStatus::Ok, None, Some(model), *usage, cost)
+            }
+            Err(e) => {
+                let status = if e.kind() == crate::ErrorKind::GuardrailBlocked { CallStatus::Blocked } else { CallStatus::Error };
+                (status, Some(e.kind()), last.map(|a| a.model.clone()), Usage::default(), None)
             }
         };
-        let first_deployment = call.attempts.first().map(|a| a.deployment.as_str());
+        let first_deployment = call.attempts.first().map(|a| &a.deployment);
         UsageEvent {
             schema: 1,
-            id: uuid::Uuid::now_v7().to_string(),
-            ts: rfc3339(call.started),
-            app: call.metadata.app.clone().unwrap_or_else(|| client.app.to_owned()),
-            team: call
-                .metadata
-                .team
-                .clone()
-                .or_else(|| client.team.map(str::to_owned)),
+            id: new_event_id(call.started),
+            ts: Timestamp::of(call.started),
+            app: call.metadata.app.as_deref().map_or_else(|| client.app.clone(), Arc::from),
+            team: call.metadata.team.as_deref().map(Arc::from).or_else(|| client.team.clone()),
             user: call.metadata.user.clone(),
-            env: client.env.map(str::to_owned),
+            env: client.env.clone(),
             tags: call.metadata.tags.clone(),
-            operation: call.operation.to_owned(),
+            operation: call.operation,
             model_requested: call.model_requested.to_owned(),
             provider: last.map(|a| a.provider.clone()),
             deployment: last.map(|a| a.deployment.clone()),
             model,
             stream: call.stream,
-            status: status.to_owned(),
+            status,
             error_code,
             http_status: last.and_then(|a| a.status),
             input_tokens: usage.input_tokens,
@@ -197,10 +244,10 @@ impl UsageEvent {
             ttft_ms: call.ttft.map(|d| d.as_secs_f64() * 1000.0),
             overhead_us: overhead.as_micros() as u64,
             attempts: call.attempts.to_vec(),
-            fallback_used: last.map(|a| a.deployment.as_str()) != first_deployment,
+            fallback_used: last.map(|a| &a.deployment) != first_deployment,
             cache_hit: false,
             guardrails: Vec::new(),
-            config_hash: client.config_hash.to_owned(),
+            config_hash: client.config_hash.clone(),
             policy_version: None,
             sdk: client.sdk.clone(),
         }
@@ -222,6 +269,42 @@ fn rfc3339(t: SystemTime) -> String {
     )
 }
 
+/// Parses `YYYY-MM-DDTHH:MM:SS[.mmm]Z`.
+fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || !s.ends_with('Z') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<u64>().ok();
+    let (y, mo, d) = (num(0..4)? as i64, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let millis = match &s[19..s.len() - 1] {
+        "" => 0,
+        frac if frac.starts_with('.') && frac.len() > 1 => {
+            let digits = &frac[1..frac.len().min(4)];
+            digits.parse::<u64>().ok()? * 10u64.pow(3 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, mo as u32, d as u32);
+    let secs = u64::try_from(days).ok()? * 86_400 + h * 3600 + mi * 60 + sec;
+    Some(Timestamp(secs * 1000 + millis))
+}
+
+/// (year, month, day) → days since 1970-01-01 (the inverse of [`civil_from_days`]).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -239,6 +322,29 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_round_trip() {
+        for millis in [0u64, 951_782_400_000, 1_795_552_265_123, 4_102_444_799_999] {
+            let t = Timestamp(millis);
+            let json = serde_json::to_string(&t).unwrap();
+            assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t, "{json}");
+        }
+        assert_eq!(parse_rfc3339("2026-11-24T20:31:05Z"), Some(Timestamp(1_795_552_265_000)));
+        assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn event_ids_are_uuid_v7_and_time_ordered() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_552_265_123);
+        let a = new_event_id(t);
+        let b = new_event_id(t + Duration::from_millis(1));
+        let parsed = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(parsed.get_version_num(), 7);
+        assert!(a < b);
+        assert_ne!(new_event_id(t), new_event_id(t));
+    }
 
     #[test]
     fn timestamps() {

@@ -4,6 +4,6 @@
 mod event;
 mod log;
 
-pub(crate) use event::{CallFacts, ClientFacts};
-pub use event::{GuardrailOutcome, SdkInfo, UsageEvent};
+pub(crate) use event::{CallFacts, ClientFacts, new_event_id};
+pub use event::{CallStatus, GuardrailOutcome, Operation, SdkInfo, Timestamp, UsageEvent};
 pub use log::{DEFAULT_CAPACITY, UsageLog};

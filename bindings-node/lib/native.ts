@@ -1,0 +1,51 @@
+/** The native addon (built by `npm run build`): private, wrapped by the classes in this package. */
+
+import { join } from 'node:path';
+
+/** A cancellation signal for native calls. */
+export interface NativeAbort {
+  abort(): void;
+}
+
+/** A native chat stream, read in batches. */
+export interface NativeStream {
+  /** Starts call `id`: JSON `{"events": [...], "err": error | null}`; no events and no error is the end. */
+  nextBatch(id: number): void;
+  cancel(): void;
+}
+
+/** The native client: JSON text in; JSON envelopes (`{"ok"}` / `{"err"}`) out through `drain`. */
+export interface NativeClient {
+  setWaker(waker: () => void): void;
+  drain(): { ids: number[]; payloads: string[] };
+  chat(id: number, requestJson: string, abort?: NativeAbort | null): void;
+  embed(id: number, requestJson: string, abort?: NativeAbort | null): void;
+  stream(requestJson: string): NativeStream;
+  usage(): string;
+  close(): void;
+  readonly closed: boolean;
+  readonly configHash: string;
+  readonly models: string[];
+}
+
+/** What the addon exports. */
+export interface NativeModule {
+  NativeClient: {
+    new (configJson?: string | null): NativeClient;
+    fromFile(path: string): NativeClient;
+  };
+  NativeAbort: { new (): NativeAbort };
+}
+
+function load(): NativeModule {
+  const file = join(__dirname, '..', 'native', `modelplug.${process.platform}-${process.arch}.node`);
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(file) as NativeModule;
+  } catch (cause) {
+    throw new Error(`modelplug: cannot load the native addon ${file}; build it with \`npm run build\``, { cause });
+  }
+}
+
+/** The loaded addon. */
+export const native: NativeModule = load();

@@ -1,0 +1,297 @@
+/**
+ * The request and response shapes (OpenAI-shaped, snake_case like the wire and like the
+ * official OpenAI SDK). The same JSON forms are used by every modelplug binding.
+ */
+
+/** Who sent a message. */
+export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+
+/** A text part of a multi-part message. */
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+/** An image part, OpenAI style: an https URL or a `data:` URL. */
+export interface ImageUrlPart {
+  type: 'image_url';
+  image_url: { url: string; detail?: 'low' | 'high' | 'auto' };
+}
+
+/** An image part, modelplug style: by URL, or base64 bytes with their media type. */
+export interface ImagePart {
+  type: 'image';
+  url?: string;
+  media_type?: string;
+  data?: string;
+  detail?: string;
+}
+
+/** One part of a multi-part message. */
+export type ContentPart = TextPart | ImageUrlPart | ImagePart;
+
+/** A tool call made by the model (send it back in the assistant message that made it). */
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** One message of the conversation. */
+export interface Message {
+  role: Role;
+  /** Text, or parts; `null` for an assistant message that only calls tools. */
+  content?: string | ContentPart[] | null;
+  name?: string;
+  /** Tool calls the assistant made (assistant messages only). */
+  tool_calls?: ToolCall[];
+  /** Which tool call this message answers (tool messages only). */
+  tool_call_id?: string;
+}
+
+/** A function the model may call. */
+export interface Tool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
+}
+
+/** Whether and which tool the model must call. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+
+/** The shape the answer must take. */
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name: string; description?: string; schema?: Record<string, unknown>; strict?: boolean } };
+
+/** Who is calling, for usage attribution (never sent to the provider). */
+export interface Metadata {
+  app?: string;
+  team?: string;
+  user?: string;
+  tags?: string[];
+}
+
+/** A chat completion request. */
+export interface ChatRequest {
+  /** A model alias from the config, or `provider/model` (e.g. `openai/gpt-4o`). */
+  model: string;
+  messages: Message[];
+  tools?: Tool[];
+  tool_choice?: ToolChoice;
+  parallel_tool_calls?: boolean;
+  response_format?: ResponseFormat;
+  temperature?: number;
+  top_p?: number;
+  /** Upper bound on generated tokens (`max_completion_tokens` is accepted too). */
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  stop?: string | string[];
+  seed?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  reasoning_effort?: string;
+  metadata?: Metadata;
+  /** Provider-specific parameters, merged into the provider's request body as given. */
+  extra?: Record<string, unknown>;
+  /** Deadline for the whole call, across retries and fallbacks. */
+  timeout_ms?: number;
+  /** Keep the provider's raw JSON answer in `raw`. */
+  include_raw?: boolean;
+}
+
+/** An embeddings request. */
+export interface EmbedRequest {
+  model: string;
+  input: string | string[];
+  dimensions?: number;
+  metadata?: Metadata;
+  extra?: Record<string, unknown>;
+  timeout_ms?: number;
+}
+
+/** Token counts: `output_tokens` includes `reasoning_tokens`; `cached_input_tokens` is part of `input_tokens`. */
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  reasoning_tokens: number;
+  total_tokens: number;
+}
+
+/** One try of one deployment; `error` is `null` when it succeeded. */
+export interface Attempt {
+  provider: string;
+  deployment: string;
+  model: string;
+  error: string | null;
+  status?: number;
+  latency_ms: number;
+}
+
+/** The assistant's side of a completion. */
+export interface AssistantMessage {
+  role: 'assistant';
+  content: string | null;
+  tool_calls?: ToolCall[];
+  reasoning?: string;
+  refusal?: string;
+}
+
+/** Why generation stopped. */
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'other';
+
+/** A chat completion. */
+export interface ChatResponse {
+  /** The answer text (`''` when the model only called tools). */
+  text: string;
+  id?: string;
+  message: AssistantMessage;
+  finish_reason: FinishReason;
+  usage: Usage;
+  /** What the call cost, when the price is known. */
+  cost_usd?: number;
+  provider: string;
+  deployment: string;
+  /** The model as the provider reported serving it. */
+  model: string;
+  latency_ms: number;
+  /** Every try the router made; the last one succeeded. */
+  attempts: Attempt[];
+  cache_hit: boolean;
+  request_id?: string;
+  /** The provider's raw JSON answer, when the request set `include_raw`. */
+  raw?: unknown;
+}
+
+/** Embedding vectors, one per input, in input order. */
+export interface EmbedResponse {
+  embeddings: number[][];
+  usage: Usage;
+  cost_usd?: number;
+  provider: string;
+  deployment: string;
+  model: string;
+  latency_ms: number;
+  attempts: Attempt[];
+  request_id?: string;
+}
+
+/** A piece of the answer text. */
+export interface TextDelta {
+  type: 'text_delta';
+  text: string;
+}
+
+/** A piece of the reasoning text a provider exposes. */
+export interface ReasoningDelta {
+  type: 'reasoning_delta';
+  text: string;
+}
+
+/** A piece of a tool call; the first piece of each call has its `id` and `name`. */
+export interface ToolCallDelta {
+  type: 'tool_call_delta';
+  index: number;
+  id?: string;
+  name?: string;
+  arguments: string;
+}
+
+/** Token counts for the whole stream. */
+export interface UsageEventDelta {
+  type: 'usage';
+  usage: Usage;
+}
+
+/** The end of the stream, with the assembled response. */
+export interface Done {
+  type: 'done';
+  response: ChatResponse;
+}
+
+/** Everything a stream yields. */
+export type StreamEvent = TextDelta | ReasoningDelta | ToolCallDelta | UsageEventDelta | Done;
+
+/** One call's usage record (schema 1): never any prompt or completion text. */
+export interface UsageRecord {
+  schema: 1;
+  id: string;
+  ts: string;
+  app: string;
+  team: string | null;
+  user: string | null;
+  env: string | null;
+  tags: string[];
+  operation: 'chat' | 'embeddings';
+  model_requested: string;
+  provider: string | null;
+  deployment: string | null;
+  model: string | null;
+  stream: boolean;
+  status: 'ok' | 'error' | 'blocked';
+  error_code: string | null;
+  http_status: number | null;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number | null;
+  latency_ms: number;
+  ttft_ms: number | null;
+  overhead_us: number;
+  attempts: Attempt[];
+  fallback_used: boolean;
+  cache_hit: boolean;
+  config_hash: string;
+  sdk: { language: string; version: string };
+}
+
+/** A config object (the same fields as `modelplug.yaml`). */
+export interface Config {
+  app?: string;
+  team?: string;
+  env?: string;
+  defaults?: { timeout_ms?: number; retry?: RetryConfig };
+  models?: ModelConfig[];
+}
+
+/** Retry policy of one deployment. */
+export interface RetryConfig {
+  attempts?: number;
+  backoff_ms?: number;
+  max_backoff_ms?: number;
+  max_retry_after_ms?: number;
+}
+
+/** A model alias. */
+export interface ModelConfig {
+  name: string;
+  strategy?: 'priority' | 'round_robin' | 'least_latency';
+  deployments: DeploymentConfig[];
+  fallbacks?: string[];
+  retry?: RetryConfig;
+}
+
+/** One place a model is served. */
+export interface DeploymentConfig {
+  provider: string;
+  model: string;
+  name?: string;
+  api_key?: string;
+  base_url?: string;
+  api_version?: string;
+  deployment?: string;
+  api?: 'chat' | 'responses';
+  timeout_ms?: number;
+  headers?: Record<string, string>;
+  organization?: string;
+  project?: string;
+  mock?: Record<string, unknown>;
+}
+
+/** Options of a single call. */
+export interface CallOptions {
+  /** Aborting it cancels the request and closes its connection. */
+  signal?: AbortSignal;
+}
