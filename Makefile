@@ -19,7 +19,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: help demo test test-rust test-oracle test-python python-dev lint bench-core bench-python build mock-upstream
+.PHONY: help demo test test-rust test-oracle test-python python-dev test-node node-dev lint bench-core bench-python bench-node build mock-upstream
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ help: ## list the targets
 demo: ## the main job on embedded defaults: the demo scenarios through the core against the mock upstream
 	cargo run -q -p modelplug-examples --bin demo
 
-test: test-rust test-oracle test-python ## every test suite in the repo
+test: test-rust test-oracle test-python test-node ## every test suite in the repo
 
 build: ## build the workspace (debug)
 	cargo build
@@ -58,6 +58,21 @@ test-python: python-dev mock-upstream ## pytest (vectors, boundaries, API, examp
 	$(PY) -m mypy --strict examples/python bindings-python/python/modelplug
 	$(PY) -m mypy.stubtest modelplug._native
 
+bindings-node/node_modules/.ready: bindings-node/package.json bindings-node/package-lock.json
+	npm ci --prefix bindings-node --no-audit --no-fund --loglevel=error
+	@touch $@
+
+examples/node/node_modules/.ready: examples/node/package.json examples/node/package-lock.json
+	npm ci --prefix examples/node --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node-dev: bindings-node/node_modules/.ready ## build the Node addon (debug) and the TypeScript layer
+	cd bindings-node && npm run -s build:debug
+
+test-node: node-dev mock-upstream examples/node/node_modules/.ready ## node --test (vectors, boundaries), tsc on the examples, the Express example
+	cd bindings-node && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) node --test --test-concurrency=1 test/
+	cd examples/node && node_modules/.bin/tsc -p . && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) node --test test/
+
 lint: ## formatting and clippy, warnings are errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
@@ -82,3 +97,14 @@ bench-python: $(BENCH_VENV)/.ready $(VENV)/.ready ## release wheel vs aiohttp, o
 	BENCH_PLUGINS=$(abspath bench/python/modelplug_plugin.py) PY=$(BENCH_VENV)/bin/python OUT=$(abspath bench/results/python.jsonl) \
 		$(BENCH_DIR)/run_python.sh -r $(BENCH_REPS) modelplug aiohttp openai litellm
 	$(PYTHON) $(BENCH_DIR)/summarize.py bench/results/python.jsonl --ref python:aiohttp
+
+BENCH_NODE_DIR ?= /tmp/benchnode
+
+bench-node: bindings-node/node_modules/.ready ## release addon vs undici and openai on the yardstick (needs nginx)
+	cd bindings-node && npm run -s build
+	mkdir -p $(BENCH_NODE_DIR) && cd $(BENCH_NODE_DIR) && ([ -f package.json ] || npm init -y >/dev/null) && \
+		npm install --no-audit --no-fund --loglevel=error openai undici $(abspath bindings-node)
+	$(BENCH_DIR)/upstream.sh start
+	BENCH_PLUGINS_MJS=$(abspath bench/node/modelplug_plugin.mjs) NODE_DIR=$(BENCH_NODE_DIR) OUT=$(abspath bench/results/node.jsonl) \
+		$(BENCH_DIR)/run_node.sh -r $(BENCH_REPS) modelplug undici openai
+	$(PYTHON) $(BENCH_DIR)/summarize.py bench/results/node.jsonl --ref node:undici
