@@ -16,7 +16,9 @@ impl NativeAbort {
     #[napi(constructor)]
     #[allow(clippy::new_without_default)]
     pub fn new() -> NativeAbort {
-        NativeAbort { handle: CancelHandle::new() }
+        NativeAbort {
+            handle: CancelHandle::new(),
+        }
     }
 
     /// Fires the signal.

@@ -28,11 +28,14 @@ pub struct Bridge {
 impl Bridge {
     /// Queues call `id`'s result (JSON text) and wakes JavaScript if it is not already woken.
     pub fn deliver(&self, id: u32, payload: String) {
-        self.done.lock().unwrap_or_else(|e| e.into_inner()).push((id, payload));
-        if !self.signalled.swap(true, Ordering::AcqRel) {
-            if let Some(waker) = self.waker.get() {
-                waker.call((), ThreadsafeFunctionCallMode::NonBlocking);
-            }
+        self.done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id, payload));
+        if !self.signalled.swap(true, Ordering::AcqRel)
+            && let Some(waker) = self.waker.get()
+        {
+            waker.call((), ThreadsafeFunctionCallMode::NonBlocking);
         }
     }
 

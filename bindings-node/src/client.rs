@@ -23,8 +23,16 @@ pub struct NativeClient {
 
 fn build(config: std::result::Result<Config, Error>) -> std::result::Result<NativeClient, String> {
     config
-        .and_then(|c| Client::builder().config(c).sdk("node", env!("CARGO_PKG_VERSION")).build())
-        .map(|client| NativeClient { client, bridge: Arc::default() })
+        .and_then(|c| {
+            Client::builder()
+                .config(c)
+                .sdk("node", env!("CARGO_PKG_VERSION"))
+                .build()
+        })
+        .map(|client| NativeClient {
+            client,
+            bridge: Arc::default(),
+        })
         .map_err(|e| err(&e))
 }
 
@@ -68,7 +76,11 @@ impl NativeClient {
     /// for `drain()`.
     #[napi]
     pub fn set_waker(&self, waker: Function<(), Unknown<'static>>) -> Result<()> {
-        let tsfn = waker.build_threadsafe_function::<()>().weak::<true>().callee_handled::<false>().build()?;
+        let tsfn = waker
+            .build_threadsafe_function::<()>()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build()?;
         self.bridge.set_waker(tsfn);
         Ok(())
     }
@@ -141,6 +153,11 @@ impl NativeClient {
     /// The model aliases the config defines.
     #[napi(getter)]
     pub fn models(&self) -> Vec<String> {
-        self.client.config().models.iter().map(|m| m.name.clone()).collect()
+        self.client
+            .config()
+            .models
+            .iter()
+            .map(|m| m.name.clone())
+            .collect()
     }
 }

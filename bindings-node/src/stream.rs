@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use modelplug_core::{CancelHandle, ChatStream, Error, StreamEvent};
+use modelplug_core::{CancelHandle, ChatStream, Error, StreamBatch};
 use napi_derive::napi;
 use tokio::sync::Mutex;
 
@@ -24,42 +24,18 @@ pub struct NativeStream {
 impl NativeStream {
     pub fn new(stream: std::result::Result<ChatStream, Error>, bridge: Arc<Bridge>) -> NativeStream {
         match stream {
-            Ok(s) => NativeStream { cancel: s.cancel_handle(), inner: Ok(Arc::new(Mutex::new(s))), bridge },
-            Err(e) => NativeStream { inner: Err(e), cancel: CancelHandle::new(), bridge },
+            Ok(s) => NativeStream {
+                cancel: s.cancel_handle(),
+                inner: Ok(Arc::new(Mutex::new(s))),
+                bridge,
+            },
+            Err(e) => NativeStream {
+                inner: Err(e),
+                cancel: CancelHandle::new(),
+                bridge,
+            },
         }
     }
-}
-
-/// The next events: waits for one, then takes every event already buffered. JSON
-/// `{"events": [...], "err": error | null}`; no events and no error is the end.
-async fn next_batch(stream: &Mutex<ChatStream>) -> String {
-    let mut stream = stream.lock().await;
-    let mut events: Vec<StreamEvent> = Vec::new();
-    let mut error = None;
-    let mut next = stream.next().await;
-    loop {
-        match next {
-            None => break,
-            Some(Err(e)) => {
-                error = Some(e);
-                break;
-            }
-            Some(Ok(ev)) => {
-                let done = matches!(ev, StreamEvent::Done { .. });
-                events.push(ev);
-                if done || events.len() == BATCH {
-                    break;
-                }
-            }
-        }
-        match stream.next_ready() {
-            Some(ready) => next = ready,
-            None => break,
-        }
-    }
-    let events = serde_json::to_string(&events).unwrap_or_else(|_| "[]".to_owned());
-    let error = error.map_or_else(|| "null".to_owned(), |e| e.to_value().to_string());
-    format!("{{\"events\":{events},\"err\":{error}}}")
 }
 
 #[napi]
@@ -71,8 +47,12 @@ impl NativeStream {
         let (inner, bridge) = (self.inner.clone(), self.bridge.clone());
         napi::bindgen_prelude::spawn(async move {
             let payload = match inner {
-                Ok(stream) => next_batch(&stream).await,
-                Err(e) => format!("{{\"events\":[],\"err\":{}}}", e.to_value()),
+                Ok(stream) => stream.lock().await.next_batch(BATCH).await.to_json(),
+                Err(e) => StreamBatch {
+                    events: Vec::new(),
+                    error: Some(e),
+                }
+                .to_json(),
             };
             bridge.deliver(id, payload);
         });

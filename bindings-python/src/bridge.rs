@@ -10,7 +10,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use modelplug_core::{ChatResponse, EmbedResponse, Error, StreamEvent};
+use modelplug_core::{ChatResponse, EmbedResponse, Error, StreamBatch};
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -26,7 +26,7 @@ pub enum Outcome {
     /// Embeddings.
     Embed(Result<EmbedResponse, Error>),
     /// The next batch of stream events, ending with the error if the stream failed.
-    Events((Vec<StreamEvent>, Option<Error>)),
+    Events(StreamBatch),
 }
 
 struct Queue {

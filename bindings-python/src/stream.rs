@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use modelplug_core::{CancelHandle, ChatStream, Error, StreamEvent};
+use modelplug_core::{CancelHandle, ChatStream, StreamBatch, StreamEvent};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use tokio::sync::Mutex;
@@ -70,42 +70,13 @@ fn event_to_py(py: Python<'_>, ev: StreamEvent) -> PyResult<Bound<'_, PyAny>> {
 /// Most events handed over in one batch.
 const BATCH: usize = 64;
 
-/// The next events: waits for one, then takes every event that is already buffered (a whole
-/// network read usually carries many), so Python pays one round trip per batch, not per token.
-/// Ends with the error, if the stream failed; an empty batch without error is the end.
-pub async fn next_batch(stream: &Mutex<ChatStream>) -> (Vec<StreamEvent>, Option<Error>) {
-    let mut stream = stream.lock().await;
-    let mut events = Vec::new();
-    let mut next = stream.next().await;
-    loop {
-        match next {
-            None => return (events, None),
-            Some(Err(e)) => return (events, Some(e)),
-            Some(Ok(ev)) => {
-                let done = matches!(ev, StreamEvent::Done { .. });
-                events.push(ev);
-                if done || events.len() == BATCH {
-                    return (events, None);
-                }
-            }
-        }
-        match stream.next_ready() {
-            Some(ready) => next = ready,
-            None => return (events, None),
-        }
-    }
-}
-
 /// A batch as Python: `(list of event tuples, exception or None)`.
-pub fn batch_to_py<'py>(
-    py: Python<'py>,
-    (events, error): (Vec<StreamEvent>, Option<Error>),
-) -> PyResult<Bound<'py, PyAny>> {
+pub fn batch_to_py(py: Python<'_>, batch: StreamBatch) -> PyResult<Bound<'_, PyAny>> {
     let list = PyList::empty(py);
-    for ev in events {
+    for ev in batch.events {
         list.append(event_to_py(py, ev)?)?;
     }
-    let error = match error {
+    let error = match batch.error {
         Some(e) => to_py_err(py, &e).into_value(py).into_bound(py).into_any(),
         None => py.None().into_bound(py),
     };
@@ -114,11 +85,12 @@ pub fn batch_to_py<'py>(
 
 #[pymethods]
 impl NativeStream {
-    /// The next batch of events (see [`next_batch`]); blocks without holding the GIL.
+    /// The next batch of events (see `ChatStream::next_batch`); blocks without holding the GIL.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let shared = self.shared();
         let rt = runtime();
-        let batch = py.detach(move || rt.block_on(async move { next_batch(&shared).await }));
+        let batch =
+            py.detach(move || rt.block_on(async move { shared.lock().await.next_batch(BATCH).await }));
         batch_to_py(py, batch)
     }
 
@@ -126,7 +98,8 @@ impl NativeStream {
     fn submit_next(&self, completions: &Completions, id: u64) -> TaskHandle {
         let (shared, sink) = (self.shared(), completions.sink(id));
         let task = runtime().spawn(async move {
-            sink.deliver(Outcome::Events(next_batch(&shared).await));
+            let batch = shared.lock().await.next_batch(BATCH).await;
+            sink.deliver(Outcome::Events(batch));
         });
         TaskHandle(task.abort_handle())
     }

@@ -26,7 +26,7 @@ pub use client::{Client, ClientBuilder};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
 pub use redact::Secret;
-pub use stream::{CancelHandle, ChatStream};
+pub use stream::{CancelHandle, ChatStream, StreamBatch};
 pub use types::*;
 pub use usage::UsageEvent;
 

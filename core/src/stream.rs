@@ -202,6 +202,38 @@ impl ChatStream {
         self.client.record(&facts, outcome.map(|r| r.summary()));
     }
 
+    /// The next events: waits for one, then takes every event that is already buffered (a
+    /// network read usually carries many), at most `max`. The batch ends with the stream's
+    /// error if it failed; an empty batch without an error is the end. Lets a binding pay one
+    /// crossing into its host language per network read, not per token.
+    pub async fn next_batch(&mut self, max: usize) -> StreamBatch {
+        let mut batch = StreamBatch {
+            events: Vec::new(),
+            error: None,
+        };
+        let mut next = self.next().await;
+        loop {
+            match next {
+                None => return batch,
+                Some(Err(e)) => {
+                    batch.error = Some(e);
+                    return batch;
+                }
+                Some(Ok(ev)) => {
+                    let done = matches!(ev, StreamEvent::Done { .. });
+                    batch.events.push(ev);
+                    if done || batch.events.len() >= max {
+                        return batch;
+                    }
+                }
+            }
+            match self.next_ready() {
+                Some(ready) => next = ready,
+                None => return batch,
+            }
+        }
+    }
+
     /// The next event if it is ready without waiting for the network: `None` means "would
     /// wait", `Some(None)` the end. Lets a binding hand several buffered events across in one
     /// go. Only reads while content is flowing (never opens or fails over).
@@ -316,6 +348,32 @@ impl Drop for ChatStream {
         if !self.ended && self.clock.is_some() {
             self.finish(Err(&Error::cancelled("the stream was dropped before its end")));
         }
+    }
+}
+
+/// Events taken together by [`ChatStream::next_batch`].
+#[derive(Debug, Default)]
+pub struct StreamBatch {
+    /// The events, in order.
+    pub events: Vec<StreamEvent>,
+    /// The stream's error, after its last event.
+    pub error: Option<Error>,
+}
+
+impl StreamBatch {
+    /// True for the end of the stream (no events, no error).
+    pub fn is_end(&self) -> bool {
+        self.events.is_empty() && self.error.is_none()
+    }
+
+    /// `{"events": [...], "err": error | null}`: the form the Node and Kotlin bindings hand over.
+    pub fn to_json(&self) -> String {
+        let events = serde_json::to_string(&self.events).unwrap_or_else(|_| "[]".to_owned());
+        let error = self
+            .error
+            .as_ref()
+            .map_or_else(|| "null".to_owned(), |e| e.to_value().to_string());
+        format!("{{\"events\":{events},\"err\":{error}}}")
     }
 }
 

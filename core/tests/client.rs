@@ -211,8 +211,14 @@ async fn every_call_leaves_a_usage_event_without_prompt_text() {
     assert_eq!(usage.len(), 5);
     let json = serde_json::to_value(&usage).unwrap();
     let ok = &json[0];
-    assert_eq!((&ok["app"], &ok["team"], &ok["env"]), (&json!("usage-test"), &json!("core"), &json!("ci")));
-    assert_eq!((&ok["status"], &ok["operation"], &ok["stream"]), (&json!("ok"), &json!("chat"), &json!(false)));
+    assert_eq!(
+        (&ok["app"], &ok["team"], &ok["env"]),
+        (&json!("usage-test"), &json!("core"), &json!("ci"))
+    );
+    assert_eq!(
+        (&ok["status"], &ok["operation"], &ok["stream"]),
+        (&json!("ok"), &json!("chat"), &json!(false))
+    );
     assert_eq!(ok["user"], "user-42");
     assert_eq!(ok["tags"], json!(["batch"]));
     assert_eq!(ok["deployment"], "second");
@@ -226,7 +232,10 @@ async fn every_call_leaves_a_usage_event_without_prompt_text() {
     assert!(ok["latency_ms"].as_f64().unwrap() > 0.0);
 
     let failed = &json[1];
-    assert_eq!((&failed["status"], &failed["error_code"]), (&json!("error"), &json!("NOT_FOUND")));
+    assert_eq!(
+        (&failed["status"], &failed["error_code"]),
+        (&json!("error"), &json!("NOT_FOUND"))
+    );
     assert!(failed["attempts"].as_array().unwrap().is_empty() && failed["provider"].is_null());
 
     let streamed = &json[2];
@@ -235,7 +244,10 @@ async fn every_call_leaves_a_usage_event_without_prompt_text() {
     assert_eq!(streamed["provider"], "mock");
 
     let cancelled = &json[3];
-    assert_eq!((&cancelled["status"], &cancelled["error_code"]), (&json!("error"), &json!("CANCELLED")));
+    assert_eq!(
+        (&cancelled["status"], &cancelled["error_code"]),
+        (&json!("error"), &json!("CANCELLED"))
+    );
     assert_eq!(cancelled["attempts"].as_array().unwrap().len(), 1);
 
     assert_eq!(json[4]["operation"], "embeddings");
@@ -309,7 +321,10 @@ async fn buffered_events_can_be_taken_without_waiting() {
 async fn a_call_run_under_a_cancel_handle_stops_when_it_fires() {
     let upstream = MockUpstream::start().await.unwrap();
     let (id, base) = upstream.scenario(vec![Step {
-        reply: Some(Reply { text: "slow body".into(), ..Reply::default() }),
+        reply: Some(Reply {
+            text: "slow body".into(),
+            ..Reply::default()
+        }),
         chunk_bytes: Some(16),
         chunk_delay_ms: Some(100),
         ..Step::default()
@@ -321,9 +336,19 @@ async fn a_call_run_under_a_cancel_handle_stops_when_it_fires() {
         tokio::time::sleep(Duration::from_millis(150)).await;
         trigger.cancel();
     });
-    let e = handle.run(client.chat(ChatRequest::new("m", "go"))).await.unwrap_err();
+    let e = handle
+        .run(client.chat(ChatRequest::new("m", "go")))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Cancelled);
     assert!(wait_for_abort(&upstream, &id).await);
     // A handle that already fired stops the next call at once.
-    assert_eq!(handle.run(client.chat(ChatRequest::new("m", "go"))).await.unwrap_err().kind(), ErrorKind::Cancelled);
+    assert_eq!(
+        handle
+            .run(client.chat(ChatRequest::new("m", "go")))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Cancelled
+    );
 }

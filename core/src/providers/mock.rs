@@ -123,7 +123,10 @@ impl MockProvider {
             (_, c) => (c, finish),
         };
         ChatResponse {
-            id: Some(format!("mock-{}", crate::usage::new_event_id(std::time::SystemTime::now()))),
+            id: Some(format!(
+                "mock-{}",
+                crate::usage::new_event_id(std::time::SystemTime::now())
+            )),
             message: AssistantMessage {
                 role: "assistant".to_owned(),
                 content,

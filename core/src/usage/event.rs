@@ -81,7 +81,8 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
         let text = String::deserialize(d)?;
-        parse_rfc3339(&text).ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not an RFC 3339 UTC time")))
+        parse_rfc3339(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not an RFC 3339 UTC time")))
     }
 }
 
@@ -187,7 +188,9 @@ pub(crate) fn new_event_id(now: SystemTime) -> String {
     let random = fastrand::u128(..).to_le_bytes();
     let mut bytes = [0u8; 10];
     bytes.copy_from_slice(&random[..10]);
-    uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid().to_string()
+    uuid::Builder::from_unix_timestamp_millis(millis, &bytes)
+        .into_uuid()
+        .to_string()
 }
 
 impl UsageEvent {
@@ -198,7 +201,11 @@ impl UsageEvent {
         outcome: Result<(&str, &Usage, Option<f64>), &Error>,
     ) -> UsageEvent {
         let last = call.attempts.last();
-        let tried: Duration = call.attempts.iter().map(|a| Duration::from_secs_f64(a.latency_ms / 1000.0)).sum();
+        let tried: Duration = call
+            .attempts
+            .iter()
+            .map(|a| Duration::from_secs_f64(a.latency_ms / 1000.0))
+            .sum();
         let overhead = call.elapsed.saturating_sub(tried).saturating_sub(call.waited);
         let (status, error_code, model, usage, cost) = match outcome {
             Ok((model, usage, cost)) => {
@@ -210,8 +217,18 @@ impl UsageEvent {
                 (CallStatus::Ok, None, Some(model), *usage, cost)
             }
             Err(e) => {
-                let status = if e.kind() == crate::ErrorKind::GuardrailBlocked { CallStatus::Blocked } else { CallStatus::Error };
-                (status, Some(e.kind()), last.map(|a| a.model.clone()), Usage::default(), None)
+                let status = if e.kind() == crate::ErrorKind::GuardrailBlocked {
+                    CallStatus::Blocked
+                } else {
+                    CallStatus::Error
+                };
+                (
+                    status,
+                    Some(e.kind()),
+                    last.map(|a| a.model.clone()),
+                    Usage::default(),
+                    None,
+                )
             }
         };
         let first_deployment = call.attempts.first().map(|a| &a.deployment);
@@ -219,8 +236,17 @@ impl UsageEvent {
             schema: 1,
             id: new_event_id(call.started),
             ts: Timestamp::of(call.started),
-            app: call.metadata.app.as_deref().map_or_else(|| client.app.clone(), Arc::from),
-            team: call.metadata.team.as_deref().map(Arc::from).or_else(|| client.team.clone()),
+            app: call
+                .metadata
+                .app
+                .as_deref()
+                .map_or_else(|| client.app.clone(), Arc::from),
+            team: call
+                .metadata
+                .team
+                .as_deref()
+                .map(Arc::from)
+                .or_else(|| client.team.clone()),
             user: call.metadata.user.clone(),
             env: client.env.clone(),
             tags: call.metadata.tags.clone(),
@@ -272,7 +298,14 @@ fn rfc3339(t: SystemTime) -> String {
 /// Parses `YYYY-MM-DDTHH:MM:SS[.mmm]Z`.
 fn parse_rfc3339(s: &str) -> Option<Timestamp> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || !s.ends_with('Z') {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || !s.ends_with('Z')
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<u64>().ok();
@@ -330,7 +363,10 @@ mod tests {
             let json = serde_json::to_string(&t).unwrap();
             assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t, "{json}");
         }
-        assert_eq!(parse_rfc3339("2026-11-24T20:31:05Z"), Some(Timestamp(1_795_552_265_000)));
+        assert_eq!(
+            parse_rfc3339("2026-11-24T20:31:05Z"),
+            Some(Timestamp(1_795_552_265_000))
+        );
         assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
     }
