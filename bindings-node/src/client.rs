@@ -59,9 +59,7 @@ impl NativeClient {
     pub fn new(config_json: Option<String>) -> Result<NativeClient> {
         let config = match config_json {
             None => Ok(Config::empty()),
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| Error::config(format!("the config is not valid JSON: {e}")))
-                .and_then(|v| Config::from_json_value(&v, &process_env)),
+            Some(text) => Config::from_json_str(&text, &process_env),
         };
         build(config).map_err(construction_error)
     }

@@ -293,6 +293,13 @@ impl Config {
         Config::from_node(&root, source, env)
     }
 
+    /// Parses and validates a config given as JSON text (what the Node and Kotlin bindings pass).
+    pub fn from_json_str(text: &str, env: EnvLookup<'_>) -> Result<Config> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::config(format!("<dict>: the config is not valid JSON: {e}")))?;
+        Config::from_json_value(&value, env)
+    }
+
     /// Validates a config given as JSON (a Python dict or a JS object).
     pub fn from_json_value(value: &serde_json::Value, env: EnvLookup<'_>) -> Result<Config> {
         Config::from_node(&Node::from_json(value), "<dict>", env)

@@ -1,0 +1,58 @@
+//! The library's tokio runtime, and running a future on it so that dropping the waiting side
+//! (a cancelled coroutine) aborts the work.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::task::{Context, Poll};
+
+use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
+
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let workers = std::env::var("MODELPLUG_WORKER_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).clamp(1, 4));
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name("modelplug-worker")
+            .enable_all()
+            .build()
+            .expect("the tokio runtime starts")
+    })
+}
+
+/// Runs `fut` on the runtime; dropping the returned future aborts it.
+pub async fn on_runtime<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> T {
+    let task = AbortOnDrop(runtime().spawn(fut));
+    match task.await {
+        Ok(v) => v,
+        // Only reachable by aborting, which only happens once nobody waits for the result.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// Enters the runtime's context (for work that may touch its I/O driver, e.g. closing).
+pub fn enter() -> tokio::runtime::EnterGuard<'static> {
+    runtime().enter()
+}
+
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
