@@ -19,7 +19,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: help demo test test-rust test-oracle test-python python-dev test-node node-dev lint bench-core bench-python bench-node build mock-upstream
+UNIFFI_BINDGEN := $(DEBUG_DIR)/uniffi-bindgen
+KOTLIN_LIB := $(DEBUG_DIR)/libmodelplug_kotlin.so
+MVN := mvn -B -q -Dstyle.color=never
+
+.PHONY: help demo test test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin build mock-upstream
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,7 +31,7 @@ help: ## list the targets
 demo: ## the main job on embedded defaults: the demo scenarios through the core against the mock upstream
 	cargo run -q -p modelplug-examples --bin demo
 
-test: test-rust test-oracle test-python test-node ## every test suite in the repo
+test: test-rust test-oracle test-python test-node test-kotlin ## every test suite in the repo
 
 build: ## build the workspace (debug)
 	cargo build
@@ -72,6 +76,20 @@ node-dev: bindings-node/node_modules/.ready ## build the Node addon (debug) and 
 test-node: node-dev mock-upstream examples/node/node_modules/.ready ## node --test (vectors, boundaries), tsc on the examples, the Express example
 	cd bindings-node && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) node --test --test-concurrency=1 test/
 	cd examples/node && node_modules/.bin/tsc -p . && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) node --test test/
+
+kotlin-dev: ## build the Kotlin native library and generate its bindings (JVM and Android flavours)
+	cargo build -q -p modelplug-kotlin
+	# Built on its own: in one invocation uniffi's `cli` feature would leak into the library.
+	cargo build -q -p uniffi-bindgen
+	rm -rf bindings-kotlin/jvm/generated bindings-kotlin/android/generated
+	$(UNIFFI_BINDGEN) generate --no-format --library $(KOTLIN_LIB) --language kotlin --out-dir bindings-kotlin/jvm/generated
+	$(UNIFFI_BINDGEN) generate --no-format --library $(KOTLIN_LIB) --language kotlin \
+		--config bindings-kotlin/uniffi-android.toml --out-dir bindings-kotlin/android/generated
+	grep -q 'import android.os.Build' bindings-kotlin/android/generated/dev/modelplug/ffi/modelplug_kotlin.kt
+
+test-kotlin: kotlin-dev mock-upstream ## JUnit via Maven (vectors, boundaries), then the example program and its test
+	cd bindings-kotlin/jvm && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) $(MVN) install -Dnative.dir=$(abspath $(DEBUG_DIR))
+	cd examples/kotlin && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) ../../tests/with-mock-upstream.sh $(MVN) test exec:java
 
 lint: ## formatting and clippy, warnings are errors
 	cargo fmt --all -- --check
