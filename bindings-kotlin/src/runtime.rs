@@ -36,9 +36,9 @@ pub async fn on_runtime<T: Send + 'static>(fut: impl Future<Output = T> + Send +
     }
 }
 
-/// Enters the runtime's context (for work that may touch its I/O driver, e.g. closing).
-pub fn enter() -> tokio::runtime::EnterGuard<'static> {
-    runtime().enter()
+/// The runtime's handle (to spawn on it, or enter its context from another thread).
+pub fn handle() -> &'static tokio::runtime::Handle {
+    runtime().handle()
 }
 
 struct AbortOnDrop<T>(JoinHandle<T>);

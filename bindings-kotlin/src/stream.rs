@@ -1,12 +1,9 @@
 //! `FfiStream`: the pull-based stream, read in batches (`ChatStream::next_batch`) so that
 //! Kotlin crosses the FFI once per network read, not per token.
 
-use std::sync::Arc;
+use modelplug_core::{ChatStream, Error, SharedStream, StreamBatch};
 
-use modelplug_core::{CancelHandle, ChatStream, Error, StreamBatch};
-use tokio::sync::Mutex;
-
-use crate::runtime::{enter, on_runtime};
+use crate::runtime::{handle, on_runtime};
 
 /// Most events handed over in one batch.
 const BATCH: usize = 64;
@@ -15,15 +12,13 @@ const BATCH: usize = 64;
 #[derive(uniffi::Object)]
 pub struct FfiStream {
     /// The stream, or the request's parse error (reported by the first `next_batch`).
-    inner: Result<Arc<Mutex<ChatStream>>, Error>,
-    cancel: CancelHandle,
+    inner: Result<SharedStream, Error>,
 }
 
 impl FfiStream {
     pub(crate) fn new(stream: Result<ChatStream, Error>) -> FfiStream {
-        match stream {
-            Ok(s) => FfiStream { cancel: s.cancel_handle(), inner: Ok(Arc::new(Mutex::new(s))) },
-            Err(e) => FfiStream { inner: Err(e), cancel: CancelHandle::new() },
+        FfiStream {
+            inner: stream.map(SharedStream::new),
         }
     }
 }
@@ -34,19 +29,20 @@ impl FfiStream {
     /// error is the end.
     pub async fn next_batch(&self) -> String {
         match self.inner.clone() {
-            Ok(stream) => on_runtime(async move { stream.lock().await.next_batch(BATCH).await.to_json() }).await,
-            Err(e) => StreamBatch { events: Vec::new(), error: Some(e) }.to_json(),
+            Ok(stream) => on_runtime(async move { stream.next_batch(BATCH).await.to_json() }).await,
+            Err(e) => StreamBatch {
+                events: Vec::new(),
+                error: Some(e),
+            }
+            .to_json(),
         }
     }
 
-    /// Stops the stream and closes the connection; a pending `next_batch` ends with CANCELLED.
+    /// Stops the stream and closes the connection, also when a cancelled coroutine's read
+    /// still holds it; a pending `next_batch` ends with CANCELLED.
     pub fn cancel(&self) {
-        self.cancel.cancel();
-        if let Ok(stream) = &self.inner
-            && let Ok(mut s) = stream.try_lock()
-        {
-            let _entered = enter();
-            s.cancel();
+        if let Ok(stream) = &self.inner {
+            stream.cancel(handle());
         }
     }
 }

@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use modelplug_core::{CancelHandle, ChatStream, Error, StreamBatch};
+use modelplug_core::{ChatStream, Error, SharedStream, StreamBatch};
 use napi_derive::napi;
-use tokio::sync::Mutex;
 
 use crate::bridge::Bridge;
 
@@ -16,24 +15,15 @@ const BATCH: usize = 64;
 #[napi]
 pub struct NativeStream {
     /// The stream, or the request's parse error (reported by the first `nextBatch`).
-    inner: std::result::Result<Arc<Mutex<ChatStream>>, Error>,
-    cancel: CancelHandle,
+    inner: std::result::Result<SharedStream, Error>,
     bridge: Arc<Bridge>,
 }
 
 impl NativeStream {
     pub fn new(stream: std::result::Result<ChatStream, Error>, bridge: Arc<Bridge>) -> NativeStream {
-        match stream {
-            Ok(s) => NativeStream {
-                cancel: s.cancel_handle(),
-                inner: Ok(Arc::new(Mutex::new(s))),
-                bridge,
-            },
-            Err(e) => NativeStream {
-                inner: Err(e),
-                cancel: CancelHandle::new(),
-                bridge,
-            },
+        NativeStream {
+            inner: stream.map(SharedStream::new),
+            bridge,
         }
     }
 }
@@ -47,7 +37,7 @@ impl NativeStream {
         let (inner, bridge) = (self.inner.clone(), self.bridge.clone());
         napi::bindgen_prelude::spawn(async move {
             let payload = match inner {
-                Ok(stream) => stream.lock().await.next_batch(BATCH).await.to_json(),
+                Ok(stream) => stream.next_batch(BATCH).await.to_json(),
                 Err(e) => StreamBatch {
                     events: Vec::new(),
                     error: Some(e),
@@ -61,12 +51,10 @@ impl NativeStream {
     /// Stops the stream and closes the connection; a pending `nextBatch` ends with CANCELLED.
     #[napi]
     pub fn cancel(&self) {
-        self.cancel.cancel();
-        // Nobody is reading: close the connection now, not when the object is collected.
-        if let Ok(stream) = &self.inner
-            && let Ok(mut s) = stream.try_lock()
-        {
-            napi::bindgen_prelude::within_runtime_if_available(|| s.cancel());
+        // Closes the connection now, not when the object is collected.
+        if let Ok(stream) = &self.inner {
+            let runtime = napi::bindgen_prelude::within_runtime_if_available(tokio::runtime::Handle::current);
+            stream.cancel(&runtime);
         }
     }
 }

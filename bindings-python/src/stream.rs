@@ -5,12 +5,9 @@
 //! `("tool_call_delta", index, id, name, arguments)`, `("usage", (5 ints))`,
 //! `("done", ChatResult)`.
 
-use std::sync::Arc;
-
-use modelplug_core::{CancelHandle, ChatStream, StreamBatch, StreamEvent};
+use modelplug_core::{ChatStream, SharedStream, StreamBatch, StreamEvent};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
-use tokio::sync::Mutex;
 
 use crate::bridge::{Completions, Outcome, TaskHandle};
 use crate::errors::to_py_err;
@@ -21,20 +18,17 @@ use crate::runtime::runtime;
 #[pyclass(name = "Stream", module = "modelplug._native", frozen)]
 pub struct NativeStream {
     /// `None` only while being dropped.
-    inner: Option<Arc<Mutex<ChatStream>>>,
-    cancel: CancelHandle,
+    inner: Option<SharedStream>,
 }
 
 impl NativeStream {
     pub fn new(stream: ChatStream) -> NativeStream {
-        let cancel = stream.cancel_handle();
         NativeStream {
-            inner: Some(Arc::new(Mutex::new(stream))),
-            cancel,
+            inner: Some(SharedStream::new(stream)),
         }
     }
 
-    fn shared(&self) -> Arc<Mutex<ChatStream>> {
+    fn shared(&self) -> SharedStream {
         self.inner.clone().expect("present until dropped")
     }
 }
@@ -89,8 +83,7 @@ impl NativeStream {
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let shared = self.shared();
         let rt = runtime();
-        let batch =
-            py.detach(move || rt.block_on(async move { shared.lock().await.next_batch(BATCH).await }));
+        let batch = py.detach(move || rt.block_on(async move { shared.next_batch(BATCH).await }));
         batch_to_py(py, batch)
     }
 
@@ -98,7 +91,7 @@ impl NativeStream {
     fn submit_next(&self, completions: &Completions, id: u64) -> TaskHandle {
         let (shared, sink) = (self.shared(), completions.sink(id));
         let task = runtime().spawn(async move {
-            let batch = shared.lock().await.next_batch(BATCH).await;
+            let batch = shared.next_batch(BATCH).await;
             sink.deliver(Outcome::Events(batch));
         });
         TaskHandle(task.abort_handle())
@@ -106,14 +99,9 @@ impl NativeStream {
 
     /// Stops the stream and closes the connection; a pending `next` raises `CancelledError`.
     fn cancel(&self) {
-        self.cancel.cancel();
-        // Nobody is reading: close the connection now rather than when the object goes away.
-        // (A `next` waiting in another thread holds the lock and ends on the signal itself.)
-        if let Ok(mut stream) = self.shared().try_lock() {
-            let rt = runtime();
-            let _entered = rt.enter();
-            stream.cancel();
-        }
+        // Closes the connection now, not when the object goes away, also when a cancelled
+        // asyncio task's read still holds the stream.
+        self.shared().cancel(runtime().handle());
     }
 }
 

@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use mock_upstream::{MockUpstream, Reply, Step};
 use modelplug_core::config::DeploymentConfig;
 use modelplug_core::providers::ProviderKind;
-use modelplug_core::{ChatRequest, Client, Config, ErrorKind, StreamEvent};
+use modelplug_core::{ChatRequest, Client, Config, ErrorKind, SharedStream, StreamEvent};
 use serde_json::json;
 
 fn client_for(base: &str) -> Client {
@@ -79,6 +79,40 @@ async fn dropping_a_stream_closes_the_connection() {
     drop(stream);
     assert!(wait_for_abort(&upstream, &id).await);
     assert!(!upstream.requests(&id)[0].finished);
+}
+
+// One thread, so that the aborted read is still holding the stream when `cancel` runs: the
+// situation of a binding whose caller cancelled a pending read (uniffi drops the read's future,
+// which aborts its task) and then cancels the stream.
+#[tokio::test(flavor = "current_thread")]
+async fn cancelling_a_shared_stream_closes_it_after_an_aborted_read() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let (id, base) = upstream.scenario(vec![Step {
+        chunk_delay_ms: Some(300),
+        ..slow_stream()
+    }]);
+    let client = client_for(&base);
+    let shared = SharedStream::new(client.stream(ChatRequest::new("m", "go")));
+    let first = shared.next_batch(64).await;
+    assert!(first.error.is_none() && !first.events.is_empty(), "{first:?}");
+
+    let reader = tokio::spawn({
+        let shared = shared.clone();
+        async move { shared.next_batch(64).await }
+    });
+    tokio::task::yield_now().await; // the reader takes the stream and waits for the network
+    reader.abort();
+    shared.cancel(&tokio::runtime::Handle::current());
+    assert!(reader.await.unwrap_err().is_cancelled());
+    assert!(
+        wait_for_abort(&upstream, &id).await,
+        "the connection stayed open after the aborted read let go"
+    );
+    let after = shared.next_batch(64).await;
+    assert!(
+        after.events.is_empty() && after.error.is_none(),
+        "the stream has ended: {after:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
