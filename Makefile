@@ -86,6 +86,8 @@ kotlin-dev: ## build the Kotlin native library and generate its bindings (JVM an
 	$(UNIFFI_BINDGEN) generate --no-format --library $(KOTLIN_LIB) --language kotlin \
 		--config bindings-kotlin/uniffi-android.toml --out-dir bindings-kotlin/android/generated
 	grep -q 'import android.os.Build' bindings-kotlin/android/generated/dev/modelplug/ffi/modelplug_kotlin.kt
+	$(PYTHON) bindings-kotlin/reuse-call-status.py bindings-kotlin/jvm/generated/dev/modelplug/ffi/modelplug_kotlin.kt \
+		bindings-kotlin/android/generated/dev/modelplug/ffi/modelplug_kotlin.kt
 
 test-kotlin: kotlin-dev mock-upstream ## JUnit via Maven (vectors, boundaries), then the example program and its test
 	cd bindings-kotlin/jvm && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) $(MVN) install -Dnative.dir=$(abspath $(DEBUG_DIR))

@@ -22,4 +22,5 @@ cargo build -p uniffi-bindgen --release --target x86_64-unknown-linux-gnu
 rm -rf "$here/generated"
 "$repo/target/x86_64-unknown-linux-gnu/release/uniffi-bindgen" generate --no-format --library "$host_lib" \
     --language kotlin --config "$repo/bindings-kotlin/uniffi-android.toml" --out-dir "$here/generated"
+python3 "$repo/bindings-kotlin/reuse-call-status.py" "$here/generated/dev/modelplug/ffi/modelplug_kotlin.kt"
 echo "Android sources in $here/generated, native libraries in $here/src/main/jniLibs"

@@ -16,7 +16,12 @@ pub struct FfiClient {
 }
 
 fn build(config: Result<Config, Error>) -> Result<Arc<FfiClient>, FfiError> {
-    let client = config.and_then(|c| Client::builder().config(c).sdk("kotlin", env!("CARGO_PKG_VERSION")).build())?;
+    let client = config.and_then(|c| {
+        Client::builder()
+            .config(c)
+            .sdk("kotlin", env!("CARGO_PKG_VERSION"))
+            .build()
+    })?;
     LIVE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(Arc::new(FfiClient { client }))
 }
@@ -61,7 +66,9 @@ impl FfiClient {
 
     /// A stream; nothing is sent until the first `next_batch`, where an invalid request surfaces.
     pub fn stream(&self, request_json: String) -> Arc<FfiStream> {
-        Arc::new(FfiStream::new(ChatRequest::from_json(&request_json).map(|r| self.client.stream(r))))
+        Arc::new(FfiStream::new(
+            ChatRequest::from_json(&request_json).map(|r| self.client.stream(r)),
+        ))
     }
 
     /// This process's usage events (JSON array text).
@@ -87,7 +94,12 @@ impl FfiClient {
 
     /// The model aliases the config defines.
     pub fn models(&self) -> Vec<String> {
-        self.client.config().models.iter().map(|m| m.name.clone()).collect()
+        self.client
+            .config()
+            .models
+            .iter()
+            .map(|m| m.name.clone())
+            .collect()
     }
 }
 

@@ -28,6 +28,8 @@ pub enum FfiError {
 
 impl From<modelplug_core::Error> for FfiError {
     fn from(e: modelplug_core::Error) -> FfiError {
-        FfiError::Failed { payload: e.to_value().to_string() }
+        FfiError::Failed {
+            payload: e.to_value().to_string(),
+        }
     }
 }

@@ -29,7 +29,7 @@ class ChatStream internal constructor(private val ffi: FfiStream) : AutoCloseabl
                 for (raw in events) {
                     val event = Codec.lenient.decodeFromJsonElement(StreamEvent.serializer(), raw)
                     if (event is StreamEvent.Done) {
-                        event.response.source = raw.jsonObject["response"]?.jsonObject ?: JsonObject(emptyMap())
+                        event.response.source = JsonSource(raw.jsonObject["response"]?.jsonObject ?: JsonObject(emptyMap()))
                         response = event.response
                     }
                     emit(event)

@@ -21,6 +21,10 @@ class Client private constructor(private val ffi: FfiClient) : AutoCloseable {
     private val closed = AtomicBoolean(false)
 
     companion object {
+        init {
+            NativeThreads.install()
+        }
+
         /** A client for a `modelplug.yaml` file (secrets from the environment). */
         fun fromConfigFile(path: String): Client = Client(native { FfiClient.fromFile(path) })
 

@@ -15,14 +15,25 @@ internal object Codec {
     /** Decodes answers and error payloads. */
     val lenient = Json { ignoreUnknownKeys = true }
 
-    fun chatResponse(text: String): ChatResponse {
-        val json = lenient.parseToJsonElement(text) as JsonObject
-        return lenient.decodeFromJsonElement(ChatResponse.serializer(), json).also { it.source = json }
-    }
+    /** Decodes in one pass; the JSON tree for `toJson()` is built only if asked for. */
+    fun chatResponse(text: String): ChatResponse =
+        lenient.decodeFromString(ChatResponse.serializer(), text).also { it.source = JsonSource(text) }
 
-    fun embedResponse(text: String): EmbedResponse {
-        val json = lenient.parseToJsonElement(text) as JsonObject
-        return lenient.decodeFromJsonElement(EmbedResponse.serializer(), json).also { it.source = json }
+    fun embedResponse(text: String): EmbedResponse =
+        lenient.decodeFromString(EmbedResponse.serializer(), text).also { it.source = JsonSource(text) }
+}
+
+/** A response's JSON form: the text the core sent, parsed on first use, or a tree already at hand. */
+internal class JsonSource private constructor(private val text: String?, @Volatile private var tree: JsonObject?) {
+    constructor(text: String) : this(text, null)
+    constructor(tree: JsonObject) : this(null, tree)
+
+    /** The JSON object (parsed once; a race parses twice to equal results). */
+    val json: JsonObject
+        get() = tree ?: (Codec.lenient.parseToJsonElement(text!!) as JsonObject).also { tree = it }
+
+    companion object {
+        val EMPTY = JsonSource(JsonObject(emptyMap()))
     }
 }
 

@@ -288,10 +288,10 @@ data class ChatResponse(
     val toolCalls: List<ToolCall> get() = message.toolCalls
 
     @Transient
-    internal var source: JsonObject = JsonObject(emptyMap())
+    internal var source: JsonSource = JsonSource.EMPTY
 
     /** The response's JSON form (the same in every modelplug binding). */
-    fun toJson(): JsonObject = source
+    fun toJson(): JsonObject = source.json
 }
 
 /** Embedding vectors, one per input, in input order. */
@@ -308,10 +308,10 @@ data class EmbedResponse(
     @SerialName("request_id") val requestId: String? = null,
 ) {
     @Transient
-    internal var source: JsonObject = JsonObject(emptyMap())
+    internal var source: JsonSource = JsonSource.EMPTY
 
     /** The response's JSON form. */
-    fun toJson(): JsonObject = source
+    fun toJson(): JsonObject = source.json
 }
 
 /** Everything a stream emits. */
