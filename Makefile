@@ -128,3 +128,11 @@ bench-node: bindings-node/node_modules/.ready ## release addon vs undici and ope
 	BENCH_PLUGINS_MJS=$(abspath bench/node/modelplug_plugin.mjs) NODE_DIR=$(BENCH_NODE_DIR) OUT=$(abspath bench/results/node.jsonl) \
 		$(BENCH_DIR)/run_node.sh -r $(BENCH_REPS) modelplug undici openai
 	$(PYTHON) $(BENCH_DIR)/summarize.py bench/results/node.jsonl --ref node:undici
+
+bench-kotlin: kotlin-dev ## release library vs OkHttp and java.net.http on the yardstick (needs nginx)
+	cargo build --release -q -p modelplug-kotlin
+	cd bindings-kotlin/jvm && $(MVN) install -DskipTests -Dnative.dir=$(abspath $(TARGET_DIR))/$(CARGO_BUILD_TARGET)/release
+	cd bench/kotlin && $(MVN) package
+	$(BENCH_DIR)/upstream.sh start
+	OUT=$(abspath bench/results/kotlin.jsonl) bench/kotlin/run.sh -r $(BENCH_REPS) modelplug okhttp jdk-http
+	$(PYTHON) $(BENCH_DIR)/summarize.py bench/results/kotlin.jsonl --ref jvm:okhttp
