@@ -23,7 +23,7 @@ UNIFFI_BINDGEN := $(DEBUG_DIR)/uniffi-bindgen
 KOTLIN_LIB := $(DEBUG_DIR)/libmodelplug_kotlin.so
 MVN := mvn -B -q -Dstyle.color=never
 
-.PHONY: help demo test test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin build mock-upstream
+.PHONY: help demo test test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream build mock-upstream
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -105,6 +105,10 @@ BENCH_DIR ?= ../shared/bench
 BENCH_VENV ?= /tmp/benchvenv
 BENCH_REPS ?= 3
 
+bench-upstream: ## start the yardstick's canned nginx upstream (installs nginx from Debian if missing)
+	command -v nginx >/dev/null || (apt-get update -q && apt-get install -y -q nginx)
+	$(BENCH_DIR)/upstream.sh start
+
 $(BENCH_VENV)/.ready:
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q openai litellm aiohttp httpx
@@ -113,7 +117,7 @@ $(BENCH_VENV)/.ready:
 bench-python: $(BENCH_VENV)/.ready $(VENV)/.ready ## release wheel vs aiohttp, openai, litellm on the yardstick (needs nginx)
 	$(VENV)/bin/maturin build --release -q -o $(TARGET_DIR)/wheels
 	$(BENCH_VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET_DIR)/wheels/modelplug-*-cp39-abi3-*.whl
-	$(BENCH_DIR)/upstream.sh start
+	$(MAKE) -s bench-upstream
 	BENCH_PLUGINS=$(abspath bench/python/modelplug_plugin.py) PY=$(BENCH_VENV)/bin/python OUT=$(abspath bench/results/python.jsonl) \
 		$(BENCH_DIR)/run_python.sh -r $(BENCH_REPS) modelplug aiohttp openai litellm
 	$(PYTHON) $(BENCH_DIR)/summarize.py bench/results/python.jsonl --ref python:aiohttp
@@ -124,7 +128,7 @@ bench-node: bindings-node/node_modules/.ready ## release addon vs undici and ope
 	cd bindings-node && npm run -s build
 	mkdir -p $(BENCH_NODE_DIR) && cd $(BENCH_NODE_DIR) && ([ -f package.json ] || npm init -y >/dev/null) && \
 		npm install --no-audit --no-fund --loglevel=error openai undici $(abspath bindings-node)
-	$(BENCH_DIR)/upstream.sh start
+	$(MAKE) -s bench-upstream
 	BENCH_PLUGINS_MJS=$(abspath bench/node/modelplug_plugin.mjs) NODE_DIR=$(BENCH_NODE_DIR) OUT=$(abspath bench/results/node.jsonl) \
 		$(BENCH_DIR)/run_node.sh -r $(BENCH_REPS) modelplug undici openai
 	$(PYTHON) $(BENCH_DIR)/summarize.py bench/results/node.jsonl --ref node:undici
@@ -133,6 +137,6 @@ bench-kotlin: kotlin-dev ## release library vs OkHttp and java.net.http on the y
 	cargo build --release -q -p modelplug-kotlin
 	cd bindings-kotlin/jvm && $(MVN) install -DskipTests -Dnative.dir=$(abspath $(TARGET_DIR))/$(CARGO_BUILD_TARGET)/release
 	cd bench/kotlin && $(MVN) package
-	$(BENCH_DIR)/upstream.sh start
+	$(MAKE) -s bench-upstream
 	OUT=$(abspath bench/results/kotlin.jsonl) bench/kotlin/run.sh -r $(BENCH_REPS) modelplug okhttp jdk-http
 	$(PYTHON) $(BENCH_DIR)/summarize.py bench/results/kotlin.jsonl --ref jvm:okhttp
