@@ -94,12 +94,7 @@ impl FfiClient {
 
     /// The model aliases the config defines.
     pub fn models(&self) -> Vec<String> {
-        self.client
-            .config()
-            .models
-            .iter()
-            .map(|m| m.name.clone())
-            .collect()
+        self.client.config().model_names()
     }
 }
 

@@ -151,11 +151,6 @@ impl NativeClient {
     /// The model aliases the config defines.
     #[napi(getter)]
     pub fn models(&self) -> Vec<String> {
-        self.client
-            .config()
-            .models
-            .iter()
-            .map(|m| m.name.clone())
-            .collect()
+        self.client.config().model_names()
     }
 }

@@ -169,6 +169,6 @@ impl NativeClient {
     /// The model aliases the config defines.
     #[getter]
     fn models(&self) -> Vec<String> {
-        self.config.models.iter().map(|m| m.name.clone()).collect()
+        self.config.model_names()
     }
 }

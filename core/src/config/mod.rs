@@ -269,6 +269,11 @@ impl Config {
         c
     }
 
+    /// The names of the model aliases the config defines, in config order.
+    pub fn model_names(&self) -> Vec<String> {
+        self.models.iter().map(|m| m.name.clone()).collect()
+    }
+
     /// Loads and validates a YAML file, reading secrets from the process environment.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config> {
         let path = path.as_ref();
