@@ -11,19 +11,7 @@ use tokio::task::JoinHandle;
 
 fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        let workers = std::env::var("MODELPLUG_WORKER_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|n| *n > 0)
-            .unwrap_or_else(|| (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).clamp(1, 4));
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .thread_name("modelplug-worker")
-            .enable_all()
-            .build()
-            .expect("the tokio runtime starts")
-    })
+    RUNTIME.get_or_init(|| modelplug_core::runtime::build_runtime().expect("the tokio runtime starts"))
 }
 
 /// Runs `fut` on the runtime; dropping the returned future aborts it.

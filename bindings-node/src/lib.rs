@@ -17,21 +17,10 @@ mod client;
 mod envelope;
 mod stream;
 
-/// One tokio worker per two cores (the JS thread and the provider need the others);
-/// `MODELPLUG_WORKER_THREADS` overrides.
+/// The core's runtime (`modelplug_core::runtime`) instead of napi's default one.
 #[napi_derive::module_init]
 fn init() {
-    let workers = std::env::var("MODELPLUG_WORKER_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or_else(|| (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).clamp(1, 4));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name("modelplug-worker")
-        .enable_all()
-        .build();
-    if let Ok(rt) = runtime {
+    if let Ok(rt) = modelplug_core::runtime::build_runtime() {
         napi::bindgen_prelude::create_custom_tokio_runtime(rt);
     }
 }

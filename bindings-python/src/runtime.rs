@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use modelplug_core::runtime::build_runtime;
 use tokio::runtime::Runtime;
 
 static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
@@ -20,22 +21,7 @@ pub fn runtime() -> Arc<Runtime> {
         // Inherited through fork(): dropping it would wait for threads that are not here.
         std::mem::forget(stale);
     }
-    let rt = Arc::new(build());
+    let rt = Arc::new(build_runtime().expect("the tokio runtime starts"));
     *slot = Some((pid, rt.clone()));
     rt
-}
-
-fn build() -> Runtime {
-    let workers = std::env::var("MODELPLUG_WORKER_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        // One worker per two cores: the Python thread and the provider need the others.
-        .unwrap_or_else(|| (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).clamp(1, 4));
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name("modelplug-worker")
-        .enable_all()
-        .build()
-        .expect("the tokio runtime starts")
 }

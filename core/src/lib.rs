@@ -17,6 +17,7 @@ pub mod http;
 pub mod providers;
 pub mod redact;
 pub mod routing;
+pub mod runtime;
 pub mod shared_stream;
 pub mod sse;
 pub mod stream;
