@@ -5,6 +5,7 @@
 //! arrive together cost one wake-up, and dropping a task (`TaskHandle.abort`) cancels the
 //! request.
 
+use std::future::Future;
 use std::io::{PipeReader, PipeWriter, Write};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +18,7 @@ use pyo3::types::PyTuple;
 
 use crate::errors::to_py_err;
 use crate::results::{ChatResult, EmbedResult};
+use crate::runtime::runtime;
 use crate::stream::batch_to_py;
 
 /// What a finished task hands back.
@@ -57,25 +59,15 @@ pub struct Completions {
 }
 
 impl Completions {
-    /// A sink that tasks hand their outcome to.
-    pub fn sink(&self, id: u64) -> Sink {
-        Sink {
-            queue: self.queue.clone(),
-            id,
-        }
-    }
-}
-
-/// Where one task delivers its outcome.
-pub struct Sink {
-    queue: Arc<Queue>,
-    id: u64,
-}
-
-impl Sink {
-    /// Delivers the outcome and wakes the loop.
-    pub fn deliver(self, outcome: Outcome) {
-        self.queue.push(self.id, outcome);
+    /// Runs `call` as a task on the runtime; its outcome is queued under `id` and the loop
+    /// woken. Aborting the returned handle drops the call.
+    pub fn submit(&self, id: u64, call: impl Future<Output = Outcome> + Send + 'static) -> TaskHandle {
+        let queue = self.queue.clone();
+        TaskHandle(
+            runtime()
+                .spawn(async move { queue.push(id, call.await) })
+                .abort_handle(),
+        )
     }
 }
 

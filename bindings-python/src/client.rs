@@ -13,7 +13,7 @@ use crate::bridge::{Completions, Outcome, TaskHandle};
 use crate::convert::{py_to_json, to_py};
 use crate::errors::to_py_err;
 use crate::results::{ChatResult, EmbedResult};
-use crate::runtime::runtime;
+use crate::runtime::block_detached;
 use crate::stream::NativeStream;
 
 /// The core client, rebuilt in a child process after `fork()` (a connection pool must not be
@@ -87,10 +87,8 @@ impl NativeClient {
 
     /// One chat completion; blocks without holding the GIL.
     fn chat(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<ChatResult> {
-        let req = chat_request(py, request)?;
-        let client = self.client_py(py)?;
-        let rt = runtime();
-        let result = py.detach(move || rt.block_on(client.chat(req)));
+        let (req, client) = (chat_request(py, request)?, self.client_py(py)?);
+        let result = block_detached(py, async move { client.chat(req).await });
         result.map(ChatResult).map_err(|e| to_py_err(py, &e))
     }
 
@@ -102,10 +100,8 @@ impl NativeClient {
         completions: &Completions,
         id: u64,
     ) -> PyResult<TaskHandle> {
-        let req = chat_request(py, request)?;
-        let (client, sink) = (self.client_py(py)?, completions.sink(id));
-        let task = runtime().spawn(async move { sink.deliver(Outcome::Chat(client.chat(req).await)) });
-        Ok(TaskHandle(task.abort_handle()))
+        let (req, client) = (chat_request(py, request)?, self.client_py(py)?);
+        Ok(completions.submit(id, async move { Outcome::Chat(client.chat(req).await) }))
     }
 
     /// A stream; nothing is sent until the first `next`/`anext`.
@@ -116,10 +112,8 @@ impl NativeClient {
 
     /// Embeddings; blocks without holding the GIL.
     fn embed(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<EmbedResult> {
-        let req = embed_request(py, request)?;
-        let client = self.client_py(py)?;
-        let rt = runtime();
-        let result = py.detach(move || rt.block_on(client.embed(req)));
+        let (req, client) = (embed_request(py, request)?, self.client_py(py)?);
+        let result = block_detached(py, async move { client.embed(req).await });
         result.map(EmbedResult).map_err(|e| to_py_err(py, &e))
     }
 
@@ -131,10 +125,8 @@ impl NativeClient {
         completions: &Completions,
         id: u64,
     ) -> PyResult<TaskHandle> {
-        let req = embed_request(py, request)?;
-        let (client, sink) = (self.client_py(py)?, completions.sink(id));
-        let task = runtime().spawn(async move { sink.deliver(Outcome::Embed(client.embed(req).await)) });
-        Ok(TaskHandle(task.abort_handle()))
+        let (req, client) = (embed_request(py, request)?, self.client_py(py)?);
+        Ok(completions.submit(id, async move { Outcome::Embed(client.embed(req).await) }))
     }
 
     /// This process's usage events for this client, as dicts.

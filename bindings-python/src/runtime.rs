@@ -1,9 +1,11 @@
 //! The one tokio runtime of this process (house rule 5), rebuilt in a child after `fork()`:
 //! the parent's worker threads do not exist there, so the old runtime is leaked, never used.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use modelplug_core::runtime::build_runtime;
+use pyo3::Python;
 use tokio::runtime::Runtime;
 
 static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
@@ -24,4 +26,10 @@ pub fn runtime() -> Arc<Runtime> {
     let rt = Arc::new(build_runtime().expect("the tokio runtime starts"));
     *slot = Some((pid, rt.clone()));
     rt
+}
+
+/// Runs `call` on this process's runtime until it finishes, without holding the GIL.
+pub fn block_detached<T: Send>(py: Python<'_>, call: impl Future<Output = T> + Send) -> T {
+    let rt = runtime();
+    py.detach(move || rt.block_on(call))
 }

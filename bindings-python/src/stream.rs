@@ -12,7 +12,7 @@ use pyo3::types::PyList;
 use crate::bridge::{Completions, Outcome, TaskHandle};
 use crate::errors::to_py_err;
 use crate::results::ChatResult;
-use crate::runtime::runtime;
+use crate::runtime::{block_detached, runtime};
 
 /// A chat stream (wrapped by `modelplug.Stream` / `modelplug.AsyncStream`).
 #[pyclass(name = "Stream", module = "modelplug._native", frozen)]
@@ -82,19 +82,14 @@ impl NativeStream {
     /// The next batch of events (see `ChatStream::next_batch`); blocks without holding the GIL.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let shared = self.shared();
-        let rt = runtime();
-        let batch = py.detach(move || rt.block_on(async move { shared.next_batch(BATCH).await }));
+        let batch = block_detached(py, async move { shared.next_batch(BATCH).await });
         batch_to_py(py, batch)
     }
 
     /// Starts fetching the next batch; it is delivered to `completions` under `id`.
     fn submit_next(&self, completions: &Completions, id: u64) -> TaskHandle {
-        let (shared, sink) = (self.shared(), completions.sink(id));
-        let task = runtime().spawn(async move {
-            let batch = shared.next_batch(BATCH).await;
-            sink.deliver(Outcome::Events(batch));
-        });
-        TaskHandle(task.abort_handle())
+        let shared = self.shared();
+        completions.submit(id, async move { Outcome::Events(shared.next_batch(BATCH).await) })
     }
 
     /// Stops the stream and closes the connection; a pending `next` raises `CancelledError`.

@@ -69,6 +69,15 @@ def test_streams_assemble_the_final_response(client: modelplug.Client) -> None:
     assert asyncio.run(main()) == "forty-two"
 
 
+def test_stream_events_have_a_type_and_a_readable_repr(client: modelplug.Client) -> None:
+    events = list(client.stream(model="fixed", messages=[Message.user("q")]))
+    assert [e.type for e in events][-1] == "done"
+    first = events[0]
+    assert isinstance(first, modelplug.TextDelta) and repr(first) == f"TextDelta(text={first.text!r})"
+    delta = modelplug.ToolCallDelta(0, "call_1", "lookup", "{}")
+    assert repr(delta) == "ToolCallDelta(index=0, id='call_1', name='lookup', arguments='{}')"
+
+
 def test_error_classes_and_builtins(client: modelplug.Client) -> None:
     with pytest.raises(modelplug.RateLimitError) as info:
         client.chat(model="broken", messages=[Message.user("x")])

@@ -477,7 +477,18 @@ class Tool:
         return {"type": "function", "function": f}
 
 
-class TextDelta:
+class _Event:
+    """A stream event: ``type`` names it; the fields are its ``__slots__``."""
+
+    __slots__: tuple[str, ...] = ()
+    type: str
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class TextDelta(_Event):
     """A piece of the answer text."""
 
     __slots__ = ("text",)
@@ -486,11 +497,8 @@ class TextDelta:
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def __repr__(self) -> str:
-        return f"TextDelta({self.text!r})"
 
-
-class ReasoningDelta:
+class ReasoningDelta(_Event):
     """A piece of the reasoning text a provider exposes."""
 
     __slots__ = ("text",)
@@ -499,11 +507,8 @@ class ReasoningDelta:
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def __repr__(self) -> str:
-        return f"ReasoningDelta({self.text!r})"
 
-
-class ToolCallDelta:
+class ToolCallDelta(_Event):
     """A piece of a tool call; the first piece of each call has its ``id`` and ``name``."""
 
     __slots__ = ("index", "id", "name", "arguments")
@@ -515,11 +520,8 @@ class ToolCallDelta:
         self.name = name
         self.arguments = arguments
 
-    def __repr__(self) -> str:
-        return f"ToolCallDelta(index={self.index}, id={self.id!r}, name={self.name!r}, arguments={self.arguments!r})"
 
-
-class UsageReport:
+class UsageReport(_Event):
     """Token counts for the whole stream (sent once, near the end)."""
 
     __slots__ = ("usage",)
@@ -528,11 +530,8 @@ class UsageReport:
     def __init__(self, usage: Usage) -> None:
         self.usage = usage
 
-    def __repr__(self) -> str:
-        return f"UsageReport({self.usage!r})"
 
-
-class Done:
+class Done(_Event):
     """The end of a stream, with the assembled response."""
 
     __slots__ = ("response",)
@@ -540,9 +539,6 @@ class Done:
 
     def __init__(self, response: ChatResponse) -> None:
         self.response = response
-
-    def __repr__(self) -> str:
-        return f"Done({self.response!r})"
 
 
 if TYPE_CHECKING:
