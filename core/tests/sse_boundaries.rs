@@ -1,12 +1,14 @@
 //! The SSE decoder gives the same events whatever the chunk boundaries: every recorded stream
 //! (all providers) is split at every byte, and at many random multi-way splits, with LF, CRLF
 //! and lone-CR line ends, with comments and unknown fields mixed in. The OpenAI chunk decoder
-//! on top gives the same provider events too.
+//! on top gives the same provider events too. Also the decoder's grammar: field parsing, event
+//! types, pending input, invalid UTF-8.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
 
 use mock_upstream::recordings;
+use modelplug_core::ErrorKind;
 use modelplug_core::providers::openai::ChatChunkDecoder;
 use modelplug_core::providers::{EventDecoder, ProviderEvent};
 use modelplug_core::sse::SseDecoder;
@@ -128,4 +130,52 @@ fn openai_chunk_events_are_independent_of_boundaries() {
             assert_eq!(run(&[&bytes[..i], &bytes[i..]]), whole, "{name}: split at {i}");
         }
     }
+}
+
+fn ev(e: &str, d: &str) -> (String, String) {
+    (e.to_owned(), d.to_owned())
+}
+
+#[test]
+fn grammar() {
+    let s = b"\xEF\xBB\xBF: comment\nevent: ping\ndata: {}\n\ndata:a\ndata:  b\nid: 7\nretry: 10\nweird\n\n\n\ndata\n\n";
+    assert_eq!(
+        decode(&[s]),
+        vec![ev("ping", "{}"), ev("message", "a\n b"), ev("message", "")]
+    );
+}
+
+#[test]
+fn line_ends_lf_crlf_cr_at_any_split() {
+    let s: &[u8] = b"data: one\r\n\r\nevent: x\rdata: two\r\rdata: three\n\n";
+    let want = vec![ev("message", "one"), ev("x", "two"), ev("message", "three")];
+    for i in 0..=s.len() {
+        for j in i..=s.len() {
+            assert_eq!(decode(&[&s[..i], &s[i..j], &s[j..]]), want, "split {i} {j}");
+        }
+    }
+}
+
+#[test]
+fn event_type_resets_without_data() {
+    assert_eq!(decode(&[b"event: a\n\ndata: x\n\n"]), vec![ev("message", "x")]);
+}
+
+#[test]
+fn incomplete_event_is_pending() {
+    let mut d = SseDecoder::new();
+    d.feed(b"data: {\"a\":", |_| Ok(())).unwrap();
+    assert!(d.has_pending());
+    let mut d = SseDecoder::new();
+    d.feed(b"data: x\n", |_| Ok(())).unwrap();
+    assert!(d.has_pending());
+    d.feed(b"\n", |_| Ok(())).unwrap();
+    assert!(!d.has_pending());
+}
+
+#[test]
+fn invalid_utf8_is_an_error() {
+    let mut d = SseDecoder::new();
+    let e = d.feed(b"data: \xff\xfe\n\n", |_| Ok(())).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ProviderUnavailable);
 }
