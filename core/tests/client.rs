@@ -386,3 +386,32 @@ async fn a_call_run_under_a_cancel_handle_stops_when_it_fires() {
         ErrorKind::Cancelled
     );
 }
+
+// The mock upstream's routes that need no scenario (used by the demo config and by hand).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_upstream_replay_fail_and_echo_routes() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let url = upstream.url();
+    let ask = || ChatRequest::new("m", "hello there");
+
+    let echo = client_for(&format!("{url}/echo")).chat(ask()).await.unwrap();
+    assert_eq!(echo.text(), "hello there");
+
+    let failed = client_for(&format!("{url}/fail/429"))
+        .chat(ask())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (failed.kind(), failed.status()),
+        (ErrorKind::RateLimited, Some(429))
+    );
+
+    let replayed = client_for(&format!("{url}/replay/openai/chat_nonstream_text"))
+        .chat(ask())
+        .await
+        .unwrap();
+    assert!(
+        !replayed.text().is_empty() && replayed.usage.total_tokens > 0,
+        "{replayed:?}"
+    );
+}

@@ -117,7 +117,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Respo
             };
             match step {
                 Some(step) => {
-                    let captured = capture(&parts, &body, &format!("/{}", rest.join("/")));
+                    let captured = capture(&parts, &body, &sub_path(rest));
                     if let Some(s) = shared
                         .scenarios
                         .lock()
@@ -131,55 +131,58 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Respo
                 None => json_response(404, &json!({"error": {"message": format!("no scenario `{id}`")}})),
             }
         }
-        (_, ["replay", provider, name, rest @ ..]) => {
-            let step = Step {
-                replay: Some(format!("{provider}/{name}")),
-                ..Step::default()
-            };
-            respond(
-                &shared,
-                step,
-                capture(&parts, &body, &format!("/{}", rest.join("/"))),
-            )
-            .await
-        }
-        (_, ["fail", status, rest @ ..]) => {
-            let status = status.parse().unwrap_or(500);
-            let message = format!("simulated failure (HTTP {status})");
-            let error = Some(crate::scenario::ErrorSpec {
-                message,
-                ..Default::default()
-            });
-            let step = Step {
-                status: Some(status),
-                error,
-                ..Step::default()
-            };
-            respond(
-                &shared,
-                step,
-                capture(&parts, &body, &format!("/{}", rest.join("/"))),
-            )
-            .await
-        }
-        (_, ["echo", rest @ ..]) => {
-            let step = Step {
-                echo: true,
-                ..Step::default()
-            };
-            respond(
-                &shared,
-                step,
-                capture(&parts, &body, &format!("/{}", rest.join("/"))),
-            )
-            .await
-        }
-        _ => json_response(
-            404,
-            &json!({"error": {"message": format!("no route for {path}"), "type": "invalid_request_error"}}),
-        ),
+        (_, segments) => match fixed_step(segments) {
+            Some((step, rest)) => respond(&shared, step, capture(&parts, &body, &sub_path(rest))).await,
+            None => json_response(
+                404,
+                &json!({"error": {"message": format!("no route for {path}"), "type": "invalid_request_error"}}),
+            ),
+        },
     };
     Ok(response)
+}
+
+/// The step of a route that needs no scenario (`/replay/{provider}/{name}/…`, `/fail/{status}/…`,
+/// `/echo/…`) and the rest of the path, which the client sent to.
+fn fixed_step<'a>(segments: &'a [&'a str]) -> Option<(Step, &'a [&'a str])> {
+    let (step, rest) = match segments {
+        ["replay", provider, name, rest @ ..] => (
+            Step {
+                replay: Some(format!("{provider}/{name}")),
+                ..Step::default()
+            },
+            rest,
+        ),
+        ["fail", status, rest @ ..] => {
+            let status = status.parse().unwrap_or(500);
+            let error = crate::scenario::ErrorSpec {
+                message: format!("simulated failure (HTTP {status})"),
+                ..Default::default()
+            };
+            (
+                Step {
+                    status: Some(status),
+                    error: Some(error),
+                    ..Step::default()
+                },
+                rest,
+            )
+        }
+        ["echo", rest @ ..] => (
+            Step {
+                echo: true,
+                ..Step::default()
+            },
+            rest,
+        ),
+        _ => return None,
+    };
+    Some((step, rest))
+}
+
+/// `rest` as the path the client meant (`/v1/chat/completions`).
+fn sub_path(rest: &[&str]) -> String {
+    format!("/{}", rest.join("/"))
 }
 
 fn register(shared: &Shared, body: &[u8]) -> Response<Body> {
