@@ -6,7 +6,7 @@ use modelplug_core::config::process_env;
 use modelplug_core::{ChatRequest, Client, Config, EmbedRequest, Error};
 
 use crate::FfiError;
-use crate::runtime::on_runtime;
+use crate::runtime::{ensure_runtime, on_runtime};
 use crate::stream::FfiStream;
 
 /// The core client.
@@ -16,6 +16,7 @@ pub struct FfiClient {
 }
 
 fn build(config: Result<Config, Error>) -> Result<Arc<FfiClient>, FfiError> {
+    ensure_runtime()?;
     let client = config.and_then(|c| {
         Client::builder()
             .config(c)

@@ -1,17 +1,29 @@
 //! The library's tokio runtime, and running a future on it so that dropping the waiting side
-//! (a cancelled coroutine) aborts the work.
+//! (a cancelled coroutine) aborts the work. Building a client builds it ([`ensure_runtime`]),
+//! so a bad `MODELPLUG_WORKER_THREADS` is the constructor's CONFIG error; everything that
+//! runs later has a client, hence a runtime.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
+use modelplug_core::Error;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
+static RUNTIME: OnceLock<Result<Runtime, Error>> = OnceLock::new();
+
+/// Builds the runtime on first use; its error (once) for every later call too.
+pub fn ensure_runtime() -> Result<&'static Runtime, Error> {
+    RUNTIME
+        .get_or_init(modelplug_core::runtime::build_runtime)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
 fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| modelplug_core::runtime::build_runtime().expect("the tokio runtime starts"))
+    ensure_runtime().expect("the first client built the runtime")
 }
 
 /// Runs `fut` on the runtime; dropping the returned future aborts it.

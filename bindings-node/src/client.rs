@@ -22,6 +22,9 @@ pub struct NativeClient {
 }
 
 fn build(config: std::result::Result<Config, Error>) -> std::result::Result<NativeClient, String> {
+    if let Some(e) = crate::runtime_error() {
+        return Err(err(e));
+    }
     config
         .and_then(|c| {
             Client::builder()

@@ -17,10 +17,22 @@ mod client;
 mod envelope;
 mod stream;
 
+/// Why the core's runtime did not start (a bad `MODELPLUG_WORKER_THREADS`, say), if it did
+/// not: every client constructor then fails with this error.
+static RUNTIME_ERROR: std::sync::OnceLock<modelplug_core::Error> = std::sync::OnceLock::new();
+
 /// The core's runtime (`modelplug_core::runtime`) instead of napi's default one.
 #[napi_derive::module_init]
 fn init() {
-    if let Ok(rt) = modelplug_core::runtime::build_runtime() {
-        napi::bindgen_prelude::create_custom_tokio_runtime(rt);
+    match modelplug_core::runtime::build_runtime() {
+        Ok(rt) => napi::bindgen_prelude::create_custom_tokio_runtime(rt),
+        Err(e) => {
+            let _ = RUNTIME_ERROR.set(e);
+        }
     }
+}
+
+/// The error that stopped the core's runtime from starting, if one did.
+pub(crate) fn runtime_error() -> Option<&'static modelplug_core::Error> {
+    RUNTIME_ERROR.get()
 }

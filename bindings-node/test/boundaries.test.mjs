@@ -121,6 +121,19 @@ test('a closed client rejects calls, and the process exits by itself after close
   assert.equal(child.stdout.trim(), 'from the child');
 });
 
+test('a bad MODELPLUG_WORKER_THREADS is the constructor\'s ConfigError', () => {
+  const script = `
+    const { Client, ConfigError } = require(${JSON.stringify(new URL('../dist/index.js', import.meta.url).pathname)});
+    try { new Client(); } catch (e) { console.log(e instanceof ConfigError, e.code, e.message); }`;
+  const child = spawnSync(process.execPath, ['-e', script], {
+    timeout: 20000,
+    encoding: 'utf8',
+    env: { ...process.env, MODELPLUG_WORKER_THREADS: 'two' },
+  });
+  assert.equal(child.status, 0, child.stderr);
+  assert.match(child.stdout, /^true CONFIG .*MODELPLUG_WORKER_THREADS must be a whole number/);
+});
+
 test('the ESM and CommonJS entry points share one set of classes', async () => {
   const esm = await import('modelplug');
   const { createRequire } = await import('node:module');

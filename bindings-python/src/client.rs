@@ -13,7 +13,7 @@ use crate::bridge::{Completions, Outcome, TaskHandle};
 use crate::convert::{py_to_json, to_py};
 use crate::errors::to_py_err;
 use crate::results::{ChatResult, EmbedResult};
-use crate::runtime::block_detached;
+use crate::runtime::{block_detached, try_runtime};
 use crate::stream::NativeStream;
 
 /// The core client, rebuilt in a child process after `fork()` (a connection pool must not be
@@ -25,6 +25,7 @@ pub struct NativeClient {
 }
 
 fn build(config: Config) -> Result<Client, Error> {
+    try_runtime()?;
     Client::builder()
         .config(config)
         .sdk("python", env!("CARGO_PKG_VERSION"))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -162,3 +165,23 @@ def test_no_config_means_provider_slash_model() -> None:
     client = modelplug.Client()
     assert client.chat(model="mock/anything", messages=[Message.user("direct")]).text == "direct"
     assert client.models == []
+
+
+@pytest.mark.parametrize("value", ["two", "0"])
+def test_a_bad_worker_count_is_the_constructors_config_error(value: str) -> None:
+    # A fresh process: the runtime is built once per process, by its first client.
+    script = (
+        "import modelplug\n"
+        "try:\n"
+        "    modelplug.Client()\n"
+        "except modelplug.ConfigError as e:\n"
+        "    print(e.code, e)\n"
+    )
+    env = {**os.environ, "MODELPLUG_WORKER_THREADS": value}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("CONFIG ") and "MODELPLUG_WORKER_THREADS must be a whole number" in out.stdout
+    env["MODELPLUG_WORKER_THREADS"] = "3"
+    ok = subprocess.run([sys.executable, "-c", "import modelplug; print(modelplug.Client().chat(model='mock/m', messages=[{'role': 'user', 'content': 'hi'}]).text)"],
+                        env=env, capture_output=True, text=True, timeout=60)
+    assert ok.stdout.strip() == "hi", ok.stderr
