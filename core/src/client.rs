@@ -124,6 +124,7 @@ impl ClientBuilder {
             team: config.team.as_deref().map(Into::into),
             env: config.env.as_deref().map(Into::into),
             config_hash: config.hash.as_str().into(),
+            price_table_version: config.prices.version().map(Into::into),
             sdk: Arc::new(self.sdk.unwrap_or_default()),
         };
         Ok(Client {
@@ -315,7 +316,8 @@ struct Call<'a> {
 
 /// A result the router stamps with where and how it was obtained.
 pub(crate) trait Routed {
-    /// Sets provider, deployment, model (when the provider did not say), latency and attempts.
+    /// Sets provider, deployment, model (when the provider did not say), latency, attempts and
+    /// cost (from the deployment's price).
     fn stamp(&mut self, d: &Deployment, elapsed: Duration, attempts: Vec<Attempt>);
     /// The tries that led to it.
     fn attempts(&self) -> &[Attempt];
@@ -334,6 +336,7 @@ macro_rules! impl_routed {
                 }
                 self.latency_ms = elapsed.as_secs_f64() * 1000.0;
                 self.attempts = attempts;
+                self.cost_usd = d.price.map(|p| p.cost(&self.usage));
             }
 
             fn attempts(&self) -> &[Attempt] {

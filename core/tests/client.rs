@@ -209,7 +209,8 @@ async fn every_call_leaves_a_usage_event_without_prompt_text() {
         {"name": "m", "retry": {"attempts": 0}, "deployments": [
             {"name": "first", "provider": "openai", "model": "gpt-4o", "api_key": "sk-test", "base_url": format!("{base}/v1")},
             {"name": "second", "provider": "openai", "model": "gpt-4o-mini", "api_key": "sk-test", "base_url": format!("{base}/v1")}]},
-        {"name": "local", "deployments": [{"provider": "mock", "model": "echo", "mock": {"chunk_chars": 3}}]}]});
+        {"name": "local", "deployments": [{"provider": "mock", "model": "echo", "mock": {"chunk_chars": 3}}]}],
+        "prices": {"openai/gpt-4o-mini": {"input": 0.15, "output": 0.6}, "openai/gpt-4o": {"input": 99, "output": 99}}});
     let config = Config::from_json_value(&config, &|_| None).unwrap();
     let hash = config.hash.clone();
     let client = Client::builder()
@@ -264,6 +265,15 @@ async fn every_call_leaves_a_usage_event_without_prompt_text() {
     assert_eq!(ok["schema"], 1);
     assert!(ok["ts"].as_str().unwrap().ends_with('Z') && ok["id"].as_str().unwrap().len() == 36);
     assert!(ok["latency_ms"].as_f64().unwrap() > 0.0);
+    // Priced by the deployment that answered (gpt-4o-mini), with the table's version.
+    let expected_cost =
+        (ok["input_tokens"].as_f64().unwrap() * 0.15 + ok["output_tokens"].as_f64().unwrap() * 0.6) / 1e6;
+    assert!(
+        (ok["cost_usd"].as_f64().unwrap() - expected_cost).abs() < 1e-15,
+        "{}",
+        ok["cost_usd"]
+    );
+    assert_eq!(ok["price_table_version"], format!("config-{hash}"));
 
     let failed = &json[1];
     assert_eq!(
@@ -276,6 +286,11 @@ async fn every_call_leaves_a_usage_event_without_prompt_text() {
     assert!(streamed["stream"] == true && streamed["status"] == "ok" && streamed["ttft_ms"].is_f64());
     assert!(streamed["output_tokens"].as_u64().unwrap() > 0);
     assert_eq!(streamed["provider"], "mock");
+    assert!(
+        streamed["cost_usd"].is_null() && streamed["price_table_version"].is_null(),
+        "mock/echo has no price"
+    );
+    assert!(failed["cost_usd"].is_null() && failed["price_table_version"].is_null());
 
     let cancelled = &json[3];
     assert_eq!(

@@ -12,6 +12,8 @@
 //!       - { provider: groq, model: llama-3.3-70b-versatile }
 //!     fallbacks: [cheap]
 //!     retry: { attempts: 2, backoff_ms: 200 }
+//! prices:                       # USD per million tokens; cached_input defaults to input
+//!   openai/gpt-4o: { input: 2.50, cached_input: 1.25, output: 10.00 }
 //! ```
 
 mod env;
@@ -24,6 +26,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::providers::ProviderKind;
 use crate::redact::Secret;
+use crate::usage::PriceTable;
 
 pub use env::{EnvLookup, InterpolationError, interpolate, process_env};
 pub use node::{Node, Pos, SyntaxError, Value, parse_yaml};
@@ -39,6 +42,8 @@ pub struct Config {
     pub env: Option<String>,
     /// Model aliases callers can name.
     pub models: Vec<ModelConfig>,
+    /// Prices by `provider/model` (`prices:`), versioned `config-<hash>`.
+    pub prices: PriceTable,
     /// Where the config came from (a file path, or `<dict>`).
     pub source: String,
     /// A stable hash of the config's meaning (secrets excluded), 16 hex digits.
@@ -262,6 +267,7 @@ impl Config {
             team: None,
             env: None,
             models: Vec::new(),
+            prices: PriceTable::default(),
             source: "<defaults>".to_owned(),
             hash: String::new(),
         };
@@ -316,6 +322,7 @@ impl Config {
             Error::config(lines.join("\n"))
         })?;
         config.hash = hash::config_hash(root);
+        config.prices = std::mem::take(&mut config.prices).with_version(format!("config-{}", config.hash));
         Ok(config)
     }
 

@@ -10,8 +10,10 @@ use super::{
 use crate::error::ErrorKind;
 use crate::providers::ProviderKind;
 use crate::redact::Secret;
+use crate::usage::{Price, PriceTable};
 
-const TOP_FIELDS: &[&str] = &["app", "team", "env", "models", "defaults"];
+const TOP_FIELDS: &[&str] = &["app", "team", "env", "models", "defaults", "prices"];
+const PRICE_FIELDS: &[&str] = &["input", "cached_input", "output"];
 const DEFAULTS_FIELDS: &[&str] = &["timeout_ms", "retry"];
 const MODEL_FIELDS: &[&str] = &["name", "strategy", "deployments", "fallbacks", "retry"];
 const RETRY_FIELDS: &[&str] = &["attempts", "backoff_ms", "max_backoff_ms", "max_retry_after_ms"];
@@ -245,6 +247,7 @@ impl Validator<'_> {
             team: None,
             env: None,
             models: Vec::new(),
+            prices: PriceTable::default(),
             source: self.file.clone(),
             hash: String::new(),
         };
@@ -263,7 +266,82 @@ impl Validator<'_> {
         if let Some(models) = f.get("models") {
             config.models = self.models(models, timeout_ms, retry);
         }
+        if let Some(prices) = f.get("prices") {
+            config.prices = self.prices(prices);
+        }
         config
+    }
+
+    /// `prices:` — `provider/model: {input, cached_input, output}` in USD per million tokens.
+    fn prices(&mut self, node: &Node) -> PriceTable {
+        let Value::Map(entries) = &node.value else {
+            self.issue(
+                node.pos,
+                "prices",
+                format!(
+                    "expected a mapping of `provider/model` to prices, got {}",
+                    node.type_name()
+                ),
+            );
+            return PriceTable::default();
+        };
+        let mut prices = Vec::new();
+        for (key, value) in entries {
+            let path = format!("prices.{key}");
+            let provider_ok = match key.split_once('/') {
+                Some((provider, model)) if !model.is_empty() => {
+                    self.provider_named(provider, value.pos, &path).is_some()
+                }
+                _ => {
+                    self.issue(value.pos, &path, format!("`{key}` is not `provider/model`"));
+                    false
+                }
+            };
+            if let Some(price) = self.price(value, &path)
+                && provider_ok
+            {
+                prices.push((key.clone(), price));
+            }
+        }
+        PriceTable::new(prices)
+    }
+
+    fn price(&mut self, node: &Node, path: &str) -> Option<Price> {
+        let f = self.fields(node, path, PRICE_FIELDS)?;
+        let input = self
+            .required(&f, "input")
+            .and_then(|n| self.non_negative(n, &f.path("input")));
+        let output = self
+            .required(&f, "output")
+            .and_then(|n| self.non_negative(n, &f.path("output")));
+        let cached_input = match f.get("cached_input") {
+            Some(n) => Some(self.non_negative(n, &f.path("cached_input"))?),
+            None => None,
+        };
+        let (input, output) = (input?, output?);
+        Some(Price {
+            input,
+            cached_input: cached_input.unwrap_or(input),
+            output,
+        })
+    }
+
+    fn non_negative(&mut self, node: &Node, path: &str) -> Option<f64> {
+        let x = match &node.value {
+            Value::Int(i) => *i as f64,
+            Value::Float(x) => *x,
+            _ => f64::NAN,
+        };
+        if x.is_finite() && x >= 0.0 {
+            return Some(x);
+        }
+        let got = if x.is_nan() {
+            node.type_name().to_owned()
+        } else {
+            x.to_string()
+        };
+        self.issue(node.pos, path, format!("expected a number ≥ 0, got {got}"));
+        None
     }
 
     fn defaults(&mut self, node: &Node) -> (u64, RetryConfig) {
@@ -525,14 +603,18 @@ impl Validator<'_> {
 
     fn provider(&mut self, node: &Node, path: &str) -> Option<ProviderKind> {
         let s = self.string(node, path)?;
-        let kind = ProviderKind::parse(&s);
+        self.provider_named(&s, node.pos, path)
+    }
+
+    fn provider_named(&mut self, name: &str, pos: Option<Pos>, path: &str) -> Option<ProviderKind> {
+        let kind = ProviderKind::parse(name);
         if kind.is_none() {
             let names: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.name()).collect();
-            let hint = match closest(&s, &names) {
+            let hint = match closest(name, &names) {
                 Some(n) => format!(" (did you mean `{n}`?)"),
                 None => format!(" (known providers: {})", names.join(", ")),
             };
-            self.issue(node.pos, path, format!("unknown provider `{s}`{hint}"));
+            self.issue(pos, path, format!("unknown provider `{name}`{hint}"));
         }
         kind
     }

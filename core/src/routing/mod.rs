@@ -12,6 +12,7 @@ use crate::config::{Config, DeploymentConfig, EnvLookup, ModelConfig, RetryConfi
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{self, Provider, ProviderKind};
 use crate::redact::Secret;
+use crate::usage::{Price, PriceTable};
 
 pub use run::Run;
 
@@ -23,13 +24,16 @@ pub struct Deployment {
     pub provider: Arc<dyn Provider>,
     /// The provider, deployment and model names, shared by every attempt record.
     pub names: DeploymentNames,
+    /// Its price (from the config's price table), looked up once.
+    pub price: Option<Price>,
     /// Exponentially weighted mean latency of successful calls, in µs (0 = unknown).
     latency_ewma_us: AtomicU64,
 }
 
 impl Deployment {
-    fn new(config: DeploymentConfig, http: &reqwest::Client, secrets: &[Secret]) -> Result<Arc<Deployment>> {
-        let provider = providers::build(&config, http, secrets)?;
+    fn new(config: DeploymentConfig, shared: &Shared) -> Result<Arc<Deployment>> {
+        let provider = providers::build(&config, &shared.http, &shared.secrets)?;
+        let price = shared.prices.get(config.provider.name(), &config.model);
         let names = DeploymentNames {
             provider: config.provider.name().into(),
             deployment: config.name.as_str().into(),
@@ -39,6 +43,7 @@ impl Deployment {
             config,
             provider,
             names,
+            price,
             latency_ewma_us: AtomicU64::new(0),
         }))
     }
@@ -72,13 +77,13 @@ struct Alias {
 }
 
 impl Alias {
-    fn new(m: &ModelConfig, http: &reqwest::Client, secrets: &[Secret]) -> Result<Alias> {
+    fn new(m: &ModelConfig, shared: &Shared) -> Result<Alias> {
         Ok(Alias {
             strategy: m.strategy,
             deployments: m
                 .deployments
                 .iter()
-                .map(|d| Deployment::new(d.clone(), http, secrets))
+                .map(|d| Deployment::new(d.clone(), shared))
                 .collect::<Result<_>>()?,
             fallbacks: m.fallbacks.clone(),
             retry: m.retry,
@@ -107,15 +112,21 @@ pub struct Plan {
     steps: Vec<(Arc<Deployment>, RetryConfig)>,
 }
 
+/// What building any deployment needs.
+struct Shared {
+    http: reqwest::Client,
+    /// Every credential in the config: no provider's error message may echo any of them.
+    secrets: Vec<Secret>,
+    prices: PriceTable,
+}
+
 /// Resolves model names to plans. Built once per client.
 pub struct Router {
     aliases: HashMap<String, Arc<Alias>>,
     /// `provider/model` deployments built on first use.
     direct: RwLock<HashMap<String, Arc<Alias>>>,
-    http: reqwest::Client,
+    shared: Shared,
     env: fn(&str) -> Option<String>,
-    /// Every credential in the config: no provider's error message may echo any of them.
-    secrets: Vec<Secret>,
 }
 
 impl Router {
@@ -127,17 +138,21 @@ impl Router {
             .filter(|s| !s.is_empty())
             .cloned()
             .collect();
+        let shared = Shared {
+            http,
+            secrets,
+            prices: config.prices.clone(),
+        };
         let aliases = config
             .models
             .iter()
-            .map(|m| Ok((m.name.clone(), Arc::new(Alias::new(m, &http, &secrets)?))))
+            .map(|m| Ok((m.name.clone(), Arc::new(Alias::new(m, &shared)?))))
             .collect::<Result<_>>()?;
         Ok(Router {
             aliases,
             direct: RwLock::new(HashMap::new()),
-            http,
+            shared,
             env: process_env,
-            secrets,
         })
     }
 
@@ -197,7 +212,7 @@ impl Router {
         let config = DeploymentConfig::direct(kind, name, env)?;
         Ok(Alias {
             strategy: Strategy::Priority,
-            deployments: vec![Deployment::new(config, &self.http, &self.secrets)?],
+            deployments: vec![Deployment::new(config, &self.shared)?],
             fallbacks: Vec::new(),
             retry: RetryConfig::default(),
             next_first: AtomicUsize::new(0),

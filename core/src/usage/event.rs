@@ -137,7 +137,7 @@ pub struct UsageEvent {
     /// Whether the cost is an estimate (e.g. tokens counted locally).
     pub cost_is_estimated: bool,
     /// Which price table priced it.
-    pub price_table_version: Option<String>,
+    pub price_table_version: Option<Arc<str>>,
     /// Wall time of the whole call.
     pub latency_ms: f64,
     /// Time to the first content delta (streams only).
@@ -179,6 +179,8 @@ pub(crate) struct ClientFacts {
     pub team: Option<Arc<str>>,
     pub env: Option<Arc<str>>,
     pub config_hash: Arc<str>,
+    /// The version of the price table that prices this client's calls.
+    pub price_table_version: Option<Arc<str>>,
     pub sdk: Arc<SdkInfo>,
 }
 
@@ -265,7 +267,7 @@ impl UsageEvent {
             reasoning_tokens: usage.reasoning_tokens,
             cost_usd: cost,
             cost_is_estimated: false,
-            price_table_version: None,
+            price_table_version: cost.and(client.price_table_version.clone()),
             latency_ms: call.elapsed.as_secs_f64() * 1000.0,
             ttft_ms: call.ttft.map(|d| d.as_secs_f64() * 1000.0),
             overhead_us: overhead.as_micros() as u64,
