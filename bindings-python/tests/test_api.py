@@ -19,7 +19,7 @@ MOCK = {"app": "api-tests", "models": [
     {"name": "m", "deployments": [{"provider": "mock", "model": "echo"}]},
     {"name": "fixed", "deployments": [{"provider": "mock", "model": "fixed", "mock": {"reply": "forty-two", "chunk_chars": 3}}]},
     {"name": "broken", "retry": {"attempts": 0}, "deployments": [{"provider": "mock", "model": "x", "mock": {"failure_rate": 1.0, "fail_with": "RATE_LIMITED"}}]},
-]}
+], "prices": {"mock/echo": {"input": 1000, "output": 2000}}}
 
 
 @pytest.fixture()
@@ -115,9 +115,13 @@ def test_config_file_errors_name_file_line_and_field(tmp_path: Path) -> None:
 def test_map_keeps_order_returns_errors_and_shows_progress(client: modelplug.Client, capsys: pytest.CaptureFixture[str]) -> None:
     prompts = [f"prompt {i}" for i in range(20)]
     results = client.map("m", prompts, concurrency=4)
-    assert [r.text for r in results if isinstance(r, modelplug.ChatResponse)] == prompts
+    answers = [r for r in results if isinstance(r, modelplug.ChatResponse)]
+    assert [r.text for r in answers] == prompts
+    # mock/echo is priced in MOCK: the bar shows the running cost of the whole batch.
+    spent = sum(r.cost_usd or 0.0 for r in answers)
+    assert all(r.cost_usd is not None and r.cost_usd > 0 for r in answers)
     err = capsys.readouterr().err
-    assert "20/20" in err and "errors=0" in err
+    assert "20/20" in err and "errors=0" in err and f"cost=${spent:,.4f}" in err
     mixed = client.map("m", ["ok", [{"role": "user", "content": "as messages"}], {"messages": []}], progress=False)
     assert isinstance(mixed[0], modelplug.ChatResponse) and mixed[1].text == "as messages"
     assert isinstance(mixed[2], modelplug.InvalidRequestError)

@@ -26,6 +26,11 @@ def _request(model: str, item: Any, params: dict[str, Any]) -> dict[str, Any]:
     return {"model": model, **params, **base}
 
 
+def _dollars(amount: float) -> str:
+    """A running cost: cents and up to four decimals, smaller sums to six."""
+    return f"${amount:,.4f}" if amount >= 0.01 else f"${amount:.6f}"
+
+
 class _Progress:
     """A tqdm bar when tqdm is installed, else a one-line text bar on stderr."""
 
@@ -52,7 +57,7 @@ class _Progress:
                 self.cost = (self.cost or 0.0) + result.cost_usd
         if not self._enabled:
             return
-        cost = "n/a" if self.cost is None else f"${self.cost:.4f}"
+        cost = "n/a" if self.cost is None else _dollars(self.cost)
         if self._bar is not None:
             self._bar.set_postfix(errors=self.errors, tokens=self.tokens, cost=cost, refresh=False)
             self._bar.update(1)
