@@ -94,5 +94,14 @@ pub async fn run(client: &Client) -> Result<Vec<String>> {
         echo.text(),
         echo.provider
     ));
+
+    let usage = client.usage();
+    let priced: Vec<f64> = usage.iter().filter_map(|e| e.cost_usd).collect();
+    out.push(format!(
+        "cost     ${:.6} for {} calls ({} priced by the config's price table)",
+        priced.iter().sum::<f64>(),
+        usage.len(),
+        priced.len()
+    ));
     Ok(out)
 }

@@ -35,4 +35,9 @@ async fn demo_scenarios() {
         text.contains(r#"mock     "no network needed" from the mock provider"#),
         "{text}"
     );
+    // 0.000105 (chat) + 0.00005313 (stream) + 0.00029 (tools) + 0.00000008 (embed); mock unpriced.
+    assert!(
+        text.contains("cost     $0.000448 for 5 calls (4 priced by the config's price table)"),
+        "{text}"
+    );
 }
