@@ -131,6 +131,19 @@ impl Validator<'_> {
         })
     }
 
+    /// A mapping's entries, or an issue saying it should be a mapping of `what`.
+    fn mapping<'n>(&mut self, node: &'n Node, path: &str, what: &str) -> Option<&'n [(String, Node)]> {
+        if let Value::Map(entries) = &node.value {
+            return Some(entries);
+        }
+        self.issue(
+            node.pos,
+            path,
+            format!("expected a mapping of {what}, got {}", node.type_name()),
+        );
+        None
+    }
+
     fn required<'n>(&mut self, f: &Fields<'n>, key: &str) -> Option<&'n Node> {
         let n = f.get(key);
         if n.is_none() {
@@ -274,15 +287,7 @@ impl Validator<'_> {
 
     /// `prices:` — `provider/model: {input, cached_input, output}` in USD per million tokens.
     fn prices(&mut self, node: &Node) -> PriceTable {
-        let Value::Map(entries) = &node.value else {
-            self.issue(
-                node.pos,
-                "prices",
-                format!(
-                    "expected a mapping of `provider/model` to prices, got {}",
-                    node.type_name()
-                ),
-            );
+        let Some(entries) = self.mapping(node, "prices", "`provider/model` to prices") else {
             return PriceTable::default();
         };
         let mut prices = Vec::new();
@@ -679,15 +684,7 @@ impl Validator<'_> {
     }
 
     fn headers(&mut self, node: &Node, path: &str) -> Vec<(String, Secret)> {
-        let Value::Map(entries) = &node.value else {
-            self.issue(
-                node.pos,
-                path,
-                format!(
-                    "expected a mapping of header names to values, got {}",
-                    node.type_name()
-                ),
-            );
+        let Some(entries) = self.mapping(node, path, "header names to values") else {
             return Vec::new();
         };
         let mut out = Vec::new();
