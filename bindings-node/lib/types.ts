@@ -237,13 +237,18 @@ export interface UsageRecord {
   cached_input_tokens: number;
   reasoning_tokens: number;
   cost_usd: number | null;
+  cost_is_estimated: boolean;
+  /** The price table that priced `cost_usd` (`config-<hash>` for the config's `prices`). */
+  price_table_version: string | null;
   latency_ms: number;
   ttft_ms: number | null;
   overhead_us: number;
   attempts: Attempt[];
   fallback_used: boolean;
   cache_hit: boolean;
+  guardrails: { name: string; stage: string; action: string }[];
   config_hash: string;
+  policy_version: string | null;
   sdk: { language: string; version: string };
 }
 
@@ -254,6 +259,17 @@ export interface Config {
   env?: string;
   defaults?: { timeout_ms?: number; retry?: RetryConfig };
   models?: ModelConfig[];
+  /** Prices by `provider/model`, e.g. `{"openai/gpt-4o": {input: 2.5, output: 10}}`. */
+  prices?: Record<string, Price>;
+}
+
+/** A model's price in US dollars per million tokens. */
+export interface Price {
+  input: number;
+  /** Prompt tokens read from the provider's cache; defaults to `input`. */
+  cached_input?: number;
+  /** Generated tokens, reasoning included. */
+  output: number;
 }
 
 /** Retry policy of one deployment. */
