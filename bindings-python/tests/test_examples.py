@@ -26,6 +26,7 @@ def test_demo_scenarios(upstream: Upstream, monkeypatch: pytest.MonkeyPatch) -> 
     assert "tools    the model calls get_user_country({}) [call_iXFttys57ap0o16JSlC8yhYo]" in text
     assert "embed    1 vector of 128 dimensions (4 tokens)" in text
     assert "mock     'no network needed' from the mock provider" in text
+    assert "cost     $0.000448 for 5 calls (4 priced by the config's price table)" in text
 
 
 def test_notebook_executes_headless(upstream: Upstream, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,6 +45,10 @@ def run(client: modelplug.Client) -> list[str]:
 
     echo = asyncio.run(client.achat(model="local", messages=[Message.user("no network needed")]))
     out.append(f"mock     {echo.text!r} from the {echo.provider} provider")
+
+    costs = [answer.cost_usd, done.cost_usd, called.cost_usd, vectors.cost_usd, echo.cost_usd]
+    priced = [c for c in costs if c is not None]
+    out.append(f"cost     ${sum(priced):.6f} for {len(costs)} calls ({len(priced)} priced by the config's price table)")
     return out
 
 

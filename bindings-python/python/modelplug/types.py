@@ -323,7 +323,7 @@ class ChatResponse:
 
 class EmbedResponse:
     """Embedding vectors, one per input text, in input order (``embeddings``), with ``usage``,
-    ``model``, ``provider``, ``deployment``, ``latency_ms`` and ``attempts``."""
+    ``cost_usd``, ``model``, ``provider``, ``deployment``, ``latency_ms`` and ``attempts``."""
 
     __slots__ = ("embeddings", "_native", "_dict")
 
@@ -341,6 +341,12 @@ class EmbedResponse:
     def usage(self) -> Usage:
         """Token counts (input and total)."""
         return Usage(*self._native.usage)
+
+    @property
+    def cost_usd(self) -> float | None:
+        """What the call cost, when the config prices the model."""
+        cost = self._d().get("cost_usd")
+        return None if cost is None else float(cost)
 
     @property
     def model(self) -> str:

@@ -36,6 +36,11 @@ export async function run(client: Client): Promise<string[]> {
 
   const echo = await client.chat({ model: 'local', messages: [{ role: 'user', content: 'no network needed' }] });
   out.push(`mock     ${JSON.stringify(echo.text)} from the ${echo.provider} provider`);
+
+  const costs = [answer.cost_usd, done.cost_usd, called.cost_usd, vectors.cost_usd, echo.cost_usd];
+  const priced = costs.filter((c): c is number => c != null);
+  const total = priced.reduce((sum, c) => sum + c, 0);
+  out.push(`cost     $${total.toFixed(6)} for ${costs.length} calls (${priced.length} priced by the config's price table)`);
   return out;
 }
 

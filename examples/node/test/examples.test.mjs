@@ -27,6 +27,7 @@ test('the demo scenarios', async () => {
   assert.ok(text.includes('tools    the model calls get_user_country({}) [call_iXFttys57ap0o16JSlC8yhYo]'), text);
   assert.ok(text.includes('embed    1 vector of 128 dimensions (4 tokens)'), text);
   assert.ok(text.includes('mock     "no network needed" from the mock provider'), text);
+  assert.ok(text.includes("cost     $0.000448 for 5 calls (4 priced by the config's price table)"), text);
 });
 
 async function serve(model, config) {

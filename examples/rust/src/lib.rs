@@ -29,6 +29,8 @@ pub fn demo_config(upstream: &str) -> Result<Config> {
 /// Runs every scenario; returns what it has to say, one line each.
 pub async fn run(client: &Client) -> Result<Vec<String>> {
     let mut out = Vec::new();
+    // What each call cost (`None` where the config has no price for the model).
+    let mut costs: Vec<Option<f64>> = Vec::new();
 
     let answer = client
         .chat(ChatRequest::new("smart", "What is the capital of France?"))
@@ -46,18 +48,22 @@ pub async fn run(client: &Client) -> Result<Vec<String>> {
         answer.latency_ms,
         tried.join(" → ")
     ));
+    costs.push(answer.cost_usd);
 
     let mut stream = client.stream(ChatRequest::new("fast", "What is the capital of the UK?"));
     let mut pieces = 0;
     while let Some(event) = stream.next().await {
         match event? {
             StreamEvent::TextDelta { .. } => pieces += 1,
-            StreamEvent::Done { response } => out.push(format!(
-                "stream   {:?} in {pieces} pieces from {} ({} tokens)",
-                response.text(),
-                response.provider,
-                response.usage.total_tokens
-            )),
+            StreamEvent::Done { response } => {
+                out.push(format!(
+                    "stream   {:?} in {pieces} pieces from {} ({} tokens)",
+                    response.text(),
+                    response.provider,
+                    response.usage.total_tokens
+                ));
+                costs.push(response.cost_usd);
+            }
             _ => {}
         }
     }
@@ -69,6 +75,7 @@ pub async fn run(client: &Client) -> Result<Vec<String>> {
         json!({"type": "object", "properties": {}}),
     )];
     let answer = client.chat(ask).await?;
+    costs.push(answer.cost_usd);
     for call in answer.tool_calls() {
         out.push(format!(
             "tools    the model calls {}({}) [{}]",
@@ -85,6 +92,7 @@ pub async fn run(client: &Client) -> Result<Vec<String>> {
         vectors.embeddings[0].len(),
         vectors.usage.input_tokens
     ));
+    costs.push(vectors.cost_usd);
 
     let echo = client
         .chat(ChatRequest::new("local", "no network needed"))
@@ -94,14 +102,19 @@ pub async fn run(client: &Client) -> Result<Vec<String>> {
         echo.text(),
         echo.provider
     ));
+    costs.push(echo.cost_usd);
 
-    let usage = client.usage();
-    let priced: Vec<f64> = usage.iter().filter_map(|e| e.cost_usd).collect();
-    out.push(format!(
+    out.push(cost_line(&costs));
+    Ok(out)
+}
+
+/// The demo's last line: what its calls cost, by the config's `prices`.
+fn cost_line(costs: &[Option<f64>]) -> String {
+    let priced: Vec<f64> = costs.iter().flatten().copied().collect();
+    format!(
         "cost     ${:.6} for {} calls ({} priced by the config's price table)",
         priced.iter().sum::<f64>(),
-        usage.len(),
+        costs.len(),
         priced.len()
-    ));
-    Ok(out)
+    )
 }

@@ -45,6 +45,10 @@ suspend fun run(client: Client): List<String> {
 
     val echo = client.chat(ChatRequest("local", listOf(Message.user("no network needed"))))
     out += "mock     \"${echo.text}\" from the ${echo.provider} provider"
+
+    val costs = listOf(answer.costUsd, done.costUsd, called.costUsd, vectors.costUsd, echo.costUsd)
+    val priced = costs.filterNotNull()
+    out += "cost     $%.6f for ${costs.size} calls (${priced.size} priced by the config's price table)".format(priced.sum())
     return out
 }
 

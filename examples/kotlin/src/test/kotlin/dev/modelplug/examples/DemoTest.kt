@@ -17,6 +17,7 @@ class DemoTest {
             "tools    the model calls get_user_country({}) [call_iXFttys57ap0o16JSlC8yhYo]",
             "embed    1 vector of 128 dimensions (4 tokens)",
             "mock     \"no network needed\" from the mock provider",
+            "cost     \$0.000448 for 5 calls (4 priced by the config's price table)",
         )) {
             assertTrue(expected in text, "missing <$expected> in\n$text")
         }
