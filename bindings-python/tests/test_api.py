@@ -157,10 +157,12 @@ def test_usage_records_every_call(client: modelplug.Client) -> None:
 def test_embeddings(upstream: Upstream) -> None:
     sid, base = upstream.scenario([{"replay": "openai/embeddings"}])
     client = modelplug.Client(config={"models": [{"name": "e", "deployments": [
-        {"provider": "openai", "model": "text-embedding-3-small", "api_key": "sk-test", "base_url": base + "/v1"}]}]})
+        {"provider": "openai", "model": "text-embedding-3-small", "api_key": "sk-test", "base_url": base + "/v1"}]}],
+        "prices": {"openai/text-embedding-3-small": {"input": 0.02, "output": 0}}})
     r = client.embed(model="e", input="Hello, world!", dimensions=128)
     assert len(r.embeddings) == 1 and len(r.embeddings[0]) == 128
     assert r.usage.input_tokens == 4 and r.provider == "openai"
+    assert r.cost_usd == pytest.approx(4 * 0.02 / 1e6)
     assert "1 vectors × 128" in repr(r)
     assert asyncio.run(client.aembed({"model": "e", "input": ["Hello, world!"], "dimensions": 128})).embeddings == r.embeddings
 
