@@ -53,25 +53,12 @@ impl PriceTable {
 
     /// The price of `model` served by `provider`, if the table has one.
     pub fn get(&self, provider: &str, model: &str) -> Option<Price> {
-        if self.prices.is_empty() {
-            return None;
-        }
         self.prices.get(&format!("{provider}/{model}")).copied()
     }
 
     /// The table's version, reported with every cost it priced.
     pub fn version(&self) -> Option<&str> {
         self.version.as_deref()
-    }
-
-    /// How many models the table prices.
-    pub fn len(&self) -> usize {
-        self.prices.len()
-    }
-
-    /// Whether the table prices nothing.
-    pub fn is_empty(&self) -> bool {
-        self.prices.is_empty()
     }
 }
 
