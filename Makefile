@@ -23,7 +23,7 @@ UNIFFI_BINDGEN := $(DEBUG_DIR)/uniffi-bindgen
 KOTLIN_LIB := $(DEBUG_DIR)/libmodelplug_kotlin.so
 MVN := mvn -B -q -Dstyle.color=never
 
-.PHONY: help demo test test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream build mock-upstream
+.PHONY: help demo test schema test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream build mock-upstream
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,8 +36,12 @@ test: test-rust test-oracle test-python test-node test-kotlin ## every test suit
 build: ## build the workspace (debug)
 	cargo build
 
-test-rust: ## core unit + integration tests, shared vectors, recordings replay, examples
+test-rust: ## core unit + integration tests, shared vectors, recordings replay, examples; the usage-event JSON Schema is current
 	cargo test
+	cargo test -q -p modelplug-schema --features json-schema --test json_schema
+
+schema: ## regenerate schema/usage-event.schema.json from the schema crate's types
+	UPDATE_SCHEMA=1 cargo test -q -p modelplug-schema --features json-schema --test json_schema
 
 test-oracle: tests/oracle/node_modules/.bin/prism ## the adapter's requests against Prism serving the OpenAI spec
 	cargo test -p modelplug-core --test prism_oracle -- --ignored

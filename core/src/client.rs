@@ -1,67 +1,49 @@
-//! [`Client`]: the one façade every binding wraps — `chat`, `stream`, `embed`, `close`.
+//! [`Client`]: the one façade every binding wraps — `chat`, `stream`, `embed`, `usage`,
+//! `flush`, `close`. It only drives the pipeline (`crate::pipeline`), which it builds once per
+//! process: a `fork()`ed child that uses a client gets a pipeline of its own (a connection pool
+//! and background services must not be shared across processes).
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::providers::CallOptions;
-use crate::routing::{Deployment, Router, Run};
+use crate::pipeline::{Admit, CallRequest, Pipeline, Pricing, Reply, Stage};
+use crate::routing::Router;
+use crate::runtime::{ServiceFactory, Services, fork_generation};
 use crate::stream::ChatStream;
-use crate::types::Attempt;
-use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, Metadata, Usage};
-use crate::usage::{CallFacts, ClientFacts, Operation, SdkInfo, UsageEvent, UsageLog};
+use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse};
+use crate::usage::{ClientFacts, SdkInfo, UsageEvent, UsageLog};
 
-/// A modelplug client: holds the validated config, one HTTP connection pool and the routing
-/// state. Cheap to clone (all clones share everything); safe to use from many tasks at once.
+/// How long [`Client::close`] waits by default for calls in flight and services.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A modelplug client: holds the validated config and, per process, the call pipeline (with
+/// its HTTP connection pool and routing state). Cheap to clone (all clones share everything);
+/// safe to use from many tasks and threads at once.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<ClientInner>,
 }
 
-pub(crate) struct ClientInner {
-    pub(crate) config: Config,
-    pub(crate) router: Router,
-    closed: AtomicBool,
-    /// The fields every usage event of this client shares.
-    facts: ClientFacts,
-    usage: UsageLog,
+struct ClientInner {
+    config: Config,
+    settings: Settings,
+    /// The fork generation `pipeline` was built in.
+    generation: u64,
+    pipeline: Arc<Pipeline>,
+    /// The pipeline of a `fork()`ed child, built there on first use.
+    forked: Mutex<Option<(u64, Arc<Pipeline>)>>,
 }
 
-impl ClientInner {
-    pub(crate) fn check_open(&self) -> Result<()> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::cancelled("the client is closed"));
-        }
-        Ok(())
-    }
-
-    /// Records one call's usage event.
-    pub(crate) fn record(
-        &self,
-        call: &CallFacts<'_>,
-        outcome: std::result::Result<(&str, &Usage, Option<f64>), &Error>,
-    ) {
-        self.usage.push(UsageEvent::build(&self.facts, call, outcome));
-    }
-}
-
-/// When a call started, for its usage event.
-#[derive(Clone, Copy)]
-pub(crate) struct CallClock {
-    pub(crate) wall: SystemTime,
-    pub(crate) instant: Instant,
-}
-
-impl CallClock {
-    pub(crate) fn start() -> CallClock {
-        CallClock {
-            wall: SystemTime::now(),
-            instant: Instant::now(),
-        }
-    }
+/// What building a pipeline needs besides the config.
+struct Settings {
+    http: Option<reqwest::Client>,
+    sdk: Arc<SdkInfo>,
+    usage_capacity: usize,
+    stages: Vec<Arc<dyn Stage>>,
+    services: Vec<ServiceFactory>,
 }
 
 impl std::fmt::Debug for Client {
@@ -75,12 +57,25 @@ impl std::fmt::Debug for Client {
 }
 
 /// Builds a [`Client`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ClientBuilder {
     config: Option<Config>,
     http: Option<reqwest::Client>,
     sdk: Option<SdkInfo>,
     usage_capacity: Option<usize>,
+    stages: Vec<Arc<dyn Stage>>,
+    services: Vec<ServiceFactory>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("config", &self.config)
+            .field("sdk", &self.sdk)
+            .field("stages", &self.stages.iter().map(|s| s.name()).collect::<Vec<_>>())
+            .field("services", &self.services.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientBuilder {
@@ -90,7 +85,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses your own `reqwest` client (proxies, custom roots). Its pool is shared by every call.
+    /// Uses your own `reqwest` client (proxies, custom roots). Its pool is shared by every call
+    /// (also by a `fork()`ed child, which cannot rebuild it: prefer the default there).
     pub fn http_client(mut self, http: reqwest::Client) -> ClientBuilder {
         self.http = Some(http);
         self
@@ -111,32 +107,70 @@ impl ClientBuilder {
         self
     }
 
+    /// Adds a stage to every call's path, at its [`crate::pipeline::Position`] (after the
+    /// built-in stages of the same position).
+    pub fn stage(mut self, stage: Arc<dyn Stage>) -> ClientBuilder {
+        self.stages.push(stage);
+        self
+    }
+
+    /// Adds a background service, made by `factory` once per process that uses the client;
+    /// [`Client::flush`] flushes it and [`Client::close`] stops it.
+    pub fn service(
+        mut self,
+        factory: impl Fn() -> Result<Arc<dyn crate::runtime::Service>> + Send + Sync + 'static,
+    ) -> ClientBuilder {
+        self.services.push(Arc::new(factory));
+        self
+    }
+
     /// Builds the client and every configured deployment's adapter.
     pub fn build(self) -> Result<Client> {
         let config = self.config.unwrap_or_else(Config::empty);
-        let http = match self.http {
-            Some(h) => h,
-            None => crate::http::build_client()?,
+        let settings = Settings {
+            http: self.http,
+            sdk: Arc::new(self.sdk.unwrap_or_else(crate::usage::rust_sdk)),
+            usage_capacity: self.usage_capacity.unwrap_or(crate::usage::DEFAULT_CAPACITY),
+            stages: self.stages,
+            services: self.services,
         };
-        let router = Router::new(&config, http)?;
-        let facts = ClientFacts {
-            app: config.app.as_str().into(),
-            team: config.team.as_deref().map(Into::into),
-            env: config.env.as_deref().map(Into::into),
-            config_hash: config.hash.as_str().into(),
-            price_table_version: config.prices.version().map(Into::into),
-            sdk: Arc::new(self.sdk.unwrap_or_default()),
-        };
+        let generation = fork_generation();
+        let pipeline = Arc::new(build_pipeline(&config, &settings)?);
         Ok(Client {
             inner: Arc::new(ClientInner {
                 config,
-                router,
-                closed: AtomicBool::new(false),
-                facts,
-                usage: UsageLog::new(self.usage_capacity.unwrap_or(crate::usage::DEFAULT_CAPACITY)),
+                settings,
+                generation,
+                pipeline,
+                forked: Mutex::new(None),
             }),
         })
     }
+}
+
+/// The built-in stages, the caller's, the router and the services, for one process.
+fn build_pipeline(config: &Config, settings: &Settings) -> Result<Pipeline> {
+    let http = match &settings.http {
+        Some(h) => h.clone(),
+        None => crate::http::build_client()?,
+    };
+    let router = Router::new(config, http)?;
+    let facts = ClientFacts {
+        app: config.app.as_str().into(),
+        team: config.team.as_deref().map(Into::into),
+        env: config.env.as_deref().map(Into::into),
+        config_hash: config.hash.as_str().into(),
+        sdk: settings.sdk.clone(),
+    };
+    let usage = Arc::new(UsageLog::new(settings.usage_capacity));
+    let mut stages: Vec<Arc<dyn Stage>> = vec![
+        usage.clone(),
+        Arc::new(Pricing::new(config.prices.clone())),
+        Arc::new(Admit),
+    ];
+    stages.extend(settings.stages.iter().cloned());
+    let services = Services::start(&settings.services)?;
+    Ok(Pipeline::new(stages, router, facts, services, usage))
 }
 
 impl Client {
@@ -160,194 +194,102 @@ impl Client {
         &self.inner.config
     }
 
+    /// This process's pipeline: the one built with the client, or in a `fork()`ed child one
+    /// built there (closed if the parent's was).
+    fn pipeline(&self) -> Result<Arc<Pipeline>> {
+        let inner = &*self.inner;
+        let generation = fork_generation();
+        if generation == inner.generation {
+            return Ok(inner.pipeline.clone());
+        }
+        let mut forked = inner.forked.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((built_in, p)) = forked.as_ref()
+            && *built_in == generation
+        {
+            return Ok(p.clone());
+        }
+        let fresh = Arc::new(build_pipeline(&inner.config, &inner.settings)?);
+        if inner.pipeline.is_closed() {
+            fresh.mark_closed();
+        }
+        *forked = Some((generation, fresh.clone()));
+        Ok(fresh)
+    }
+
     /// One chat completion, with retries and fallbacks per the model's config.
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
-        self.inner.check_open()?;
-        let req = &request;
-        let call = |d: Arc<Deployment>, opts| async move { d.provider.chat(req, opts).await };
-        let op = Call {
-            name: Operation::Chat,
-            model: &request.model,
-            metadata: &request.metadata,
-        };
-        let checked = validate_chat(&request);
-        self.routed(op, checked, request.timeout_ms, request.include_raw, call)
-            .await
+        match self.pipeline()?.call(CallRequest::Chat(request)).await? {
+            Reply::Chat(r) => Ok(r),
+            Reply::Embed(_) => Err(Error::internal("a chat call was answered with embeddings")),
+        }
     }
 
     /// A streamed chat completion. Nothing happens until the first [`ChatStream::next`];
     /// every error, including an invalid request, arrives from there.
     pub fn stream(&self, request: ChatRequest) -> ChatStream {
-        ChatStream::new(self.inner.clone(), request)
+        match self.pipeline() {
+            Ok(p) => ChatStream::new(p, request),
+            // Only a child process whose pipeline cannot be built gets here: the parent's
+            // pipeline then reports its closed state instead of a half-built one.
+            Err(_) => ChatStream::new(self.inner.pipeline.clone(), request),
+        }
     }
 
     /// Embeddings for a batch of texts.
     pub async fn embed(&self, request: EmbedRequest) -> Result<EmbedResponse> {
-        self.inner.check_open()?;
-        let req = &request;
-        let call = |d: Arc<Deployment>, opts| async move { d.provider.embed(req, opts).await };
-        let op = Call {
-            name: Operation::Embeddings,
-            model: &request.model,
-            metadata: &request.metadata,
-        };
-        let checked = if request.model.is_empty() {
-            Err(Error::invalid_request("`model` is required"))
-        } else if request.input.is_empty() {
-            Err(Error::invalid_request("`input` needs at least one text"))
-        } else {
-            Ok(())
-        };
-        self.routed(op, checked, request.timeout_ms, false, call).await
-    }
-
-    /// This process's usage events for this client, oldest first (the last 10 000 by default).
-    pub fn usage(&self) -> Vec<UsageEvent> {
-        self.inner.usage.snapshot()
-    }
-
-    /// Runs `call` over the model's plan until a deployment succeeds or the plan gives up, and
-    /// records the call's usage event either way.
-    async fn routed<T, F, Fut>(
-        &self,
-        op: Call<'_>,
-        checked: Result<()>,
-        timeout_ms: Option<u64>,
-        include_raw: bool,
-        mut call: F,
-    ) -> Result<T>
-    where
-        T: Routed,
-        F: FnMut(Arc<Deployment>, CallOptions) -> Fut,
-        Fut: Future<Output = Result<T>>,
-    {
-        let clock = CallClock::start();
-        let mut waited = Duration::ZERO;
-        let result = async {
-            checked?;
-            let plan = self.inner.router.plan(op.model)?;
-            let mut run = Run::new(plan, timeout_ms.map(Duration::from_millis), include_raw);
-            let outcome = loop {
-                let (deployment, opts) = match run.next_try() {
-                    Ok(next) => next,
-                    Err(e) => break Err(e),
-                };
-                let try_started = Instant::now();
-                match call(deployment.clone(), opts).await {
-                    Ok(mut response) => {
-                        run.succeeded(&deployment, try_started, Some(200));
-                        response.stamp(&deployment, run.started().elapsed(), run.take_attempts());
-                        break Ok(response);
-                    }
-                    Err(e) => {
-                        if let Err(e) = run.failed(&deployment, try_started, e).await {
-                            break Err(e);
-                        }
-                    }
-                }
-            };
-            waited = run.waited();
-            outcome
+        match self.pipeline()?.call(CallRequest::Embed(request)).await? {
+            Reply::Embed(r) => Ok(r),
+            Reply::Chat(_) => Err(Error::internal("an embeddings call was answered with a chat")),
         }
-        .await;
-        let facts = CallFacts {
-            operation: op.name,
-            model_requested: op.model,
-            metadata: op.metadata,
-            stream: false,
-            started: clock.wall,
-            elapsed: clock.instant.elapsed(),
-            waited,
-            ttft: None,
-            attempts: match &result {
-                Ok(r) => r.attempts(),
-                Err(e) => e.attempts(),
-            },
-        };
-        self.inner.record(&facts, result.as_ref().map(Routed::summary));
-        result
     }
 
-    /// Closes the client: later calls fail with `CANCELLED`. Idempotent.
-    pub fn close(&self) {
-        self.inner.closed.store(true, Ordering::Release);
+    /// This process's usage events for this client, oldest first (the last 10 000 by
+    /// default). Still readable after [`Client::close`].
+    pub fn usage(&self) -> Vec<Arc<UsageEvent>> {
+        self.pipeline().map(|p| p.usage.snapshot()).unwrap_or_default()
+    }
+
+    /// How many calls are in flight right now.
+    pub fn calls_in_flight(&self) -> usize {
+        self.pipeline().map_or(0, |p| p.inflight.count())
+    }
+
+    /// Asks every background service to push out what it holds (e.g. buffered usage events),
+    /// waiting at most `within`.
+    pub async fn flush(&self, within: Duration) -> Result<()> {
+        self.pipeline()?.flush(within).await
+    }
+
+    /// Closes the client: new calls fail with CANCELLED at once; calls in flight get until
+    /// `within` to finish and then end as cancelled (their usage events recorded); then the
+    /// background services flush and stop. Idempotent; usage events stay readable.
+    pub async fn close_within(&self, within: Duration) -> Result<()> {
+        self.pipeline()?.close(within).await
+    }
+
+    /// [`Client::close_within`] with [`DEFAULT_CLOSE_TIMEOUT`].
+    pub async fn close(&self) -> Result<()> {
+        self.close_within(DEFAULT_CLOSE_TIMEOUT).await
+    }
+
+    /// Closes from synchronous code (a binding's `close()`), blocking this thread at most
+    /// `within` (plus the services' last flush). Called on an async runtime's thread, it
+    /// cannot wait there: it closes the client to new calls and leaves the rest to a task.
+    pub fn close_blocking(&self, within: Duration) -> Result<()> {
+        let pipeline = self.pipeline()?;
+        if tokio::runtime::Handle::try_current().is_ok() {
+            pipeline.mark_closed();
+            let handle = crate::runtime::handle()?;
+            handle.spawn(async move {
+                let _ = pipeline.close(within).await;
+            });
+            return Ok(());
+        }
+        crate::runtime::block_on(async move { pipeline.close(within).await })?
     }
 
     /// Whether [`Client::close`] was called.
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.load(Ordering::Acquire)
+        self.pipeline().map_or(true, |p| p.is_closed())
     }
 }
-
-/// Checks what every provider would reject, before any network call.
-pub(crate) fn validate_chat(r: &ChatRequest) -> Result<()> {
-    if r.model.is_empty() {
-        return Err(Error::invalid_request("`model` is required"));
-    }
-    if r.messages.is_empty() {
-        return Err(Error::invalid_request("`messages` needs at least one message"));
-    }
-    if let Some(t) = r.temperature {
-        if !(0.0..=2.0).contains(&t) {
-            return Err(Error::invalid_request(format!(
-                "`temperature` must be between 0 and 2, got {t}"
-            )));
-        }
-    }
-    if let Some(p) = r.top_p {
-        if !(0.0..=1.0).contains(&p) {
-            return Err(Error::invalid_request(format!(
-                "`top_p` must be between 0 and 1, got {p}"
-            )));
-        }
-    }
-    if r.max_tokens == Some(0) {
-        return Err(Error::invalid_request("`max_tokens` must be at least 1"));
-    }
-    Ok(())
-}
-
-/// What is being called, for the usage event.
-struct Call<'a> {
-    name: Operation,
-    model: &'a str,
-    metadata: &'a Metadata,
-}
-
-/// A result the router stamps with where and how it was obtained.
-pub(crate) trait Routed {
-    /// Sets provider, deployment, model (when the provider did not say), latency, attempts and
-    /// cost (from the deployment's price).
-    fn stamp(&mut self, d: &Deployment, elapsed: Duration, attempts: Vec<Attempt>);
-    /// The tries that led to it.
-    fn attempts(&self) -> &[Attempt];
-    /// Served model, usage and cost, for the usage event.
-    fn summary(&self) -> (&str, &Usage, Option<f64>);
-}
-
-macro_rules! impl_routed {
-    ($($t:ty),*) => {$(
-        impl Routed for $t {
-            fn stamp(&mut self, d: &Deployment, elapsed: Duration, attempts: Vec<Attempt>) {
-                self.provider = d.config.provider.name().to_owned();
-                self.deployment.clone_from(&d.config.name);
-                if self.model.is_empty() {
-                    self.model.clone_from(&d.config.model);
-                }
-                self.latency_ms = elapsed.as_secs_f64() * 1000.0;
-                self.attempts = attempts;
-                self.cost_usd = d.price.map(|p| p.cost(&self.usage));
-            }
-
-            fn attempts(&self) -> &[Attempt] {
-                &self.attempts
-            }
-
-            fn summary(&self) -> (&str, &Usage, Option<f64>) {
-                (&self.model, &self.usage, self.cost_usd)
-            }
-        }
-    )*};
-}
-
-impl_routed!(ChatResponse, EmbedResponse);

@@ -7,127 +7,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::types::Attempt;
 
-/// Every way a modelplug call can fail. The string codes ([`ErrorKind::code`]) are stable: each
-/// binding maps them to one exception class in exactly one place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ErrorKind {
-    /// The request was malformed or used a parameter the provider rejects.
-    InvalidRequest,
-    /// The provider rejected the credentials.
-    Authentication,
-    /// The credentials are valid but not allowed to do this.
-    PermissionDenied,
-    /// The model, deployment or endpoint does not exist.
-    NotFound,
-    /// The provider asked us to slow down (or the account ran out of quota).
-    RateLimited,
-    /// The provider did not answer within the deadline.
-    Timeout,
-    /// The provider failed or is overloaded (5xx, 529, a broken stream).
-    ProviderUnavailable,
-    /// The prompt does not fit the model's context window.
-    ContextLengthExceeded,
-    /// The provider's content policy refused the prompt or the completion.
-    ContentFiltered,
-    /// A modelplug guardrail blocked the call.
-    GuardrailBlocked,
-    /// A budget set in central policy is used up.
-    BudgetExceeded,
-    /// Every deployment (including fallbacks) was tried and failed.
-    AllDeploymentsFailed,
-    /// The caller cancelled the call, or the client was closed.
-    Cancelled,
-    /// The connection failed (DNS, refused, reset) before a provider answer arrived.
-    Network,
-    /// The configuration is invalid (file, line and field are in the message).
-    Config,
-    /// A bug in modelplug, or a provider answer that cannot be understood.
-    Internal,
-}
-
-impl ErrorKind {
-    /// Every kind, in table order (bindings generate their class tables from this).
-    pub const ALL: [ErrorKind; 16] = [
-        ErrorKind::InvalidRequest,
-        ErrorKind::Authentication,
-        ErrorKind::PermissionDenied,
-        ErrorKind::NotFound,
-        ErrorKind::RateLimited,
-        ErrorKind::Timeout,
-        ErrorKind::ProviderUnavailable,
-        ErrorKind::ContextLengthExceeded,
-        ErrorKind::ContentFiltered,
-        ErrorKind::GuardrailBlocked,
-        ErrorKind::BudgetExceeded,
-        ErrorKind::AllDeploymentsFailed,
-        ErrorKind::Cancelled,
-        ErrorKind::Network,
-        ErrorKind::Config,
-        ErrorKind::Internal,
-    ];
-
-    /// The stable string code, e.g. `"RATE_LIMITED"`.
-    pub fn code(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidRequest => "INVALID_REQUEST",
-            ErrorKind::Authentication => "AUTHENTICATION",
-            ErrorKind::PermissionDenied => "PERMISSION_DENIED",
-            ErrorKind::NotFound => "NOT_FOUND",
-            ErrorKind::RateLimited => "RATE_LIMITED",
-            ErrorKind::Timeout => "TIMEOUT",
-            ErrorKind::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
-            ErrorKind::ContextLengthExceeded => "CONTEXT_LENGTH_EXCEEDED",
-            ErrorKind::ContentFiltered => "CONTENT_FILTERED",
-            ErrorKind::GuardrailBlocked => "GUARDRAIL_BLOCKED",
-            ErrorKind::BudgetExceeded => "BUDGET_EXCEEDED",
-            ErrorKind::AllDeploymentsFailed => "ALL_DEPLOYMENTS_FAILED",
-            ErrorKind::Cancelled => "CANCELLED",
-            ErrorKind::Network => "NETWORK",
-            ErrorKind::Config => "CONFIG",
-            ErrorKind::Internal => "INTERNAL",
-        }
-    }
-
-    /// Parses a stable code back into a kind (used by config, vectors and bindings).
-    pub fn from_code(code: &str) -> Option<ErrorKind> {
-        ErrorKind::ALL.into_iter().find(|k| k.code() == code)
-    }
-
-    /// Whether the same deployment may be tried again (PROTOCOLS.md §7), before any provider
-    /// hint such as `x-should-retry` is taken into account.
-    pub fn retryable_by_default(self) -> bool {
-        matches!(
-            self,
-            ErrorKind::RateLimited | ErrorKind::Timeout | ErrorKind::ProviderUnavailable | ErrorKind::Network
-        )
-    }
-
-    /// Whether the router may move on to another deployment after this failure.
-    pub fn allows_fallback(self) -> bool {
-        matches!(
-            self,
-            ErrorKind::RateLimited
-                | ErrorKind::Timeout
-                | ErrorKind::ProviderUnavailable
-                | ErrorKind::Network
-                | ErrorKind::Authentication
-                | ErrorKind::PermissionDenied
-                | ErrorKind::NotFound
-                | ErrorKind::ContextLengthExceeded
-        )
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
+pub use modelplug_schema::{ErrorCode, ErrorKind};
 
 /// A modelplug error. Cheap to move (one box); every field is safe to log.
 #[derive(Clone, PartialEq)]
@@ -144,6 +26,8 @@ struct ErrorInner {
     provider_code: Option<String>,
     retryable: bool,
     attempts: Vec<Attempt>,
+    /// The provider's raw error body, kept only when the request asked for raw answers.
+    raw: Option<String>,
 }
 
 /// The crate's result type.
@@ -162,6 +46,7 @@ impl Error {
             provider_code: None,
             retryable: kind.retryable_by_default(),
             attempts: Vec::new(),
+            raw: None,
         }))
     }
 
@@ -227,6 +112,27 @@ impl Error {
         self
     }
 
+    /// Keeps the provider's raw error body (only for requests that set `include_raw`: it may
+    /// quote the prompt).
+    pub fn with_raw(mut self, raw: Option<String>) -> Error {
+        self.0.raw = raw;
+        self
+    }
+
+    /// Removes the request's own text (`texts`) from the message wherever the provider echoed
+    /// it back (see [`crate::redact::without_request_text`]).
+    pub fn without_request_text(mut self, texts: &[&str]) -> Error {
+        if let Some(clean) = crate::redact::without_request_text(&self.0.message, texts) {
+            self.0.message = clean;
+        }
+        self
+    }
+
+    /// The provider's raw error body, when the request set `include_raw`.
+    pub fn raw(&self) -> Option<&str> {
+        self.0.raw.as_deref()
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
@@ -284,21 +190,29 @@ impl Error {
 
     /// Removes credential values from the message (a provider may echo one back).
     pub fn scrubbed(mut self, secrets: &[crate::redact::Secret]) -> Error {
-        if secrets
-            .iter()
-            .any(|s| !s.is_empty() && self.0.message.contains(s.expose()))
+        let leaks = |text: &str| secrets.iter().any(|s| !s.is_empty() && text.contains(s.expose()));
+        let values = || secrets.iter().map(crate::redact::Secret::expose).collect::<Vec<&str>>();
+        if leaks(&self.0.message) {
+            self.0.message = crate::redact::scrub(&self.0.message, &values());
+        }
+        if let Some(raw) = &self.0.raw
+            && leaks(raw)
         {
-            let values: Vec<&str> = secrets.iter().map(crate::redact::Secret::expose).collect();
-            self.0.message = crate::redact::scrub(&self.0.message, &values);
+            let mut clean = raw.clone();
+            for v in values().into_iter().filter(|v| !v.is_empty()) {
+                clean = clean.replace(v, "***");
+            }
+            self.0.raw = Some(clean);
         }
         self
     }
 
     /// The error as JSON: `code`, `message`, `provider`, `status`, `retry_after_ms`,
-    /// `request_id`, `provider_code`, `retryable` and `attempts` — the form bindings and the
-    /// shared test vectors use.
+    /// `request_id`, `provider_code`, `retryable` and `attempts` (and `raw`, the provider's
+    /// body, only when the request asked for it) — the form bindings and the shared test
+    /// vectors use.
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "code": self.code(),
             "message": self.0.message,
             "provider": self.0.provider,
@@ -308,7 +222,11 @@ impl Error {
             "provider_code": self.0.provider_code,
             "retryable": self.0.retryable,
             "attempts": self.0.attempts,
-        })
+        });
+        if let Some(raw) = &self.0.raw {
+            v["raw"] = raw.as_str().into();
+        }
+        v
     }
 }
 
@@ -338,6 +256,7 @@ impl fmt::Debug for Error {
             .field("provider_code", &self.0.provider_code)
             .field("retryable", &self.0.retryable)
             .field("attempts", &self.0.attempts.len())
+            .field("raw", &self.0.raw.as_ref().map(|r| r.len()))
             .finish()
     }
 }
@@ -347,17 +266,6 @@ impl std::error::Error for Error {}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes_round_trip_and_are_unique() {
-        let mut seen = std::collections::HashSet::new();
-        for k in ErrorKind::ALL {
-            assert!(seen.insert(k.code()));
-            assert_eq!(ErrorKind::from_code(k.code()), Some(k));
-            assert_eq!(serde_json::to_value(k).unwrap(), k.code());
-        }
-        assert_eq!(ErrorKind::from_code("NOPE"), None);
-    }
 
     #[test]
     fn display_names_code_provider_and_status() {

@@ -13,23 +13,23 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod ffi;
 pub mod http;
+pub mod pipeline;
 pub mod providers;
 pub mod redact;
 pub mod routing;
 pub mod runtime;
-pub mod shared_stream;
-pub mod sse;
 pub mod stream;
 pub mod types;
 pub mod usage;
 
 pub use client::{Client, ClientBuilder};
 pub use config::Config;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorCode, ErrorKind, Result};
+pub use ffi::{SharedStream, StreamBatch};
 pub use redact::Secret;
-pub use shared_stream::SharedStream;
-pub use stream::{CancelHandle, ChatStream, StreamBatch};
+pub use stream::{CancelHandle, ChatStream};
 pub use types::*;
 pub use usage::UsageEvent;
 

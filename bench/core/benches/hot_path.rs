@@ -12,7 +12,7 @@ use modelplug_core::providers::openai::{
     ChatChunkDecoder, Quirks, decode_chat_response, encode_chat_request,
 };
 use modelplug_core::providers::{EventDecoder, ProviderKind};
-use modelplug_core::sse::SseDecoder;
+use modelplug_core::providers::framing::SseDecoder;
 use modelplug_core::{ChatRequest, Client, Config};
 use serde_json::json;
 

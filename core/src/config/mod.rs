@@ -30,6 +30,7 @@ use crate::usage::PriceTable;
 
 pub use env::{EnvLookup, InterpolationError, interpolate, process_env};
 pub use node::{Node, Pos, SyntaxError, Value, parse_yaml};
+pub(crate) use validate::closest;
 
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +43,8 @@ pub struct Config {
     pub env: Option<String>,
     /// Model aliases callers can name.
     pub models: Vec<ModelConfig>,
+    /// The whole-call deadline of `provider/model` names (`defaults.deadline_ms`).
+    pub deadline_ms: u64,
     /// Prices by `provider/model` (`prices:`), versioned `config-<hash>`.
     pub prices: PriceTable,
     /// Where the config came from (a file path, or `<dict>`).
@@ -63,6 +66,9 @@ pub struct ModelConfig {
     pub fallbacks: Vec<String>,
     /// Retries of one deployment before moving on.
     pub retry: RetryConfig,
+    /// The bound on a whole call to this alias — tries, backoff, fallbacks and reading a
+    /// stream to its end — unless the request sets `timeout_ms`.
+    pub deadline_ms: u64,
 }
 
 /// How a model alias picks among its deployments.
@@ -151,8 +157,13 @@ pub struct DeploymentConfig {
     pub mock: MockConfig,
 }
 
-/// Default per-try deadline.
+/// Default per-try deadline (for streams: the longest wait for the first and each next byte).
 pub const DEFAULT_TIMEOUT_MS: u64 = 120_000;
+
+/// Default bound on a whole call (tries, backoff, fallbacks, and reading a stream to its end):
+/// five minutes. Without it a stalled provider would hold a call for the per-try timeout times
+/// the number of tries, and a stream that trickles bytes forever would never end.
+pub const DEFAULT_DEADLINE_MS: u64 = 300_000;
 
 impl DeploymentConfig {
     /// A deployment for `provider/model` written directly in a request, with every default and
@@ -267,6 +278,7 @@ impl Config {
             team: None,
             env: None,
             models: Vec::new(),
+            deadline_ms: DEFAULT_DEADLINE_MS,
             prices: PriceTable::default(),
             source: "<defaults>".to_owned(),
             hash: String::new(),

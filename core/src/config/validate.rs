@@ -4,7 +4,7 @@
 use super::env::{EnvLookup, InterpolationError, interpolate};
 use super::node::{Node, Pos, Value};
 use super::{
-    Api, Config, ConfigIssue, DEFAULT_TIMEOUT_MS, DeploymentConfig, MockConfig, ModelConfig, RetryConfig,
+    Api, Config, ConfigIssue, DEFAULT_DEADLINE_MS, DEFAULT_TIMEOUT_MS, DeploymentConfig, MockConfig, ModelConfig, RetryConfig,
     Strategy,
 };
 use crate::error::ErrorKind;
@@ -12,10 +12,28 @@ use crate::providers::ProviderKind;
 use crate::redact::Secret;
 use crate::usage::{Price, PriceTable};
 
+/// What `defaults:` sets for every model and deployment that does not say otherwise.
+#[derive(Debug, Clone, Copy)]
+struct Defaults {
+    timeout_ms: u64,
+    deadline_ms: u64,
+    retry: RetryConfig,
+}
+
+impl Default for Defaults {
+    fn default() -> Defaults {
+        Defaults {
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            deadline_ms: DEFAULT_DEADLINE_MS,
+            retry: RetryConfig::default(),
+        }
+    }
+}
+
 const TOP_FIELDS: &[&str] = &["app", "team", "env", "models", "defaults", "prices"];
-const PRICE_FIELDS: &[&str] = &["input", "cached_input", "output"];
-const DEFAULTS_FIELDS: &[&str] = &["timeout_ms", "retry"];
-const MODEL_FIELDS: &[&str] = &["name", "strategy", "deployments", "fallbacks", "retry"];
+const PRICE_FIELDS: &[&str] = &["input", "cached_input", "cache_write", "output"];
+const DEFAULTS_FIELDS: &[&str] = &["timeout_ms", "deadline_ms", "retry"];
+const MODEL_FIELDS: &[&str] = &["name", "strategy", "deployments", "fallbacks", "retry", "deadline_ms"];
 const RETRY_FIELDS: &[&str] = &["attempts", "backoff_ms", "max_backoff_ms", "max_retry_after_ms"];
 const DEPLOYMENT_FIELDS: &[&str] = &[
     "name",
@@ -260,6 +278,7 @@ impl Validator<'_> {
             team: None,
             env: None,
             models: Vec::new(),
+            deadline_ms: DEFAULT_DEADLINE_MS,
             prices: PriceTable::default(),
             source: self.file.clone(),
             hash: String::new(),
@@ -272,12 +291,13 @@ impl Validator<'_> {
         }
         config.team = f.get("team").and_then(|n| self.non_empty_string(n, "team"));
         config.env = f.get("env").and_then(|n| self.non_empty_string(n, "env"));
-        let (timeout_ms, retry) = match f.get("defaults") {
+        let defaults = match f.get("defaults") {
             Some(n) => self.defaults(n),
-            None => (DEFAULT_TIMEOUT_MS, RetryConfig::default()),
+            None => Defaults::default(),
         };
+        config.deadline_ms = defaults.deadline_ms;
         if let Some(models) = f.get("models") {
-            config.models = self.models(models, timeout_ms, retry);
+            config.models = self.models(models, defaults);
         }
         if let Some(prices) = f.get("prices") {
             config.prices = self.prices(prices);
@@ -323,10 +343,15 @@ impl Validator<'_> {
             Some(n) => Some(self.non_negative(n, &f.path("cached_input"))?),
             None => None,
         };
+        let cache_write = match f.get("cache_write") {
+            Some(n) => Some(self.non_negative(n, &f.path("cache_write"))?),
+            None => None,
+        };
         let (input, output) = (input?, output?);
         Some(Price {
             input,
             cached_input: cached_input.unwrap_or(input),
+            cache_write: cache_write.unwrap_or(input),
             output,
         })
     }
@@ -349,23 +374,27 @@ impl Validator<'_> {
         None
     }
 
-    fn defaults(&mut self, node: &Node) -> (u64, RetryConfig) {
-        let mut timeout = DEFAULT_TIMEOUT_MS;
-        let mut retry = RetryConfig::default();
+    fn defaults(&mut self, node: &Node) -> Defaults {
+        let mut d = Defaults::default();
         if let Some(f) = self.fields(node, "defaults", DEFAULTS_FIELDS) {
             if let Some(n) = f.get("timeout_ms") {
-                timeout = self
+                d.timeout_ms = self
                     .integer(n, &f.path("timeout_ms"), 1, u64::MAX)
-                    .unwrap_or(timeout);
+                    .unwrap_or(d.timeout_ms);
+            }
+            if let Some(n) = f.get("deadline_ms") {
+                d.deadline_ms = self
+                    .integer(n, &f.path("deadline_ms"), 1, u64::MAX)
+                    .unwrap_or(d.deadline_ms);
             }
             if let Some(n) = f.get("retry") {
-                retry = self.retry(n, &f.path("retry"), retry);
+                d.retry = self.retry(n, &f.path("retry"), d.retry);
             }
         }
-        (timeout, retry)
+        d
     }
 
-    fn models(&mut self, node: &Node, timeout_ms: u64, retry: RetryConfig) -> Vec<ModelConfig> {
+    fn models(&mut self, node: &Node, defaults: Defaults) -> Vec<ModelConfig> {
         let Value::Seq(items) = &node.value else {
             self.issue(
                 node.pos,
@@ -378,7 +407,7 @@ impl Validator<'_> {
         let mut fallbacks_to_check = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let path = format!("models[{i}]");
-            let Some((model, fallback_refs)) = self.model(item, &path, timeout_ms, retry) else {
+            let Some((model, fallback_refs)) = self.model(item, &path, defaults) else {
                 continue;
             };
             if let Some((_, first)) = models.iter().find(|(m, _)| m.name == model.name) {
@@ -411,9 +440,13 @@ impl Validator<'_> {
         &mut self,
         node: &Node,
         path: &str,
-        timeout_ms: u64,
-        retry: RetryConfig,
+        defaults: Defaults,
     ) -> Option<(ModelConfig, Vec<(String, String, Option<Pos>)>)> {
+        let Defaults {
+            timeout_ms,
+            deadline_ms,
+            retry,
+        } = defaults;
         let f = self.fields(node, path, MODEL_FIELDS)?;
         let name = self
             .required(&f, "name")
@@ -425,6 +458,12 @@ impl Validator<'_> {
         let retry = match f.get("retry") {
             Some(n) => self.retry(n, &f.path("retry"), retry),
             None => retry,
+        };
+        let deadline_ms = match f.get("deadline_ms") {
+            Some(n) => self
+                .integer(n, &f.path("deadline_ms"), 1, u64::MAX)
+                .unwrap_or(deadline_ms),
+            None => deadline_ms,
         };
         let mut deployments = Vec::new();
         if let Some(n) = self.required(&f, "deployments") {
@@ -461,6 +500,7 @@ impl Validator<'_> {
                 deployments,
                 fallbacks,
                 retry,
+                deadline_ms,
             },
             fallback_refs,
         ))
@@ -614,12 +654,7 @@ impl Validator<'_> {
     fn provider_named(&mut self, name: &str, pos: Option<Pos>, path: &str) -> Option<ProviderKind> {
         let kind = ProviderKind::parse(name);
         if kind.is_none() {
-            let names: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.name()).collect();
-            let hint = match closest(name, &names) {
-                Some(n) => format!(" (did you mean `{n}`?)"),
-                None => format!(" (known providers: {})", names.join(", ")),
-            };
-            self.issue(pos, path, format!("unknown provider `{name}`{hint}"));
+            self.issue(pos, path, crate::providers::unknown_provider_message(name));
         }
         kind
     }
@@ -745,7 +780,8 @@ impl Validator<'_> {
 }
 
 /// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
-fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+/// The candidate closest to `word`, if any is close enough to be a likely typo.
+pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (edit_distance(word, c), *c))

@@ -5,15 +5,15 @@
 //! forces one, and can be told to be slow or to fail (`latency_ms`, `fail_first`,
 //! `failure_rate`, `fail_with`).
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
-use super::{CallOptions, Provider, ProviderEvent, ProviderKind, ProviderStream};
+use super::{CallOptions, Provider, ProviderKind, ProviderStream, ReplayStream};
 use crate::config::{DeploymentConfig, MockConfig};
 use crate::error::{Error, ErrorKind, Result};
+use crate::usage::estimate_tokens;
 use crate::types::{
     AssistantMessage, ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, FinishReason, Role, ToolCall,
     ToolChoice, Usage,
@@ -25,12 +25,6 @@ pub struct MockProvider {
     model: String,
     settings: MockConfig,
     calls: AtomicU32,
-}
-
-/// Roughly how many tokens `text` is (four characters a token, at least one for non-empty text).
-pub fn estimate_tokens(text: &str) -> u64 {
-    let chars = text.chars().count() as u64;
-    chars.div_ceil(4)
 }
 
 impl MockProvider {
@@ -51,8 +45,11 @@ impl MockProvider {
             if latency > opts.timeout {
                 tokio::time::sleep(opts.timeout).await;
                 return Err(
-                    Error::new(ErrorKind::Timeout, "no answer within the deadline (mock)")
-                        .with_provider("mock"),
+                    Error::new(
+                        ErrorKind::Timeout,
+                        format!("no answer within {} ms (the try's timeout; mock)", opts.timeout.as_millis()),
+                    )
+                    .with_provider("mock"),
                 );
             }
             tokio::time::sleep(latency).await;
@@ -153,27 +150,8 @@ impl MockProvider {
 
     async fn stream_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<Box<dyn ProviderStream>> {
         self.begin_call(opts).await?;
-        let r = self.answer(req);
-        let mut events = VecDeque::new();
-        events.push_back(ProviderEvent::Meta {
-            id: r.id.clone(),
-            model: Some(r.model.clone()),
-        });
-        let text: Vec<char> = r.text().chars().collect();
-        for piece in text.chunks(self.settings.chunk_chars.max(1)) {
-            events.push_back(ProviderEvent::Text(piece.iter().collect()));
-        }
-        for (i, call) in r.message.tool_calls.iter().enumerate() {
-            events.push_back(ProviderEvent::ToolCall {
-                index: i as u32,
-                id: Some(call.id.clone()),
-                name: Some(call.function.name.clone()),
-                arguments: call.function.arguments.clone(),
-            });
-        }
-        events.push_back(ProviderEvent::Finish(r.finish_reason));
-        events.push_back(ProviderEvent::Usage(r.usage));
-        Ok(Box::new(MockStream { events }))
+        let answer = self.answer(req);
+        Ok(Box::new(ReplayStream::of_response(&answer, self.settings.chunk_chars)))
     }
 
     async fn embed_inner(&self, req: &EmbedRequest, opts: CallOptions) -> Result<EmbedResponse> {
@@ -221,16 +199,6 @@ fn status_of(kind: ErrorKind) -> Option<u16> {
     })
 }
 
-struct MockStream {
-    events: VecDeque<ProviderEvent>,
-}
-
-impl ProviderStream for MockStream {
-    fn next_event(&mut self) -> BoxFuture<'_, Option<Result<ProviderEvent>>> {
-        Box::pin(std::future::ready(self.events.pop_front().map(Ok)))
-    }
-}
-
 impl Provider for MockProvider {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Mock
@@ -258,10 +226,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn token_estimate_and_embeddings_are_stable() {
-        assert_eq!(estimate_tokens(""), 0);
-        assert_eq!(estimate_tokens("abcd"), 1);
-        assert_eq!(estimate_tokens("abcde"), 2);
+    fn embeddings_are_stable() {
         let a = pseudo_embedding("x", 4);
         assert_eq!(a, pseudo_embedding("x", 4));
         assert_ne!(a, pseudo_embedding("y", 4));

@@ -1,11 +1,15 @@
-//! Provider adapters: one module per wire format. The [`Provider`] trait is what the router
-//! calls; an adapter turns the unified request into the provider's HTTP request and the
-//! provider's answer back into unified types.
+//! Provider adapters: one folder per wire-format family. The [`Provider`] trait is what the
+//! attempts call; an adapter is made of separate parts — request building, response parsing,
+//! stream decoding (an [`EventDecoder`] over a [`framing::Framing`]) — and applies its
+//! credentials ([`auth`]) to every attempt.
 
+pub mod auth;
+mod framed_stream;
+pub mod framing;
 mod kind;
 pub mod mock;
 pub mod openai;
-mod sse_stream;
+mod replay;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,16 +21,31 @@ use crate::error::Result;
 use crate::redact::Secret;
 use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, FinishReason, Usage};
 
+pub use framed_stream::{EventDecoder, FramedStream};
 pub use kind::ProviderKind;
-pub use sse_stream::{EventDecoder, SseProviderStream};
+pub use replay::ReplayStream;
 
-/// Per-try settings the router passes to an adapter.
+/// Per-try settings the attempts pass to an adapter.
 #[derive(Debug, Clone, Copy)]
 pub struct CallOptions {
-    /// Deadline of this try (for streams: the longest wait for the first and each next byte).
+    /// Deadline of this try (for streams: the longest wait for the first and each next
+    /// byte); never beyond the call's deadline.
     pub timeout: Duration,
-    /// Keep the provider's raw JSON in the response.
+    /// The whole call's deadline, which also bounds reading a stream to its end.
+    pub deadline: Option<crate::routing::Deadline>,
+    /// Keep the provider's raw JSON in the response (and its raw error bodies in errors).
     pub include_raw: bool,
+}
+
+impl CallOptions {
+    /// Options for one try of `timeout`, without a call deadline.
+    pub fn with_timeout(timeout: Duration) -> CallOptions {
+        CallOptions {
+            timeout,
+            deadline: None,
+            include_raw: false,
+        }
+    }
 }
 
 /// What a provider stream yields; the client's stream assembles these into
@@ -103,10 +122,41 @@ pub fn build(
 ) -> Result<Arc<dyn Provider>> {
     Ok(match deployment.provider {
         ProviderKind::Mock => Arc::new(mock::MockProvider::new(deployment)),
-        _ => Arc::new(openai::OpenAiProvider::new(
+        ProviderKind::OpenAi
+        | ProviderKind::Azure
+        | ProviderKind::OpenAiCompatible
+        | ProviderKind::Groq
+        | ProviderKind::Mistral
+        | ProviderKind::Ollama
+        | ProviderKind::OpenRouter
+        | ProviderKind::DeepSeek
+        | ProviderKind::Cerebras
+        | ProviderKind::Together
+        | ProviderKind::HuggingFace
+        | ProviderKind::Vllm => Arc::new(openai::OpenAiProvider::new(
             deployment,
             http.clone(),
             known_secrets,
         )?),
     })
+}
+
+/// Provider families announced but not built yet: named apart in errors, so that
+/// `anthropic/claude-…` does not read as a typo.
+const NOT_YET_SUPPORTED: [&str; 5] = ["anthropic", "bedrock", "gemini", "vertex", "sagemaker"];
+
+/// Why `name` is not a provider: not supported yet, or unknown (with the closest known name).
+/// The config and `provider/model` names give the same message.
+pub fn unknown_provider_message(name: &str) -> String {
+    let known: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.name()).collect();
+    if NOT_YET_SUPPORTED.contains(&name) {
+        return format!(
+            "provider `{name}` is not supported yet (supported: {})",
+            known.join(", ")
+        );
+    }
+    match crate::config::closest(name, &known) {
+        Some(s) => format!("unknown provider `{name}` (did you mean `{s}`?)"),
+        None => format!("unknown provider `{name}` (known providers: {})", known.join(", ")),
+    }
 }

@@ -2,6 +2,7 @@
 //! fallbacks. [`Run`] then walks that plan, retrying and falling back per PROTOCOLS.md §7.
 
 mod backoff;
+mod deadline;
 mod run;
 
 use std::collections::HashMap;
@@ -12,8 +13,7 @@ use crate::config::{Config, DeploymentConfig, EnvLookup, ModelConfig, RetryConfi
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{self, Provider, ProviderKind};
 use crate::redact::Secret;
-use crate::usage::{Price, PriceTable};
-
+pub use deadline::Deadline;
 pub use run::Run;
 
 /// A deployment ready to call, with its health statistics.
@@ -24,8 +24,6 @@ pub struct Deployment {
     pub provider: Arc<dyn Provider>,
     /// The provider, deployment and model names, shared by every attempt record.
     pub names: DeploymentNames,
-    /// Its price (from the config's price table), looked up once.
-    pub price: Option<Price>,
     /// Exponentially weighted mean latency of successful calls, in µs (0 = unknown).
     latency_ewma_us: AtomicU64,
 }
@@ -33,7 +31,6 @@ pub struct Deployment {
 impl Deployment {
     fn new(config: DeploymentConfig, shared: &Shared) -> Result<Arc<Deployment>> {
         let provider = providers::build(&config, &shared.http, &shared.secrets)?;
-        let price = shared.prices.get(config.provider.name(), &config.model);
         let names = DeploymentNames {
             provider: config.provider.name().into(),
             deployment: config.name.as_str().into(),
@@ -43,7 +40,6 @@ impl Deployment {
             config,
             provider,
             names,
-            price,
             latency_ewma_us: AtomicU64::new(0),
         }))
     }
@@ -73,6 +69,8 @@ struct Alias {
     deployments: Vec<Arc<Deployment>>,
     fallbacks: Vec<String>,
     retry: RetryConfig,
+    /// The whole call's deadline when this alias is the one asked for.
+    deadline_ms: u64,
     next_first: AtomicUsize,
 }
 
@@ -87,6 +85,7 @@ impl Alias {
                 .collect::<Result<_>>()?,
             fallbacks: m.fallbacks.clone(),
             retry: m.retry,
+            deadline_ms: m.deadline_ms,
             next_first: AtomicUsize::new(0),
         })
     }
@@ -106,10 +105,18 @@ impl Alias {
     }
 }
 
-/// The ordered list of (deployment, retry policy) one call may try.
+/// The ordered list of (deployment, retry policy) one call may try, and the call's deadline.
 #[derive(Clone)]
 pub struct Plan {
     steps: Vec<(Arc<Deployment>, RetryConfig)>,
+    deadline_ms: u64,
+}
+
+impl Plan {
+    /// The whole call's deadline (the requested alias's, or the config default), in ms.
+    pub fn deadline_ms(&self) -> u64 {
+        self.deadline_ms
+    }
 }
 
 /// What building any deployment needs.
@@ -117,7 +124,8 @@ struct Shared {
     http: reqwest::Client,
     /// Every credential in the config: no provider's error message may echo any of them.
     secrets: Vec<Secret>,
-    prices: PriceTable,
+    /// The call deadline of `provider/model` names.
+    deadline_ms: u64,
 }
 
 /// Resolves model names to plans. Built once per client.
@@ -141,7 +149,7 @@ impl Router {
         let shared = Shared {
             http,
             secrets,
-            prices: config.prices.clone(),
+            deadline_ms: config.deadline_ms,
         };
         let aliases = config
             .models
@@ -159,6 +167,7 @@ impl Router {
     /// The plan for `model`: an alias (with its fallbacks) or `provider/model`.
     pub fn plan(&self, model: &str) -> Result<Plan> {
         let first = self.resolve(model)?;
+        let deadline_ms = first.deadline_ms;
         let mut steps: Vec<(Arc<Deployment>, RetryConfig)> = Vec::new();
         let mut queue = vec![(model.to_owned(), first)];
         let mut seen = vec![model.to_owned()];
@@ -176,7 +185,7 @@ impl Router {
                 }
             }
         }
-        Ok(Plan { steps })
+        Ok(Plan { steps, deadline_ms })
     }
 
     fn resolve(&self, model: &str) -> Result<Arc<Alias>> {
@@ -192,22 +201,31 @@ impl Router {
     }
 
     fn direct_alias(&self, model: &str, env: EnvLookup<'_>) -> Result<Alias> {
-        let unknown = || {
+        let Some((provider, name)) = model.split_once('/') else {
             let known: Vec<&str> = self.aliases.keys().map(String::as_str).collect();
             let listed = if known.is_empty() {
                 "none configured".to_owned()
             } else {
                 known.join(", ")
             };
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "unknown model `{model}`: not an alias ({listed}); to call a provider directly, name it `provider/model`"
+                ),
+            ));
+        };
+        let kind = ProviderKind::parse(provider).ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
-                format!("unknown model `{model}`: not an alias ({listed}) and not `provider/model`"),
+                format!("model `{model}`: {}", providers::unknown_provider_message(provider)),
             )
-        };
-        let (provider, name) = model.split_once('/').ok_or_else(unknown)?;
-        let kind = ProviderKind::parse(provider).ok_or_else(unknown)?;
+        })?;
         if name.is_empty() {
-            return Err(unknown());
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("model `{model}`: the model after `{provider}/` is missing"),
+            ));
         }
         let config = DeploymentConfig::direct(kind, name, env)?;
         Ok(Alias {
@@ -215,6 +233,7 @@ impl Router {
             deployments: vec![Deployment::new(config, &self.shared)?],
             fallbacks: Vec::new(),
             retry: RetryConfig::default(),
+            deadline_ms: self.shared.deadline_ms,
             next_first: AtomicUsize::new(0),
         })
     }
@@ -262,7 +281,12 @@ mod tests {
             e.message().contains("a, b") || e.message().contains("b, a"),
             "{e}"
         );
-        assert_eq!(r.plan("nope/x").err().unwrap().kind(), ErrorKind::NotFound);
+        let e = r.plan("nope/x").err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e.message().contains("unknown provider `nope`"), "{e}");
+        let e = r.plan("anthropic/claude-sonnet-4").err().unwrap();
+        assert!(!e.message().contains("not `provider/model`"), "{e}");
+        assert!(e.message().contains("`anthropic`"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Deployment, Plan, backoff};
+use super::{Deadline, Deployment, Plan, backoff};
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::CallOptions;
 use crate::types::Attempt;
@@ -17,34 +17,26 @@ pub struct Run {
     /// Retries already made on the current step.
     retries: u32,
     attempts: Vec<Attempt>,
-    deadline: Option<Instant>,
+    deadline: Option<Deadline>,
     include_raw: bool,
     last_error: Option<Error>,
-    started: Instant,
     /// Time spent waiting between retries.
     waited: Duration,
 }
 
 impl Run {
-    /// Starts a call over `plan`; `timeout` bounds the whole call.
-    pub fn new(plan: Plan, timeout: Option<Duration>, include_raw: bool) -> Run {
-        let started = Instant::now();
+    /// Starts a call over `plan`; `deadline` bounds the whole call.
+    pub fn new(plan: Plan, deadline: Option<Deadline>, include_raw: bool) -> Run {
         Run {
             plan,
             pos: 0,
             retries: 0,
             attempts: Vec::new(),
-            deadline: timeout.map(|t| started + t),
+            deadline,
             include_raw,
             last_error: None,
-            started,
             waited: Duration::ZERO,
         }
-    }
-
-    /// When the call started.
-    pub fn started(&self) -> Instant {
-        self.started
     }
 
     /// Time spent in backoff between retries so far.
@@ -57,7 +49,7 @@ impl Run {
         &self.attempts
     }
 
-    /// Takes the attempts (for the final response).
+    /// Takes the attempts (for the usage event, when the call is over).
     pub fn take_attempts(&mut self) -> Vec<Attempt> {
         std::mem::take(&mut self.attempts)
     }
@@ -69,17 +61,17 @@ impl Run {
         };
         let mut timeout = Duration::from_millis(deployment.config.timeout_ms);
         if let Some(deadline) = self.deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                let e = Error::new(ErrorKind::Timeout, "the call's deadline passed");
+            if deadline.passed() {
+                let e = self.deadline_error(deadline);
                 return Err(self.finish_error(e));
             }
-            timeout = timeout.min(left);
+            timeout = timeout.min(deadline.left());
         }
         Ok((
             deployment.clone(),
             CallOptions {
                 timeout,
+                deadline: self.deadline,
                 include_raw: self.include_raw,
             },
         ))
@@ -100,17 +92,31 @@ impl Run {
         try_started: Instant,
         error: Error,
     ) -> Result<()> {
+        // A try cut short by the call's deadline: say so (and how long it was).
+        let error = match self.deadline {
+            Some(d) if error.kind() == ErrorKind::Timeout && d.passed() => {
+                let e = d.error();
+                match error.provider() {
+                    Some(p) => e.with_provider(p.to_owned()),
+                    None => e,
+                }
+            }
+            _ => error,
+        };
         self.record(
             deployment,
             Some(error.kind()),
             error.status(),
             try_started.elapsed(),
         );
+        if self.deadline.is_some_and(|d| d.passed()) {
+            return Err(self.finish_error(error));
+        }
         let (_, policy) = &self.plan.steps[self.pos];
         if error.is_retryable() && self.retries < policy.attempts {
             let wait = backoff::delay(policy, self.retries, error.retry_after());
             let too_long = wait > Duration::from_millis(policy.max_retry_after_ms);
-            let past_deadline = self.deadline.is_some_and(|d| Instant::now() + wait >= d);
+            let past_deadline = self.deadline.is_some_and(|d| wait >= d.left());
             if !too_long && !past_deadline {
                 self.retries += 1;
                 self.waited += wait;
@@ -143,10 +149,22 @@ impl Run {
             provider: d.names.provider.clone(),
             deployment: d.names.deployment.clone(),
             model: d.names.model.clone(),
-            error,
+            error: error.map(Into::into),
             status,
             latency_ms: elapsed.as_secs_f64() * 1000.0,
         });
+    }
+
+    /// The call ran out of time before the next try: the last error says why the tries failed.
+    fn deadline_error(&self, deadline: Deadline) -> Error {
+        let e = deadline.error();
+        match &self.last_error {
+            Some(last) => {
+                let message = format!("{}; last error: [{}] {}", e.message(), last.code(), last.message());
+                Error::new(ErrorKind::Timeout, message)
+            }
+            None => e,
+        }
     }
 
     /// The plan is exhausted.
@@ -182,6 +200,6 @@ impl Run {
     }
 
     fn finish_error(&mut self, e: Error) -> Error {
-        e.with_attempts(self.take_attempts())
+        e.with_attempts(self.attempts.clone())
     }
 }

@@ -7,6 +7,7 @@ mod stream_event;
 pub use request::{
     ChatRequest, Content, ContentPart, EmbedRequest, FunctionCall, FunctionDef, FunctionType, Image,
     ImageSource, JsonSchemaFormat, Message, Metadata, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
+    non_finite_error,
 };
 pub use response::{AssistantMessage, Attempt, ChatResponse, EmbedResponse, FinishReason, Usage};
 pub use stream_event::StreamEvent;

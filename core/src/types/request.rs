@@ -670,10 +670,45 @@ fn request_error(path: &str, e: &serde_json::Error) -> crate::Error {
     }
 }
 
+/// The INVALID_REQUEST error for a number that is NaN or infinite (no provider accepts one,
+/// and JSON cannot carry it): every binding reports it with this message, naming the field.
+pub fn non_finite_error(field: &str, value: f64) -> crate::Error {
+    let shown = if value.is_nan() {
+        "NaN"
+    } else if value > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
+    };
+    crate::Error::invalid_request(format!(
+        "invalid request: `{field}` must be a finite number, got {shown}"
+    ))
+}
+
+/// The non-finite number token (`NaN`, `Infinity`, `-Infinity`) that a JSON syntax error at
+/// `line`:`column` stopped on, if that is what it stopped on. Bindings whose host language can
+/// hold such numbers write them as these bare tokens, so that the core names the field.
+fn non_finite_at(json: &str, line: usize, column: usize) -> Option<f64> {
+    let start_of_line: usize = json.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let at = (start_of_line + column).saturating_sub(1).min(json.len());
+    let from = json[..at].rfind(|c: char| matches!(c, ':' | ',' | '[')).map_or(0, |i| i + 1);
+    let token = json[from..].trim_start();
+    [("NaN", f64::NAN), ("Infinity", f64::INFINITY), ("-Infinity", f64::NEG_INFINITY)]
+        .into_iter()
+        .find(|(t, _)| token.starts_with(t))
+        .map(|(_, v)| v)
+}
+
 fn from_json_with_path<T: de::DeserializeOwned>(json: &str) -> crate::Result<T> {
     let mut de = serde_json::Deserializer::from_str(json);
-    let v = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| request_error(&e.path().to_string(), e.inner()))?;
+    let v = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.inner();
+        match non_finite_at(json, inner.line(), inner.column()) {
+            Some(v) if inner.is_syntax() => non_finite_error(&path, v),
+            _ => request_error(&path, inner),
+        }
+    })?;
     de.end().map_err(|e| request_error("", &e))?;
     Ok(v)
 }
@@ -757,6 +792,22 @@ mod tests {
         let e =
             ChatRequest::from_json(r#"{"model":"m","messages":[{"role":"user","content":5}]}"#).unwrap_err();
         assert!(e.message().contains("content"), "{e}");
+    }
+
+    #[test]
+    fn non_finite_numbers_name_their_field() {
+        for (token, shown) in [("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity")] {
+            let text = format!(r#"{{"model":"m","messages":[{{"role":"user","content":"x"}}],"temperature":{token}}}"#);
+            let e = ChatRequest::from_json(&text).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidRequest);
+            assert!(e.message().contains("`temperature` must be a finite number"), "{e}");
+            assert!(e.message().contains(shown), "{e}");
+        }
+        let e = ChatRequest::from_json(r#"{"model":"m","messages":[],"extra":{"a":{"b":[1, NaN]}}}"#).unwrap_err();
+        assert!(e.message().contains("`extra.a.b[1]`"), "{e}");
+        // Other syntax errors keep their own message.
+        let e = ChatRequest::from_json(r#"{"model":"m","messages":[],"temperature":nope}"#).unwrap_err();
+        assert!(!e.message().contains("finite"), "{e}");
     }
 
     #[test]

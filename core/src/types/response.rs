@@ -1,13 +1,11 @@
 //! What callers get back: [`ChatResponse`], [`EmbedResponse`], [`Usage`] and the per-try
 //! [`Attempt`] record.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::request::ToolCall;
-use crate::error::ErrorKind;
+pub use modelplug_schema::Attempt;
 
 /// A chat completion.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -122,44 +120,51 @@ impl FinishReason {
 }
 
 /// Token counts, normalised: `output_tokens` includes `reasoning_tokens`, and
-/// `cached_input_tokens` is the part of `input_tokens` served from the provider's prompt cache.
+/// `cached_input_tokens` (read from the provider's prompt cache) and `cache_write_tokens`
+/// (written to it) are parts of `input_tokens`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
-    /// Prompt tokens.
+    /// Prompt tokens, cached and cache-written ones included.
     pub input_tokens: u64,
     /// Generated tokens, reasoning included.
     pub output_tokens: u64,
-    /// Prompt tokens read from the provider's cache (a subset of `input_tokens`).
+    /// Prompt tokens read from the provider's cache (a part of `input_tokens`).
     pub cached_input_tokens: u64,
-    /// Hidden reasoning tokens (a subset of `output_tokens`).
+    /// Prompt tokens written to the provider's cache (a part of `input_tokens`; Anthropic and
+    /// Bedrock report and bill these apart).
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    /// Hidden reasoning tokens (a part of `output_tokens`).
     pub reasoning_tokens: u64,
     /// Input plus output.
     pub total_tokens: u64,
 }
 
-/// One try of one deployment. The names are shared (`Arc<str>`): recording a try allocates
-/// nothing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Attempt {
-    /// The provider tried.
-    pub provider: Arc<str>,
-    /// The deployment tried.
-    pub deployment: Arc<str>,
-    /// The model asked for.
-    pub model: Arc<str>,
-    /// `None` when this try succeeded, else the error kind.
-    pub error: Option<ErrorKind>,
-    /// The provider's HTTP status, when there was one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    /// How long this try took.
-    pub latency_ms: f64,
-}
+impl Usage {
+    /// Folds in a later usage report of the same stream.
+    ///
+    /// The merge rule: every report is read as a **cumulative snapshot** (counts so far), and
+    /// each count keeps the largest value seen. That is right for every shape providers send:
+    /// one report at the end (OpenAI, Bedrock's `metadata`); the same growing counts on every
+    /// chunk (Gemini); and counts spread over several events, where a later one leaves a count
+    /// out or at zero (Anthropic: input in `message_start`, output in `message_delta`). Counts
+    /// never shrink, so a report can never lower what a call is billed. `total_tokens` is then
+    /// at least input plus output.
+    pub fn merge(&mut self, later: &Usage) {
+        self.input_tokens = self.input_tokens.max(later.input_tokens);
+        self.output_tokens = self.output_tokens.max(later.output_tokens);
+        self.cached_input_tokens = self.cached_input_tokens.max(later.cached_input_tokens);
+        self.cache_write_tokens = self.cache_write_tokens.max(later.cache_write_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.max(later.reasoning_tokens);
+        self.total_tokens = self
+            .total_tokens
+            .max(later.total_tokens)
+            .max(self.input_tokens + self.output_tokens);
+    }
 
-impl Attempt {
-    /// `"ok"` or the error code: the form usage events and tables use.
-    pub fn outcome(&self) -> &'static str {
-        self.error.map_or("ok", ErrorKind::code)
+    /// True when no count is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Usage::default()
     }
 }
 
@@ -186,4 +191,41 @@ pub struct EmbedResponse {
     /// The provider's request id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(input: u64, output: u64, cached: u64, written: u64) -> Usage {
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            cached_input_tokens: cached,
+            cache_write_tokens: written,
+            reasoning_tokens: 0,
+            total_tokens: input + output,
+        }
+    }
+
+    #[test]
+    fn merging_cumulative_reports_keeps_the_largest_counts() {
+        // Anthropic: input (and cache counts) in message_start, output in message_delta.
+        let mut u = usage(120, 1, 100, 20);
+        u.merge(&usage(0, 57, 0, 0));
+        assert_eq!(u, usage(120, 57, 100, 20));
+        // Gemini: the same growing counts on every chunk.
+        let mut g = Usage::default();
+        for out in [3, 9, 14] {
+            g.merge(&usage(40, out, 0, 0));
+        }
+        assert_eq!(g, usage(40, 14, 0, 0));
+        // A report with a larger total than input + output (audio, tools) keeps it.
+        let mut t = usage(1, 1, 0, 0);
+        t.merge(&Usage {
+            total_tokens: 10,
+            ..Usage::default()
+        });
+        assert_eq!(t.total_tokens, 10);
+    }
 }

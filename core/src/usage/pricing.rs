@@ -1,46 +1,46 @@
 //! Prices: what a call cost, from the token counts and a price table (`prices:` in the config,
-//! keyed by `provider/model`, USD per million tokens).
+//! keyed by `provider/model`, USD per million tokens). The table is the pricing stage's data
+//! (`pipeline::price`); a later policy feed replaces it as a whole.
 
 use std::collections::HashMap;
 
+pub use modelplug_schema::Price;
+
 use crate::types::Usage;
 
-/// One model's price, in US dollars per million tokens.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Price {
-    /// Prompt tokens not read from the provider's cache.
-    pub input: f64,
-    /// Prompt tokens read from the provider's cache (often cheaper).
-    pub cached_input: f64,
-    /// Generated tokens, reasoning included.
-    pub output: f64,
+/// What a call with `usage` costs at `price`, in US dollars.
+pub fn cost_of(price: &Price, usage: &Usage) -> f64 {
+    price.cost(
+        usage.input_tokens,
+        usage.cached_input_tokens,
+        usage.cache_write_tokens,
+        usage.output_tokens,
+    )
 }
 
-impl Price {
-    /// What a call with this usage cost, in US dollars.
-    pub fn cost(&self, usage: &Usage) -> f64 {
-        let cached = usage.cached_input_tokens.min(usage.input_tokens);
-        let uncached = usage.input_tokens - cached;
-        (uncached as f64 * self.input
-            + cached as f64 * self.cached_input
-            + usage.output_tokens as f64 * self.output)
-            / 1_000_000.0
-    }
-}
-
-/// Prices keyed by `provider/model` (the deployment's configured provider and model), with the
-/// version that usage events report as `price_table_version`.
+/// Prices keyed by provider, then model (the deployment's configured provider and model), with
+/// the version that usage events report as `price_table_version`. Looking a price up
+/// allocates nothing.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PriceTable {
-    prices: HashMap<String, Price>,
+    by_provider: HashMap<String, HashMap<String, Price>>,
     version: Option<String>,
 }
 
 impl PriceTable {
-    /// A table of `(provider/model, price)` pairs, without a version.
+    /// A table of `(provider/model, price)` pairs, without a version. A key without `/` is
+    /// filed under an empty provider (the config rejects such keys before this).
     pub fn new(prices: impl IntoIterator<Item = (String, Price)>) -> PriceTable {
+        let mut by_provider: HashMap<String, HashMap<String, Price>> = HashMap::new();
+        for (key, price) in prices {
+            let (provider, model) = key.split_once('/').unwrap_or(("", &key));
+            by_provider
+                .entry(provider.to_owned())
+                .or_default()
+                .insert(model.to_owned(), price);
+        }
         PriceTable {
-            prices: prices.into_iter().collect(),
+            by_provider,
             version: None,
         }
     }
@@ -53,12 +53,17 @@ impl PriceTable {
 
     /// The price of `model` served by `provider`, if the table has one.
     pub fn get(&self, provider: &str, model: &str) -> Option<Price> {
-        self.prices.get(&format!("{provider}/{model}")).copied()
+        self.by_provider.get(provider)?.get(model).copied()
     }
 
     /// The table's version, reported with every cost it priced.
     pub fn version(&self) -> Option<&str> {
         self.version.as_deref()
+    }
+
+    /// True when the table has no prices.
+    pub fn is_empty(&self) -> bool {
+        self.by_provider.is_empty()
     }
 }
 
@@ -66,37 +71,12 @@ impl PriceTable {
 mod tests {
     use super::*;
 
-    fn usage(input: u64, cached: u64, output: u64) -> Usage {
-        Usage {
-            input_tokens: input,
-            output_tokens: output,
-            cached_input_tokens: cached,
-            reasoning_tokens: 0,
-            total_tokens: input + output,
-        }
-    }
-
-    #[test]
-    fn cached_prompt_tokens_are_priced_apart() {
-        let p = Price {
-            input: 2.5,
-            cached_input: 1.25,
-            output: 10.0,
-        };
-        assert!((p.cost(&usage(1_000_000, 0, 0)) - 2.5).abs() < 1e-12);
-        assert!(
-            (p.cost(&usage(2_000, 1_000, 500)) - (1_000.0 * 2.5 + 1_000.0 * 1.25 + 500.0 * 10.0) / 1e6).abs()
-                < 1e-15
-        );
-        // A provider reporting more cached than prompt tokens is not charged below zero.
-        assert!(p.cost(&usage(10, 20, 0)) >= 0.0);
-    }
-
     #[test]
     fn lookup_by_provider_and_model() {
         let p = Price {
             input: 1.0,
             cached_input: 1.0,
+            cache_write: 1.0,
             output: 2.0,
         };
         let table = PriceTable::new([("openai/gpt-4o".to_owned(), p)]).with_version("v1");
@@ -104,5 +84,27 @@ mod tests {
         assert_eq!(table.get("azure", "gpt-4o"), None);
         assert_eq!(table.version(), Some("v1"));
         assert_eq!(PriceTable::default().get("openai", "gpt-4o"), None);
+        // A model id may itself contain `/` (OpenRouter, Together).
+        let t = PriceTable::new([("openrouter/meta-llama/llama-3".to_owned(), p)]);
+        assert_eq!(t.get("openrouter", "meta-llama/llama-3"), Some(p));
+    }
+
+    #[test]
+    fn cost_of_usage_uses_every_token_class() {
+        let p = Price {
+            input: 2.0,
+            cached_input: 1.0,
+            cache_write: 4.0,
+            output: 8.0,
+        };
+        let u = Usage {
+            input_tokens: 1_000,
+            cached_input_tokens: 300,
+            cache_write_tokens: 200,
+            output_tokens: 100,
+            ..Usage::default()
+        };
+        let expected = (500.0 * 2.0 + 300.0 * 1.0 + 200.0 * 4.0 + 100.0 * 8.0) / 1e6;
+        assert!((cost_of(&p, &u) - expected).abs() < 1e-15);
     }
 }

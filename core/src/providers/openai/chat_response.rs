@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::error_body::error_from_body;
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{EventDecoder, ProviderEvent};
-use crate::sse::SseEvent;
+use crate::providers::framing::Frame;
 use crate::types::{AssistantMessage, ChatResponse, FinishReason, ToolCall, Usage};
 
 /// Usage as the OpenAI family reports it.
@@ -60,6 +60,8 @@ impl WireUsage {
                 .and_then(|d| d.reasoning_tokens)
                 .unwrap_or(0),
             total_tokens: self.total_tokens.unwrap_or(input + output),
+            // OpenAI caches prompts on its own and does not bill cache writes apart.
+            cache_write_tokens: 0,
         }
     }
 }
@@ -343,7 +345,7 @@ impl ChatChunkDecoder {
 }
 
 impl EventDecoder for ChatChunkDecoder {
-    fn on_event(&mut self, event: SseEvent<'_>, out: &mut VecDeque<ProviderEvent>) -> Result<()> {
+    fn on_event(&mut self, event: Frame<'_>, out: &mut VecDeque<ProviderEvent>) -> Result<()> {
         if event.event == "error" {
             let v: serde_json::Value =
                 serde_json::from_str(event.data).map_err(|e| malformed("error event", &e))?;

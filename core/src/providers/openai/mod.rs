@@ -10,12 +10,13 @@ mod quirks;
 mod responses_api;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
-use super::{CallOptions, Provider, ProviderKind, ProviderStream, SseProviderStream};
+use super::auth::{Auth, HeaderAuth, NoAuth};
+use super::framing::SseDecoder;
+use super::{CallOptions, FramedStream, Provider, ProviderKind, ProviderStream, ReplayStream};
 use crate::config::{Api, DeploymentConfig};
 use crate::error::{Error, Result};
 use crate::http;
@@ -83,8 +84,10 @@ pub struct OpenAiProvider {
     /// The model id sent in the body (Azure: the deployment name).
     model: String,
     endpoints: Endpoints,
-    /// Auth, organisation and extra headers, built once.
+    /// Content type, organisation and extra headers, built once.
     headers: HeaderMap,
+    /// The credential, applied to every attempt.
+    auth: Box<dyn Auth>,
     quirks: Quirks,
     api: Api,
     http: reqwest::Client,
@@ -98,6 +101,7 @@ impl std::fmt::Debug for OpenAiProvider {
             .field("kind", &self.kind)
             .field("model", &self.model)
             .field("endpoints", &self.endpoints)
+            .field("auth", &self.auth)
             .finish_non_exhaustive()
     }
 }
@@ -112,6 +116,18 @@ fn header_value(secret: &str, what: &str) -> Result<HeaderValue> {
     Ok(v)
 }
 
+/// How a 2xx answer's body came: JSON (an answer or an error envelope) or an event stream.
+fn is_json(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            let ct = ct.trim_start().to_ascii_lowercase();
+            ct.starts_with("application/json") || ct.starts_with("text/json")
+        })
+}
+
 impl OpenAiProvider {
     /// Builds the adapter for `d`, sharing the `http` connection pool. `known_secrets` are the
     /// client's other credentials: a provider's error message must not echo any of them.
@@ -123,16 +139,18 @@ impl OpenAiProvider {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let mut secrets = known_secrets.to_vec();
-        if let Some(key) = d.api_key.as_ref().filter(|k| !k.is_empty()) {
-            let what = format!("the API key of deployment `{}`", d.name);
-            if d.provider == ProviderKind::Azure {
-                headers.insert("api-key", header_value(key.expose(), &what)?);
-            } else {
-                let bearer = format!("Bearer {}", key.expose());
-                headers.insert(reqwest::header::AUTHORIZATION, header_value(&bearer, &what)?);
+        let auth: Box<dyn Auth> = match d.api_key.as_ref().filter(|k| !k.is_empty()) {
+            Some(key) => {
+                let what = format!("the API key of deployment `{}`", d.name);
+                secrets.push(key.clone());
+                if d.provider == ProviderKind::Azure {
+                    Box::new(HeaderAuth::header(HeaderName::from_static("api-key"), key.expose(), &what)?)
+                } else {
+                    Box::new(HeaderAuth::bearer(key.expose(), &what)?)
+                }
             }
-            secrets.push(key.clone());
-        }
+            None => Box::new(NoAuth),
+        };
         for (name, value) in [
             ("openai-organization", &d.organization),
             ("openai-project", &d.project),
@@ -156,6 +174,7 @@ impl OpenAiProvider {
             model,
             endpoints: Endpoints::of(d)?,
             headers,
+            auth,
             quirks: Quirks::of(d.provider),
             api: d.api,
             http,
@@ -163,31 +182,40 @@ impl OpenAiProvider {
         })
     }
 
-    /// POSTs `body` to `url`; a non-2xx answer becomes a classified error. `total_timeout`
-    /// bounds the whole exchange; without it only the wait for the headers is bounded.
-    async fn post(
-        &self,
-        url: &str,
-        body: Vec<u8>,
-        timeout: Duration,
-        whole: bool,
-    ) -> Result<reqwest::Response> {
+    /// POSTs `body` to `url` with this attempt's credentials; a non-2xx answer becomes a
+    /// classified error. With `whole`, the timeout bounds the whole exchange (the body is read
+    /// within it too); otherwise only the wait for the headers.
+    async fn post(&self, url: &str, body: Vec<u8>, opts: CallOptions, whole: bool) -> Result<reqwest::Response> {
         let provider = self.kind.name();
-        let mut req = self.http.post(url).headers(self.headers.clone()).body(body);
+        let mut req = self
+            .http
+            .post(url)
+            .headers(self.headers.clone())
+            .body(body)
+            .build()
+            .map_err(|e| Error::internal(format!("cannot build the request: {}", e.without_url())))?;
         if whole {
-            req = req.timeout(timeout);
+            *req.timeout_mut() = Some(opts.timeout);
         }
-        let send = http::send(req, provider);
-        let response = if whole {
-            send.await?
+        self.auth.apply(&mut req).resolve().await?;
+        let within = || {
+            Error::new(
+                crate::ErrorKind::Timeout,
+                format!("no answer within {} ms (the try's timeout)", opts.timeout.as_millis()),
+            )
+            .with_provider(provider)
+        };
+        let sent = if whole {
+            self.http.execute(req).await
         } else {
-            tokio::time::timeout(timeout, send).await.map_err(|_| {
-                Error::new(
-                    crate::ErrorKind::Timeout,
-                    format!("no answer within {} ms", timeout.as_millis()),
-                )
-                .with_provider(provider)
-            })??
+            match tokio::time::timeout(opts.timeout, self.http.execute(req)).await {
+                Ok(r) => r,
+                Err(_) => return Err(within()),
+            }
+        };
+        let response = match sent {
+            Err(e) if e.is_timeout() => return Err(within()),
+            r => r.map_err(|e| http::transport_error(e, provider))?,
         };
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
@@ -195,19 +223,53 @@ impl OpenAiProvider {
         }
         let headers = response.headers().clone();
         let body = http::read_error_body(response).await;
-        Err(error_from_response(status, &headers, &body).with_provider(provider))
+        let raw = opts.include_raw.then(|| String::from_utf8_lossy(&body).into_owned());
+        Err(error_from_response(status, &headers, &body)
+            .with_provider(provider)
+            .with_raw(raw))
     }
 
-    async fn read_body(&self, response: reqwest::Response) -> Result<(bytes::Bytes, Option<String>)> {
+    /// Reads a 2xx answer's body. A body that breaks off is the provider's fault
+    /// (PROVIDER_UNAVAILABLE with its status and request id), not a network error.
+    async fn read_body(&self, response: reqwest::Response, opts: CallOptions) -> Result<(bytes::Bytes, Option<String>)> {
         let request_id = http::request_id(response.headers());
+        let status = response.status().as_u16();
         let body = response.bytes().await.map_err(|e| {
-            let cause = http::transport_error(e, self.kind.name());
-            Error::new(
-                cause.kind(),
-                format!("reading the answer failed: {}", cause.message()),
-            )
+            let provider = self.kind.name();
+            let e = if e.is_timeout() {
+                Error::new(
+                    crate::ErrorKind::Timeout,
+                    format!(
+                        "the answer did not arrive whole within {} ms (the try's timeout)",
+                        opts.timeout.as_millis()
+                    ),
+                )
+            } else {
+                let cause = http::transport_error(e, provider);
+                Error::new(
+                    crate::ErrorKind::ProviderUnavailable,
+                    format!("the answer broke off before its end: {}", cause.message()),
+                )
+            };
+            e.with_provider(provider)
+                .with_status(status)
+                .with_request_id(request_id.clone())
         })?;
         Ok((body, request_id))
+    }
+
+    /// Decodes a whole (non-streamed) chat answer.
+    fn decode_chat(&self, body: &[u8], status: u16, request_id: Option<String>, include_raw: bool) -> Result<ChatResponse> {
+        let decoded = match self.api {
+            Api::Chat => decode_chat_response(body, include_raw),
+            Api::Responses => decode_responses_response(body, include_raw),
+        };
+        let mut r = decoded.map_err(|e| {
+            let e = e.with_provider(self.kind.name()).with_request_id(request_id.clone());
+            if e.status().is_none() { e.with_status(status) } else { e }
+        })?;
+        r.request_id = request_id;
+        Ok(r)
     }
 
     async fn chat_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<ChatResponse> {
@@ -221,59 +283,56 @@ impl OpenAiProvider {
                 encode_responses_request(req, &self.model, false)?,
             ),
         };
-        let response = self.post(url, body, opts.timeout, true).await?;
-        let (body, request_id) = self.read_body(response).await?;
-        let decoded = match self.api {
-            Api::Chat => decode_chat_response(&body, opts.include_raw),
-            Api::Responses => decode_responses_response(&body, opts.include_raw),
-        };
-        let mut r = decoded.map_err(|e| {
-            e.with_provider(self.kind.name())
-                .with_request_id(request_id.clone())
-        })?;
-        r.request_id = request_id;
-        Ok(r)
+        let response = self.post(url, body, opts, true).await?;
+        let status = response.status().as_u16();
+        let (body, request_id) = self.read_body(response, opts).await?;
+        self.decode_chat(&body, status, request_id, opts.include_raw)
     }
 
     async fn stream_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<Box<dyn ProviderStream>> {
         let provider = self.kind.name();
+        let (url, body) = match self.api {
+            Api::Chat => (&self.endpoints.chat, encode_chat_request(req, &self.model, &self.quirks, true)?),
+            Api::Responses => (&self.endpoints.responses, encode_responses_request(req, &self.model, true)?),
+        };
+        let response = self.post(url, body, opts, false).await?;
+        if is_json(&response) {
+            // The server answered at once instead of streaming (some ignore `stream: true`):
+            // a whole answer (played back as a stream) or an error, never a retry.
+            let status = response.status().as_u16();
+            let (body, request_id) = self.read_body(response, opts).await?;
+            let answer = self.decode_chat(&body, status, request_id, false)?;
+            return Ok(Box::new(ReplayStream::of_response(&answer, usize::MAX)));
+        }
+        let framing = SseDecoder::new();
         Ok(match self.api {
-            Api::Chat => {
-                let body = encode_chat_request(req, &self.model, &self.quirks, true)?;
-                let response = self.post(&self.endpoints.chat, body, opts.timeout, false).await?;
-                Box::new(SseProviderStream::new(
-                    response,
-                    ChatChunkDecoder::new(),
-                    opts.timeout,
-                    provider,
-                    self.secrets.clone(),
-                ))
-            }
-            Api::Responses => {
-                let body = encode_responses_request(req, &self.model, true)?;
-                let response = self
-                    .post(&self.endpoints.responses, body, opts.timeout, false)
-                    .await?;
-                Box::new(SseProviderStream::new(
-                    response,
-                    ResponsesStreamDecoder::new(),
-                    opts.timeout,
-                    provider,
-                    self.secrets.clone(),
-                ))
-            }
+            Api::Chat => Box::new(FramedStream::new(
+                response,
+                framing,
+                ChatChunkDecoder::new(),
+                opts,
+                provider,
+                self.secrets.clone(),
+            )),
+            Api::Responses => Box::new(FramedStream::new(
+                response,
+                framing,
+                ResponsesStreamDecoder::new(),
+                opts,
+                provider,
+                self.secrets.clone(),
+            )),
         })
     }
 
     async fn embed_inner(&self, req: &EmbedRequest, opts: CallOptions) -> Result<EmbedResponse> {
         let body = encode_embed_request(req, &self.model, self.quirks.embeddings_base64)?;
-        let response = self
-            .post(&self.endpoints.embeddings, body, opts.timeout, true)
-            .await?;
-        let (body, request_id) = self.read_body(response).await?;
+        let response = self.post(&self.endpoints.embeddings, body, opts, true).await?;
+        let status = response.status().as_u16();
+        let (body, request_id) = self.read_body(response, opts).await?;
         let mut r = decode_embed_response(&body, req.input.len()).map_err(|e| {
-            e.with_provider(self.kind.name())
-                .with_request_id(request_id.clone())
+            let e = e.with_provider(self.kind.name()).with_request_id(request_id.clone());
+            if e.status().is_none() { e.with_status(status) } else { e }
         })?;
         r.request_id = request_id;
         Ok(r)
@@ -373,10 +432,18 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert!(p.headers.get("api-key").unwrap().is_sensitive());
-        assert!(p.headers.get("authorization").is_none());
+        let applied = |p: &OpenAiProvider| {
+            let mut req = reqwest::Request::new(reqwest::Method::POST, "http://x/".parse().unwrap());
+            let crate::pipeline::Step::Ready(Ok(())) = p.auth.apply(&mut req) else {
+                panic!("static keys apply at once");
+            };
+            req.headers().clone()
+        };
+        let h = applied(&p);
+        assert!(h.get("api-key").unwrap().is_sensitive());
+        assert!(h.get("authorization").is_none());
         let p = OpenAiProvider::new(&deployment(ProviderKind::OpenAi, None, None), http, &[]).unwrap();
-        assert_eq!(p.headers.get("authorization").unwrap(), "Bearer k");
-        assert!(!format!("{p:?}").contains("Bearer"));
+        assert_eq!(applied(&p).get("authorization").unwrap(), "Bearer k");
+        assert!(!format!("{p:?}").contains("Bearer") && !format!("{p:?}").contains("\"k\""));
     }
 }

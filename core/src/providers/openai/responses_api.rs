@@ -11,7 +11,7 @@ use super::chat_response::malformed;
 use super::error_body::error_from_body;
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{EventDecoder, ProviderEvent};
-use crate::sse::SseEvent;
+use crate::providers::framing::Frame;
 use crate::types::{
     AssistantMessage, ChatRequest, ChatResponse, Content, ContentPart, FinishReason, ResponseFormat, Role,
     ToolCall, ToolChoice, Usage,
@@ -237,6 +237,8 @@ impl WireUsage {
             total_tokens: self
                 .total_tokens
                 .unwrap_or(self.input_tokens + self.output_tokens),
+            // OpenAI caches prompts on its own and does not bill cache writes apart.
+            cache_write_tokens: 0,
         }
     }
 }
@@ -362,7 +364,7 @@ impl ResponsesStreamDecoder {
 }
 
 impl EventDecoder for ResponsesStreamDecoder {
-    fn on_event(&mut self, event: SseEvent<'_>, out: &mut VecDeque<ProviderEvent>) -> Result<()> {
+    fn on_event(&mut self, event: Frame<'_>, out: &mut VecDeque<ProviderEvent>) -> Result<()> {
         let ev: WireStreamEvent =
             serde_json::from_str(event.data).map_err(|e| malformed("stream event", &e))?;
         match ev.kind.as_str() {

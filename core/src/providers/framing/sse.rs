@@ -1,4 +1,4 @@
-//! An incremental Server-Sent Events decoder (the WHATWG `text/event-stream` grammar).
+//! The Server-Sent Events framing: an incremental decoder (the WHATWG `text/event-stream` grammar).
 //!
 //! Bytes arrive in arbitrary pieces; events come out whole. Lines may end in LF, CRLF or a lone
 //! CR (a CR at the end of one piece and an LF at the start of the next are one line end),
@@ -7,16 +7,8 @@
 
 use memchr::memchr2;
 
+use super::{Frame, Framing};
 use crate::error::{Error, ErrorKind, Result};
-
-/// One dispatched event, borrowed from the decoder until the callback returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SseEvent<'a> {
-    /// The `event:` name, or `message` when none was given.
-    pub event: &'a str,
-    /// The `data:` lines joined with `\n`.
-    pub data: &'a str,
-}
 
 /// Incremental decoder state. Feed it bytes with [`SseDecoder::feed`].
 #[derive(Debug, Default)]
@@ -50,7 +42,7 @@ impl SseDecoder {
     pub fn feed(
         &mut self,
         mut piece: &[u8],
-        mut on_event: impl FnMut(SseEvent<'_>) -> Result<()>,
+        mut on_event: impl FnMut(Frame<'_>) -> Result<()>,
     ) -> Result<()> {
         if self.skip_lf && !piece.is_empty() {
             if piece[0] == b'\n' {
@@ -87,8 +79,16 @@ impl SseDecoder {
     pub fn has_pending(&self) -> bool {
         !self.partial.is_empty() || self.has_data
     }
+}
 
-    fn line(&mut self, mut line: &[u8], on_event: &mut impl FnMut(SseEvent<'_>) -> Result<()>) -> Result<()> {
+impl Framing for SseDecoder {
+    fn feed_frames(&mut self, piece: &[u8], on_frame: &mut dyn FnMut(Frame<'_>) -> Result<()>) -> Result<()> {
+        self.feed(piece, on_frame)
+    }
+}
+
+impl SseDecoder {
+    fn line(&mut self, mut line: &[u8], on_event: &mut impl FnMut(Frame<'_>) -> Result<()>) -> Result<()> {
         if self.first_line {
             self.first_line = false;
             line = line.strip_prefix(BOM).unwrap_or(line);
@@ -121,14 +121,14 @@ impl SseDecoder {
         Ok(())
     }
 
-    fn dispatch(&mut self, on_event: &mut impl FnMut(SseEvent<'_>) -> Result<()>) -> Result<()> {
+    fn dispatch(&mut self, on_event: &mut impl FnMut(Frame<'_>) -> Result<()>) -> Result<()> {
         if !self.has_data {
             self.event.clear();
             return Ok(());
         }
         self.data.pop(); // the last line's `\n`
         let result = match (std::str::from_utf8(&self.data), std::str::from_utf8(&self.event)) {
-            (Ok(data), Ok(event)) => on_event(SseEvent {
+            (Ok(data), Ok(event)) => on_event(Frame {
                 event: if event.is_empty() { "message" } else { event },
                 data,
             }),

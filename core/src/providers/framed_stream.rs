@@ -1,6 +1,7 @@
-//! A provider stream over an HTTP response in `text/event-stream` form. The wire-format part
-//! is an [`EventDecoder`]: it turns each SSE event into [`ProviderEvent`]s and says when the
-//! provider's terminal event has arrived.
+//! A provider stream over a streaming HTTP response: a [`Framing`] splits the body into frames,
+//! an [`EventDecoder`] (the provider's wire format) turns each frame into [`ProviderEvent`]s and
+//! says when the provider's terminal event has arrived. Every read is bounded by the try's
+//! idle timeout and by the call's deadline.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -9,27 +10,29 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use super::{ProviderEvent, ProviderStream};
+use super::framing::{Frame, Framing};
+use super::{CallOptions, ProviderEvent, ProviderStream};
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::Secret;
-use crate::sse::{SseDecoder, SseEvent};
+use crate::routing::Deadline;
 
-/// The wire-format half of an SSE provider stream.
+/// The wire-format half of a provider stream.
 pub trait EventDecoder: Send {
-    /// Handles one SSE event, pushing whatever it means onto `out`.
-    fn on_event(&mut self, event: SseEvent<'_>, out: &mut VecDeque<ProviderEvent>) -> Result<()>;
+    /// Handles one frame, pushing whatever it means onto `out`.
+    fn on_event(&mut self, event: Frame<'_>, out: &mut VecDeque<ProviderEvent>) -> Result<()>;
 
     /// Whether the provider's terminal event (`[DONE]`, `response.completed`, …) has arrived.
     fn finished(&self) -> bool;
 }
 
-/// Reads an SSE response and decodes it with `D`.
-pub struct SseProviderStream<D> {
+/// Reads a streaming response, framed by `F` and decoded by `D`.
+pub struct FramedStream<F, D> {
     response: Option<reqwest::Response>,
-    sse: SseDecoder,
+    framing: F,
     decoder: D,
     pending: VecDeque<ProviderEvent>,
     idle_timeout: Duration,
+    deadline: Option<Deadline>,
     provider: &'static str,
     request_id: Option<String>,
     /// Credentials to remove from any error message.
@@ -38,22 +41,24 @@ pub struct SseProviderStream<D> {
     failure: Option<Error>,
 }
 
-impl<D: EventDecoder> SseProviderStream<D> {
+impl<F: Framing, D: EventDecoder> FramedStream<F, D> {
     /// Wraps an accepted (2xx) streaming response; `secrets` are scrubbed from its errors.
     pub fn new(
         response: reqwest::Response,
+        framing: F,
         decoder: D,
-        idle_timeout: Duration,
+        opts: CallOptions,
         provider: &'static str,
         secrets: Arc<[Secret]>,
     ) -> Self {
         let request_id = crate::http::request_id(response.headers());
-        SseProviderStream {
+        FramedStream {
             response: Some(response),
-            sse: SseDecoder::new(),
+            framing,
             decoder,
             pending: VecDeque::with_capacity(4),
-            idle_timeout,
+            idle_timeout: opts.timeout,
+            deadline: opts.deadline,
             provider,
             request_id,
             secrets,
@@ -76,6 +81,18 @@ impl<D: EventDecoder> SseProviderStream<D> {
         }
     }
 
+    /// How long the next read may wait, and the error if it waits that long.
+    fn read_bound(&self) -> (Duration, Error) {
+        let idle = || {
+            let msg = format!("no data from the provider for {} ms", self.idle_timeout.as_millis());
+            Error::new(ErrorKind::Timeout, msg)
+        };
+        match self.deadline {
+            Some(d) if d.left() < self.idle_timeout => (d.left(), d.error()),
+            _ => (self.idle_timeout, idle()),
+        }
+    }
+
     async fn next_inner(&mut self) -> Option<Result<ProviderEvent>> {
         loop {
             if let Some(ev) = self.pending.pop_front() {
@@ -88,15 +105,10 @@ impl<D: EventDecoder> SseProviderStream<D> {
                 self.release_connection();
                 return None;
             }
+            let (bound, timeout_error) = self.read_bound();
             let response = self.response.as_mut()?;
-            match tokio::time::timeout(self.idle_timeout, response.chunk()).await {
-                Err(_) => {
-                    let msg = format!(
-                        "no data from the provider for {} ms",
-                        self.idle_timeout.as_millis()
-                    );
-                    self.fail(Error::new(ErrorKind::Timeout, msg));
-                }
+            match tokio::time::timeout(bound, response.chunk()).await {
+                Err(_) => self.fail(timeout_error),
                 Ok(Err(e)) => {
                     let cause = crate::http::transport_error(e, self.provider);
                     let msg = format!("the stream broke off: {}", cause.message());
@@ -112,7 +124,10 @@ impl<D: EventDecoder> SseProviderStream<D> {
                 }
                 Ok(Ok(Some(bytes))) => {
                     let (decoder, pending) = (&mut self.decoder, &mut self.pending);
-                    if let Err(e) = self.sse.feed(&bytes, |ev| decoder.on_event(ev, pending)) {
+                    if let Err(e) = self
+                        .framing
+                        .feed_frames(&bytes, &mut |frame| decoder.on_event(frame, pending))
+                    {
                         self.fail(e);
                     }
                 }
@@ -121,7 +136,7 @@ impl<D: EventDecoder> SseProviderStream<D> {
     }
 }
 
-impl<D: EventDecoder> ProviderStream for SseProviderStream<D> {
+impl<F: Framing, D: EventDecoder> ProviderStream for FramedStream<F, D> {
     fn next_event(&mut self) -> BoxFuture<'_, Option<Result<ProviderEvent>>> {
         Box::pin(self.next_inner())
     }

@@ -1,0 +1,28 @@
+//! Credentials, applied to each attempt's request just before it is sent — so that a
+//! credential that changes (a refreshed OAuth token) or depends on the request itself (a
+//! SigV4 signature over the body and headers) is right for every try, retries included.
+
+mod header;
+
+use std::fmt;
+
+pub use header::HeaderAuth;
+
+use crate::pipeline::Step;
+
+/// Adds credentials to one attempt's HTTP request.
+pub trait Auth: Send + Sync + fmt::Debug {
+    /// Adds what the provider needs to accept `request`. Static credentials are added at
+    /// once ([`Step::Ready`]); others may first wait (a token refresh).
+    fn apply<'a>(&'a self, request: &'a mut reqwest::Request) -> Step<'a, ()>;
+}
+
+/// No credentials (a local server that needs none).
+#[derive(Debug, Default)]
+pub struct NoAuth;
+
+impl Auth for NoAuth {
+    fn apply<'a>(&'a self, _request: &'a mut reqwest::Request) -> Step<'a, ()> {
+        Step::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,25 @@
+//! Framings: how a provider's streaming body splits into frames, apart from what the frames
+//! mean (each provider's `EventDecoder`). Server-Sent Events today (OpenAI, Anthropic, Gemini
+//! with `alt=sse`); AWS's binary eventstream and Gemini's JSON-array stream arrive as further
+//! framings behind the same trait.
+
+mod sse;
+
+pub use sse::SseDecoder;
+
+/// One frame, borrowed from the framing until the callback returns: its name (SSE `event:`,
+/// eventstream `:event-type`; `message` when there is none) and its data (JSON text, usually).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// The frame's name, or `message` when none was given.
+    pub event: &'a str,
+    /// The frame's data.
+    pub data: &'a str,
+}
+
+/// An incremental framing decoder: bytes arrive in arbitrary pieces; frames come out whole.
+pub trait Framing: Send {
+    /// Decodes one piece, calling `on_frame` for every frame it completes; stops at the first
+    /// error `on_frame` returns. Malformed bytes are a PROVIDER_UNAVAILABLE error.
+    fn feed_frames(&mut self, piece: &[u8], on_frame: &mut dyn FnMut(Frame<'_>) -> crate::Result<()>) -> crate::Result<()>;
+}
