@@ -4,6 +4,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use mock_upstream::{MockUpstream, Step};
 use modelplug_core::{ChatRequest, Client, Config, EmbedRequest, Error};
@@ -17,6 +18,91 @@ fn outcome<T: serde::Serialize>(r: Result<T, Error>) -> Value {
     match r {
         Ok(v) => json!({"response": serde_json::to_value(v).unwrap()}),
         Err(e) => json!({"error": common::error_json(&e)}),
+    }
+}
+
+/// The request as JSON text, with every `{"$float": "NaN"}` written as the bare token (the
+/// form in which the Node and Kotlin bindings hand non-finite numbers to the core).
+fn request_text(request: &Value) -> String {
+    fn mark(v: &Value) -> Value {
+        match v {
+            Value::Object(o) if o.len() == 1 && o.contains_key("$float") => {
+                json!(format!("\u{1}{}\u{1}", o["$float"].as_str().unwrap()))
+            }
+            Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), mark(v))).collect()),
+            Value::Array(a) => Value::Array(a.iter().map(mark).collect()),
+            other => other.clone(),
+        }
+    }
+    let text = mark(request).to_string();
+    ["NaN", "Infinity", "-Infinity"]
+        .iter()
+        .fold(text, |t, token| t.replace(&format!("\"\\u0001{token}\\u0001\""), token))
+}
+
+/// Runs the case's call; with `cancel`, gives up on it the Rust way (dropping it).
+async fn call(client: &Client, case: &Value) -> Value {
+    let text = request_text(&case["request"]);
+    let cancel = &case["cancel"];
+    match case["call"].as_str().unwrap() {
+        "chat" | "embed" if cancel.is_object() => {
+            let after = Duration::from_millis(cancel["after_ms"].as_u64().unwrap());
+            let done = if case["call"] == "chat" {
+                let req = ChatRequest::from_json(&text).unwrap();
+                tokio::time::timeout(after, async { outcome(client.chat(req).await) }).await
+            } else {
+                let req = EmbedRequest::from_json(&text).unwrap();
+                tokio::time::timeout(after, async { outcome(client.embed(req).await) }).await
+            };
+            done.unwrap_or_else(|_| json!({"cancelled": true}))
+        }
+        "chat" => match ChatRequest::from_json(&text) {
+            Ok(r) => outcome(client.chat(r).await),
+            Err(e) => outcome::<()>(Err(e)),
+        },
+        "stream" => match ChatRequest::from_json(&text) {
+            Ok(r) if cancel.is_object() => {
+                let wanted = cancel["after_events"].as_u64().unwrap();
+                let mut stream = client.stream(r);
+                let (mut read, mut text) = (0, String::new());
+                while read < wanted {
+                    match stream.next().await {
+                        Some(Ok(modelplug_core::StreamEvent::TextDelta { text: t })) => text.push_str(&t),
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    }
+                    read += 1;
+                }
+                drop(stream);
+                json!({"cancelled": true, "events_read": read, "text": text})
+            }
+            Ok(r) => common::collect_stream(client.stream(r)).await,
+            Err(e) => json!({"error": common::error_json(&e), "event_counts": {}}),
+        },
+        "embed" => match EmbedRequest::from_json(&text) {
+            Ok(r) => outcome(client.embed(r).await),
+            Err(e) => outcome::<()>(Err(e)),
+        },
+        other => panic!("unknown call {other}"),
+    }
+}
+
+/// The client's usage events; after a cancellation, waits (up to 5 s) for the first one.
+async fn usage(client: &Client, cancelled: bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while cancelled && client.usage().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    serde_json::to_value(client.usage()).unwrap()
+}
+
+/// Waits (up to 5 s) until every request of scenario `id` is finished or aborted by the client.
+async fn settled(upstream: &MockUpstream, id: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline
+        && upstream.requests(id).iter().any(|r| !r.finished && !r.client_aborted)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -41,27 +127,18 @@ async fn run_case(upstream: &MockUpstream, case: &Value, scratch: &Path) -> Valu
         .and_then(Client::new)
     };
     let mut result = match client {
-        Err(e) => json!({"error": common::error_json(&e)}),
+        Err(e) => json!({"error": common::error_json(&e), "usage": []}),
         Ok(client) => {
-            let request = case["request"].clone();
-            match case["call"].as_str().unwrap() {
-                "chat" => match ChatRequest::from_value(request) {
-                    Ok(r) => outcome(client.chat(r).await),
-                    Err(e) => outcome::<()>(Err(e)),
-                },
-                "stream" => match ChatRequest::from_value(request) {
-                    Ok(r) => common::collect_stream(client.stream(r)).await,
-                    Err(e) => json!({"error": common::error_json(&e), "event_counts": {}}),
-                },
-                "embed" => match EmbedRequest::from_value(request) {
-                    Ok(r) => outcome(client.embed(r).await),
-                    Err(e) => outcome::<()>(Err(e)),
-                },
-                other => panic!("unknown call {other}"),
-            }
+            let mut result = call(&client, case).await;
+            result["usage"] = usage(&client, case["cancel"].is_object()).await;
+            client.close().await.unwrap();
+            result
         }
     };
     if let Some((id, _)) = scenario {
+        if case["cancel"].is_object() {
+            settled(upstream, &id).await;
+        }
         result["upstream_requests"] = serde_json::to_value(upstream.requests(&id)).unwrap();
     }
     result
@@ -89,6 +166,10 @@ async fn shared_vectors() {
             );
             let result = run_case(&upstream, case, &scratch).await;
             let expect = &case["expect"];
+            assert!(
+                expect.get("usage").is_some(),
+                "{name}: every case states the usage events it records (`expect.usage`, [] for none)"
+            );
             let mut verdict = common::matches(expect, &result, "result");
             if verdict.is_ok() && expect.get("error").is_none() && result.get("error").is_some() {
                 verdict = Err(format!("unexpected error {}", result["error"]));

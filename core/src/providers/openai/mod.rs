@@ -251,9 +251,11 @@ impl OpenAiProvider {
                     format!("the answer broke off before its end: {}", cause.message()),
                 )
             };
+            // A 2xx was billed: never retried on this deployment (a fallback may still answer).
             e.with_provider(provider)
                 .with_status(status)
                 .with_request_id(request_id.clone())
+                .with_retryable(false)
         })?;
         Ok((body, request_id))
     }
@@ -264,12 +266,20 @@ impl OpenAiProvider {
             Api::Chat => decode_chat_response(body, include_raw),
             Api::Responses => decode_responses_response(body, include_raw),
         };
-        let mut r = decoded.map_err(|e| {
-            let e = e.with_provider(self.kind.name()).with_request_id(request_id.clone());
-            if e.status().is_none() { e.with_status(status) } else { e }
-        })?;
+        let mut r = decoded.map_err(|e| self.failed_2xx(e, status, &request_id))?;
         r.request_id = request_id;
         Ok(r)
+    }
+
+    /// A 2xx answer that is an error (an error envelope, a malformed body): it names the
+    /// provider, status and request id, and is not retried on this deployment — a 2xx was
+    /// billed, and asking again would throw another answer away (a fallback may still answer).
+    fn failed_2xx(&self, e: Error, status: u16, request_id: &Option<String>) -> Error {
+        let e = e
+            .with_provider(self.kind.name())
+            .with_request_id(request_id.clone())
+            .with_retryable(false);
+        if e.status().is_none() { e.with_status(status) } else { e }
     }
 
     async fn chat_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<ChatResponse> {
@@ -330,10 +340,8 @@ impl OpenAiProvider {
         let response = self.post(&self.endpoints.embeddings, body, opts, true).await?;
         let status = response.status().as_u16();
         let (body, request_id) = self.read_body(response, opts).await?;
-        let mut r = decode_embed_response(&body, req.input.len()).map_err(|e| {
-            let e = e.with_provider(self.kind.name()).with_request_id(request_id.clone());
-            if e.status().is_none() { e.with_status(status) } else { e }
-        })?;
+        let mut r = decode_embed_response(&body, req.input.len())
+            .map_err(|e| self.failed_2xx(e, status, &request_id))?;
         r.request_id = request_id;
         Ok(r)
     }
