@@ -72,7 +72,10 @@ impl std::fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("config", &self.config)
             .field("sdk", &self.sdk)
-            .field("stages", &self.stages.iter().map(|s| s.name()).collect::<Vec<_>>())
+            .field(
+                "stages",
+                &self.stages.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            )
             .field("services", &self.services.len())
             .finish_non_exhaustive()
     }

@@ -191,7 +191,12 @@ impl Error {
     /// Removes credential values from the message (a provider may echo one back).
     pub fn scrubbed(mut self, secrets: &[crate::redact::Secret]) -> Error {
         let leaks = |text: &str| secrets.iter().any(|s| !s.is_empty() && text.contains(s.expose()));
-        let values = || secrets.iter().map(crate::redact::Secret::expose).collect::<Vec<&str>>();
+        let values = || {
+            secrets
+                .iter()
+                .map(crate::redact::Secret::expose)
+                .collect::<Vec<&str>>()
+        };
         if leaks(&self.0.message) {
             self.0.message = crate::redact::scrub(&self.0.message, &values());
         }

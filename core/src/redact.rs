@@ -114,7 +114,6 @@ pub(crate) fn scrub_serde_message(message: &str) -> String {
     truncate(out, MAX_MESSAGE_LEN)
 }
 
-
 /// What replaces request text found in a provider's message.
 pub const REQUEST_TEXT_MARK: &str = "[request text]";
 
@@ -136,7 +135,11 @@ pub fn without_request_text(message: &str, texts: &[&str]) -> Option<String> {
     if texts.is_empty() || message.is_empty() {
         return None;
     }
-    let in_request = |piece: &str| texts.iter().any(|t| memchr::memmem::find(t.as_bytes(), piece.as_bytes()).is_some());
+    let in_request = |piece: &str| {
+        texts
+            .iter()
+            .any(|t| memchr::memmem::find(t.as_bytes(), piece.as_bytes()).is_some())
+    };
     let mut spans: Vec<(usize, usize)> = Vec::new();
     // Quoted values.
     for (open, close) in [('\'', '\''), ('"', '"'), ('`', '`'), ('‘', '’'), ('“', '”')] {
@@ -269,7 +272,10 @@ mod tests {
         assert!(!m.contains("078-05-1120") && !m.contains("My SSN"), "{m}");
         assert!(m.starts_with("The input") && m.ends_with("was rejected"), "{m}");
         // Nothing echoed, or only short common words: the message stays.
-        assert_eq!(without_request_text("Rate limit reached for gpt-4o", &[prompt]), None);
+        assert_eq!(
+            without_request_text("Rate limit reached for gpt-4o", &[prompt]),
+            None
+        );
         assert_eq!(without_request_text("I need a break", &[prompt]), None);
         assert_eq!(without_request_text("anything", &[]), None);
     }

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 
 use mock_upstream::recordings;
 use modelplug_core::ErrorKind;
+use modelplug_core::providers::framing::SseDecoder;
 use modelplug_core::providers::openai::ChatChunkDecoder;
 use modelplug_core::providers::{EventDecoder, ProviderEvent};
-use modelplug_core::providers::framing::SseDecoder;
 
 fn sse_recordings() -> Vec<(String, Vec<u8>)> {
     let dir: PathBuf = recordings::default_dir();

@@ -35,9 +35,9 @@ fn request_text(request: &Value) -> String {
         }
     }
     let text = mark(request).to_string();
-    ["NaN", "Infinity", "-Infinity"]
-        .iter()
-        .fold(text, |t, token| t.replace(&format!("\"\\u0001{token}\\u0001\""), token))
+    ["NaN", "Infinity", "-Infinity"].iter().fold(text, |t, token| {
+        t.replace(&format!("\"\\u0001{token}\\u0001\""), token)
+    })
 }
 
 /// Runs the case's call; with `cancel`, gives up on it the Rust way (dropping it).
@@ -100,7 +100,10 @@ async fn usage(client: &Client, cancelled: bool) -> Value {
 async fn settled(upstream: &MockUpstream, id: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while std::time::Instant::now() < deadline
-        && upstream.requests(id).iter().any(|r| !r.finished && !r.client_aborted)
+        && upstream
+            .requests(id)
+            .iter()
+            .any(|r| !r.finished && !r.client_aborted)
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

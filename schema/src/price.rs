@@ -25,7 +25,13 @@ impl Price {
     /// `cached_tokens` were read from and `cache_write_tokens` written to the provider's cache;
     /// `output_tokens` includes reasoning. Counts a provider reports inconsistently (more
     /// cached than prompt tokens) are clamped, never priced below zero.
-    pub fn cost(&self, input_tokens: u64, cached_tokens: u64, cache_write_tokens: u64, output_tokens: u64) -> f64 {
+    pub fn cost(
+        &self,
+        input_tokens: u64,
+        cached_tokens: u64,
+        cache_write_tokens: u64,
+        output_tokens: u64,
+    ) -> f64 {
         let cached = cached_tokens.min(input_tokens);
         let written = cache_write_tokens.min(input_tokens - cached);
         let plain = input_tokens - cached - written;

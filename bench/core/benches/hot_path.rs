@@ -8,11 +8,11 @@ use std::collections::VecDeque;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use modelplug_core::providers::framing::SseDecoder;
 use modelplug_core::providers::openai::{
     ChatChunkDecoder, Quirks, decode_chat_response, encode_chat_request,
 };
 use modelplug_core::providers::{EventDecoder, ProviderKind};
-use modelplug_core::providers::framing::SseDecoder;
 use modelplug_core::{ChatRequest, Client, Config};
 use serde_json::json;
 

@@ -4,8 +4,8 @@
 use super::env::{EnvLookup, InterpolationError, interpolate};
 use super::node::{Node, Pos, Value};
 use super::{
-    Api, Config, ConfigIssue, DEFAULT_DEADLINE_MS, DEFAULT_TIMEOUT_MS, DeploymentConfig, MockConfig, ModelConfig, RetryConfig,
-    Strategy,
+    Api, Config, ConfigIssue, DEFAULT_DEADLINE_MS, DEFAULT_TIMEOUT_MS, DeploymentConfig, MockConfig,
+    ModelConfig, RetryConfig, Strategy,
 };
 use crate::error::ErrorKind;
 use crate::providers::ProviderKind;
@@ -33,7 +33,14 @@ impl Default for Defaults {
 const TOP_FIELDS: &[&str] = &["app", "team", "env", "models", "defaults", "prices"];
 const PRICE_FIELDS: &[&str] = &["input", "cached_input", "cache_write", "output"];
 const DEFAULTS_FIELDS: &[&str] = &["timeout_ms", "deadline_ms", "retry"];
-const MODEL_FIELDS: &[&str] = &["name", "strategy", "deployments", "fallbacks", "retry", "deadline_ms"];
+const MODEL_FIELDS: &[&str] = &[
+    "name",
+    "strategy",
+    "deployments",
+    "fallbacks",
+    "retry",
+    "deadline_ms",
+];
 const RETRY_FIELDS: &[&str] = &["attempts", "backoff_ms", "max_backoff_ms", "max_retry_after_ms"];
 const DEPLOYMENT_FIELDS: &[&str] = &[
     "name",

@@ -54,7 +54,11 @@ impl<T: Send + 'static> Completions<T> {
 
     /// Runs `call` as a task on the process runtime; its result is queued under `id`.
     /// Aborting the returned handle drops the call.
-    pub fn submit(self: &Arc<Self>, id: u64, call: impl Future<Output = T> + Send + 'static) -> Result<AbortHandle> {
+    pub fn submit(
+        self: &Arc<Self>,
+        id: u64,
+        call: impl Future<Output = T> + Send + 'static,
+    ) -> Result<AbortHandle> {
         let queue = self.clone();
         let task = crate::runtime::handle()?.spawn(async move { queue.push(id, call.await) });
         Ok(task.abort_handle())
@@ -84,7 +88,11 @@ mod tests {
         });
         q.push(1, 10);
         q.push(2, 20);
-        assert_eq!(wakes.load(Ordering::SeqCst), 1, "one wake-up for results that arrive together");
+        assert_eq!(
+            wakes.load(Ordering::SeqCst),
+            1,
+            "one wake-up for results that arrive together"
+        );
         assert_eq!(q.drain(), vec![(1, 10), (2, 20)]);
         q.submit(3, async { 30 }).unwrap();
         let aborted = q

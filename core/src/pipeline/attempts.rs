@@ -41,7 +41,10 @@ pub(crate) async fn call(router: &Router, cx: &mut CallCx) -> Result<Reply> {
         cx.in_flight = None;
         match result {
             Ok(mut reply) => {
-                cx.run.as_mut().expect("begun").succeeded(&deployment, started, Some(200));
+                cx.run
+                    .as_mut()
+                    .expect("begun")
+                    .succeeded(&deployment, started, Some(200));
                 cx.usage = *reply.usage();
                 stamp(&mut reply, &deployment, cx);
                 cx.answered_by = Some(deployment);
@@ -49,7 +52,11 @@ pub(crate) async fn call(router: &Router, cx: &mut CallCx) -> Result<Reply> {
             }
             Err(e) => {
                 let e = without_request_text(e, &cx.request);
-                cx.run.as_mut().expect("begun").failed(&deployment, started, e).await?;
+                cx.run
+                    .as_mut()
+                    .expect("begun")
+                    .failed(&deployment, started, e)
+                    .await?;
             }
         }
     }
@@ -74,7 +81,11 @@ pub(crate) async fn open(router: &Router, cx: &mut CallCx) -> Result<Box<dyn Pro
             Err(e) => {
                 cx.in_flight = None;
                 let e = without_request_text(e, &cx.request);
-                cx.run.as_mut().expect("begun").failed(&deployment, started, e).await?;
+                cx.run
+                    .as_mut()
+                    .expect("begun")
+                    .failed(&deployment, started, e)
+                    .await?;
             }
         }
     }

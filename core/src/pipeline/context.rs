@@ -11,6 +11,8 @@ use crate::usage::{GuardrailOutcome, Operation};
 
 /// What a call asks for.
 #[derive(Debug, Clone, PartialEq)]
+// Moved, not copied, once per call: boxing would cost an allocation per call.
+#[allow(clippy::large_enum_variant)]
 pub enum CallRequest {
     /// A chat completion, streamed or not.
     Chat(ChatRequest),

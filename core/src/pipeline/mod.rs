@@ -29,7 +29,7 @@ use tokio::sync::Notify;
 pub use admit::Admit;
 pub use context::{CallCx, CallRequest};
 pub use price::Pricing;
-pub use stage::{Flow, Position, Reply, ReplyMut, Stage, StreamFilter, Step};
+pub use stage::{Flow, Position, Reply, ReplyMut, Stage, Step, StreamFilter};
 
 pub(crate) use call::Call;
 pub(crate) use stream::CallStream;
@@ -167,7 +167,9 @@ impl Pipeline {
         let deadline = started + within.mul_f32(0.9);
         if !self.inflight.wait_idle(deadline).await {
             self.stop.cancel();
-            self.inflight.wait_idle(Instant::now() + Duration::from_millis(50)).await;
+            self.inflight
+                .wait_idle(Instant::now() + Duration::from_millis(50))
+                .await;
         }
         let left = within.saturating_sub(started.elapsed()).max(within / 10);
         self.services.shutdown(left).await

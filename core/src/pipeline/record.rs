@@ -55,7 +55,10 @@ pub(crate) fn build_event(client: &ClientFacts, cx: &mut CallCx, outcome: Outcom
         schema: modelplug_schema::SCHEMA_VERSION,
         id: new_event_id(cx.started_at),
         ts: crate::usage::Timestamp::of(cx.started_at),
-        app: metadata.app.as_deref().map_or_else(|| client.app.clone(), Arc::from),
+        app: metadata
+            .app
+            .as_deref()
+            .map_or_else(|| client.app.clone(), Arc::from),
         team: metadata
             .team
             .as_deref()

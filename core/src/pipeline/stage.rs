@@ -58,6 +58,8 @@ impl<T> From<Result<T>> for Step<'_, T> {
 }
 
 /// What a `before` hook decides.
+// Moved, not copied, once per call: boxing would cost an allocation per call.
+#[allow(clippy::large_enum_variant)]
 pub enum Flow {
     /// Go on with the call.
     Continue,
@@ -123,7 +125,12 @@ impl Reply {
 /// what it still holds before it; an error ends the stream.
 pub trait StreamFilter: Send {
     /// Takes one event; pushes what may go on now.
-    fn on_event(&mut self, cx: &mut CallCx, event: StreamEvent, out: &mut VecDeque<StreamEvent>) -> Result<()>;
+    fn on_event(
+        &mut self,
+        cx: &mut CallCx,
+        event: StreamEvent,
+        out: &mut VecDeque<StreamEvent>,
+    ) -> Result<()>;
 }
 
 /// One concern on every call's path. Every hook has a default that does nothing, so a stage

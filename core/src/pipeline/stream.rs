@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 use crate::providers::{ProviderStream, ReplayStream};
 use crate::types::{ChatRequest, ChatResponse, StreamEvent};
 
+// Moved, not copied, once per call: boxing the request would cost an allocation per call.
+#[allow(clippy::large_enum_variant)]
 enum State {
     /// Not started: the first `next` starts the call.
     Idle(ChatRequest),
@@ -211,9 +213,11 @@ impl CallStream {
             return Ok(());
         };
         self.pipeline.check_open()?;
-        let call = self
-            .call
-            .insert(Call::start(self.pipeline.clone(), CallRequest::Chat(request), true));
+        let call = self.call.insert(Call::start(
+            self.pipeline.clone(),
+            CallRequest::Chat(request),
+            true,
+        ));
         let pipeline = self.pipeline.clone();
         let (flow, answered_at) = pipeline.before(&mut call.cx).await?;
         if let Flow::Answer(reply) = flow {
@@ -225,7 +229,11 @@ impl CallStream {
             self.answered = Some(response);
         }
         let stages = &pipeline.stages[..self.outer];
-        self.filters = stages.iter().rev().filter_map(|s| s.stream_filter(&call.cx)).collect();
+        self.filters = stages
+            .iter()
+            .rev()
+            .filter_map(|s| s.stream_filter(&call.cx))
+            .collect();
         Ok(())
     }
 

@@ -84,7 +84,10 @@ impl<F: Framing, D: EventDecoder> FramedStream<F, D> {
     /// How long the next read may wait, and the error if it waits that long.
     fn read_bound(&self) -> (Duration, Error) {
         let idle = || {
-            let msg = format!("no data from the provider for {} ms", self.idle_timeout.as_millis());
+            let msg = format!(
+                "no data from the provider for {} ms",
+                self.idle_timeout.as_millis()
+            );
             Error::new(ErrorKind::Timeout, msg)
         };
         match self.deadline {

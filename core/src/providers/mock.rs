@@ -13,11 +13,11 @@ use futures_util::future::BoxFuture;
 use super::{CallOptions, Provider, ProviderKind, ProviderStream, ReplayStream};
 use crate::config::{DeploymentConfig, MockConfig};
 use crate::error::{Error, ErrorKind, Result};
-use crate::usage::estimate_tokens;
 use crate::types::{
     AssistantMessage, ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, FinishReason, Role, ToolCall,
     ToolChoice, Usage,
 };
+use crate::usage::estimate_tokens;
 
 /// A mock deployment.
 #[derive(Debug)]
@@ -44,13 +44,14 @@ impl MockProvider {
             let latency = Duration::from_millis(self.settings.latency_ms);
             if latency > opts.timeout {
                 tokio::time::sleep(opts.timeout).await;
-                return Err(
-                    Error::new(
-                        ErrorKind::Timeout,
-                        format!("no answer within {} ms (the try's timeout; mock)", opts.timeout.as_millis()),
-                    )
-                    .with_provider("mock"),
-                );
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "no answer within {} ms (the try's timeout; mock)",
+                        opts.timeout.as_millis()
+                    ),
+                )
+                .with_provider("mock"));
             }
             tokio::time::sleep(latency).await;
         }
@@ -151,7 +152,10 @@ impl MockProvider {
     async fn stream_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<Box<dyn ProviderStream>> {
         self.begin_call(opts).await?;
         let answer = self.answer(req);
-        Ok(Box::new(ReplayStream::of_response(&answer, self.settings.chunk_chars)))
+        Ok(Box::new(ReplayStream::of_response(
+            &answer,
+            self.settings.chunk_chars,
+        )))
     }
 
     async fn embed_inner(&self, req: &EmbedRequest, opts: CallOptions) -> Result<EmbedResponse> {

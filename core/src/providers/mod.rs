@@ -157,6 +157,9 @@ pub fn unknown_provider_message(name: &str) -> String {
     }
     match crate::config::closest(name, &known) {
         Some(s) => format!("unknown provider `{name}` (did you mean `{s}`?)"),
-        None => format!("unknown provider `{name}` (known providers: {})", known.join(", ")),
+        None => format!(
+            "unknown provider `{name}` (known providers: {})",
+            known.join(", ")
+        ),
     }
 }

@@ -218,7 +218,10 @@ impl Router {
         let kind = ProviderKind::parse(provider).ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
-                format!("model `{model}`: {}", providers::unknown_provider_message(provider)),
+                format!(
+                    "model `{model}`: {}",
+                    providers::unknown_provider_message(provider)
+                ),
             )
         })?;
         if name.is_empty() {

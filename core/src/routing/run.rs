@@ -160,7 +160,12 @@ impl Run {
         let e = deadline.error();
         match &self.last_error {
             Some(last) => {
-                let message = format!("{}; last error: [{}] {}", e.message(), last.code(), last.message());
+                let message = format!(
+                    "{}; last error: [{}] {}",
+                    e.message(),
+                    last.code(),
+                    last.message()
+                );
                 Error::new(ErrorKind::Timeout, message)
             }
             None => e,

@@ -51,7 +51,10 @@ mod tests {
         let mut status = 0;
         // SAFETY: waits for the child just started.
         unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child saw no new generation");
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "child saw no new generation"
+        );
         assert_eq!(fork_generation(), before, "the parent's generation is unchanged");
     }
 }

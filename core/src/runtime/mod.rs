@@ -146,7 +146,10 @@ mod tests {
             tokio::spawn(async { std::thread::current().name().map(str::to_owned) }).await
         });
         assert_eq!(name.unwrap().unwrap().as_deref(), Some("modelplug-worker"));
-        assert!(Arc::ptr_eq(&runtime().unwrap(), &runtime().unwrap()), "one per process");
+        assert!(
+            Arc::ptr_eq(&runtime().unwrap(), &runtime().unwrap()),
+            "one per process"
+        );
     }
 
     #[test]
@@ -173,7 +176,8 @@ mod tests {
             let _ = tokio::time::timeout(std::time::Duration::from_millis(20), run).await;
         })
         .unwrap();
-        rx.recv_timeout(std::time::Duration::from_secs(5)).expect("the task was dropped");
+        rx.recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the task was dropped");
     }
 
     #[test]

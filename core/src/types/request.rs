@@ -689,14 +689,22 @@ pub fn non_finite_error(field: &str, value: f64) -> crate::Error {
 /// `line`:`column` stopped on, if that is what it stopped on. Bindings whose host language can
 /// hold such numbers write them as these bare tokens, so that the core names the field.
 fn non_finite_at(json: &str, line: usize, column: usize) -> Option<f64> {
-    let start_of_line: usize = json.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let start_of_line: usize = json
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     let at = (start_of_line + column).saturating_sub(1).min(json.len());
-    let from = json[..at].rfind(|c: char| matches!(c, ':' | ',' | '[')).map_or(0, |i| i + 1);
+    let from = json[..at].rfind([':', ',', '[']).map_or(0, |i| i + 1);
     let token = json[from..].trim_start();
-    [("NaN", f64::NAN), ("Infinity", f64::INFINITY), ("-Infinity", f64::NEG_INFINITY)]
-        .into_iter()
-        .find(|(t, _)| token.starts_with(t))
-        .map(|(_, v)| v)
+    [
+        ("NaN", f64::NAN),
+        ("Infinity", f64::INFINITY),
+        ("-Infinity", f64::NEG_INFINITY),
+    ]
+    .into_iter()
+    .find(|(t, _)| token.starts_with(t))
+    .map(|(_, v)| v)
 }
 
 fn from_json_with_path<T: de::DeserializeOwned>(json: &str) -> crate::Result<T> {
@@ -796,14 +804,24 @@ mod tests {
 
     #[test]
     fn non_finite_numbers_name_their_field() {
-        for (token, shown) in [("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity")] {
-            let text = format!(r#"{{"model":"m","messages":[{{"role":"user","content":"x"}}],"temperature":{token}}}"#);
+        for (token, shown) in [
+            ("NaN", "NaN"),
+            ("Infinity", "Infinity"),
+            ("-Infinity", "-Infinity"),
+        ] {
+            let text = format!(
+                r#"{{"model":"m","messages":[{{"role":"user","content":"x"}}],"temperature":{token}}}"#
+            );
             let e = ChatRequest::from_json(&text).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::InvalidRequest);
-            assert!(e.message().contains("`temperature` must be a finite number"), "{e}");
+            assert!(
+                e.message().contains("`temperature` must be a finite number"),
+                "{e}"
+            );
             assert!(e.message().contains(shown), "{e}");
         }
-        let e = ChatRequest::from_json(r#"{"model":"m","messages":[],"extra":{"a":{"b":[1, NaN]}}}"#).unwrap_err();
+        let e = ChatRequest::from_json(r#"{"model":"m","messages":[],"extra":{"a":{"b":[1, NaN]}}}"#)
+            .unwrap_err();
         assert!(e.message().contains("`extra.a.b[1]`"), "{e}");
         // Other syntax errors keep their own message.
         let e = ChatRequest::from_json(r#"{"model":"m","messages":[],"temperature":nope}"#).unwrap_err();

@@ -6,8 +6,8 @@ mod event;
 mod log;
 mod pricing;
 
-pub(crate) use event::{ClientFacts, new_event_id};
-pub use event::{CallStatus, GuardrailOutcome, Operation, SdkInfo, Timestamp, UsageEvent, rust_sdk};
 pub use estimate::estimate_tokens;
+pub use event::{CallStatus, GuardrailOutcome, Operation, SdkInfo, Timestamp, UsageEvent, rust_sdk};
+pub(crate) use event::{ClientFacts, new_event_id};
 pub use log::{DEFAULT_CAPACITY, UsageLog};
 pub use pricing::{Price, PriceTable, cost_of};

@@ -16,7 +16,9 @@ pub struct HeaderAuth {
 
 impl std::fmt::Debug for HeaderAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HeaderAuth").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("HeaderAuth")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -29,7 +31,9 @@ impl HeaderAuth {
     /// `<name>: <key>`.
     pub fn header(name: HeaderName, key: &str, what: &str) -> Result<HeaderAuth> {
         let mut value = HeaderValue::from_str(key).map_err(|_| {
-            Error::config(format!("{what} contains characters not allowed in an HTTP header"))
+            Error::config(format!(
+                "{what} contains characters not allowed in an HTTP header"
+            ))
         })?;
         value.set_sensitive(true);
         Ok(HeaderAuth { name, value })
@@ -38,7 +42,9 @@ impl HeaderAuth {
 
 impl Auth for HeaderAuth {
     fn apply<'a>(&'a self, request: &'a mut reqwest::Request) -> Step<'a, ()> {
-        request.headers_mut().insert(self.name.clone(), self.value.clone());
+        request
+            .headers_mut()
+            .insert(self.name.clone(), self.value.clone());
         Step::Ready(Ok(()))
     }
 }

@@ -21,5 +21,9 @@ pub struct Frame<'a> {
 pub trait Framing: Send {
     /// Decodes one piece, calling `on_frame` for every frame it completes; stops at the first
     /// error `on_frame` returns. Malformed bytes are a PROVIDER_UNAVAILABLE error.
-    fn feed_frames(&mut self, piece: &[u8], on_frame: &mut dyn FnMut(Frame<'_>) -> crate::Result<()>) -> crate::Result<()>;
+    fn feed_frames(
+        &mut self,
+        piece: &[u8],
+        on_frame: &mut dyn FnMut(Frame<'_>) -> crate::Result<()>,
+    ) -> crate::Result<()>;
 }

@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::error_body::error_from_body;
 use crate::error::{Error, ErrorKind, Result};
-use crate::providers::{EventDecoder, ProviderEvent};
 use crate::providers::framing::Frame;
+use crate::providers::{EventDecoder, ProviderEvent};
 use crate::types::{AssistantMessage, ChatResponse, FinishReason, ToolCall, Usage};
 
 /// Usage as the OpenAI family reports it.

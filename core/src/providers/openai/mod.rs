@@ -144,7 +144,11 @@ impl OpenAiProvider {
                 let what = format!("the API key of deployment `{}`", d.name);
                 secrets.push(key.clone());
                 if d.provider == ProviderKind::Azure {
-                    Box::new(HeaderAuth::header(HeaderName::from_static("api-key"), key.expose(), &what)?)
+                    Box::new(HeaderAuth::header(
+                        HeaderName::from_static("api-key"),
+                        key.expose(),
+                        &what,
+                    )?)
                 } else {
                     Box::new(HeaderAuth::bearer(key.expose(), &what)?)
                 }
@@ -185,7 +189,13 @@ impl OpenAiProvider {
     /// POSTs `body` to `url` with this attempt's credentials; a non-2xx answer becomes a
     /// classified error. With `whole`, the timeout bounds the whole exchange (the body is read
     /// within it too); otherwise only the wait for the headers.
-    async fn post(&self, url: &str, body: Vec<u8>, opts: CallOptions, whole: bool) -> Result<reqwest::Response> {
+    async fn post(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        opts: CallOptions,
+        whole: bool,
+    ) -> Result<reqwest::Response> {
         let provider = self.kind.name();
         let mut req = self
             .http
@@ -201,7 +211,10 @@ impl OpenAiProvider {
         let within = || {
             Error::new(
                 crate::ErrorKind::Timeout,
-                format!("no answer within {} ms (the try's timeout)", opts.timeout.as_millis()),
+                format!(
+                    "no answer within {} ms (the try's timeout)",
+                    opts.timeout.as_millis()
+                ),
             )
             .with_provider(provider)
         };
@@ -223,7 +236,9 @@ impl OpenAiProvider {
         }
         let headers = response.headers().clone();
         let body = http::read_error_body(response).await;
-        let raw = opts.include_raw.then(|| String::from_utf8_lossy(&body).into_owned());
+        let raw = opts
+            .include_raw
+            .then(|| String::from_utf8_lossy(&body).into_owned());
         Err(error_from_response(status, &headers, &body)
             .with_provider(provider)
             .with_raw(raw))
@@ -231,7 +246,11 @@ impl OpenAiProvider {
 
     /// Reads a 2xx answer's body. A body that breaks off is the provider's fault
     /// (PROVIDER_UNAVAILABLE with its status and request id), not a network error.
-    async fn read_body(&self, response: reqwest::Response, opts: CallOptions) -> Result<(bytes::Bytes, Option<String>)> {
+    async fn read_body(
+        &self,
+        response: reqwest::Response,
+        opts: CallOptions,
+    ) -> Result<(bytes::Bytes, Option<String>)> {
         let request_id = http::request_id(response.headers());
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(|e| {
@@ -261,7 +280,13 @@ impl OpenAiProvider {
     }
 
     /// Decodes a whole (non-streamed) chat answer.
-    fn decode_chat(&self, body: &[u8], status: u16, request_id: Option<String>, include_raw: bool) -> Result<ChatResponse> {
+    fn decode_chat(
+        &self,
+        body: &[u8],
+        status: u16,
+        request_id: Option<String>,
+        include_raw: bool,
+    ) -> Result<ChatResponse> {
         let decoded = match self.api {
             Api::Chat => decode_chat_response(body, include_raw),
             Api::Responses => decode_responses_response(body, include_raw),
@@ -279,7 +304,11 @@ impl OpenAiProvider {
             .with_provider(self.kind.name())
             .with_request_id(request_id.clone())
             .with_retryable(false);
-        if e.status().is_none() { e.with_status(status) } else { e }
+        if e.status().is_none() {
+            e.with_status(status)
+        } else {
+            e
+        }
     }
 
     async fn chat_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<ChatResponse> {
@@ -302,8 +331,14 @@ impl OpenAiProvider {
     async fn stream_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<Box<dyn ProviderStream>> {
         let provider = self.kind.name();
         let (url, body) = match self.api {
-            Api::Chat => (&self.endpoints.chat, encode_chat_request(req, &self.model, &self.quirks, true)?),
-            Api::Responses => (&self.endpoints.responses, encode_responses_request(req, &self.model, true)?),
+            Api::Chat => (
+                &self.endpoints.chat,
+                encode_chat_request(req, &self.model, &self.quirks, true)?,
+            ),
+            Api::Responses => (
+                &self.endpoints.responses,
+                encode_responses_request(req, &self.model, true)?,
+            ),
         };
         let response = self.post(url, body, opts, false).await?;
         if is_json(&response) {

@@ -10,8 +10,8 @@ use super::chat_request::to_body_with_extra;
 use super::chat_response::malformed;
 use super::error_body::error_from_body;
 use crate::error::{Error, ErrorKind, Result};
-use crate::providers::{EventDecoder, ProviderEvent};
 use crate::providers::framing::Frame;
+use crate::providers::{EventDecoder, ProviderEvent};
 use crate::types::{
     AssistantMessage, ChatRequest, ChatResponse, Content, ContentPart, FinishReason, ResponseFormat, Role,
     ToolCall, ToolChoice, Usage,

@@ -26,6 +26,6 @@ async fn demo() -> modelplug_core::Result<()> {
     for line in modelplug_examples::run(&client).await? {
         println!("{line}");
     }
-    client.close();
+    client.close().await?;
     Ok(())
 }
