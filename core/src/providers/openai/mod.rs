@@ -4,6 +4,7 @@
 
 mod chat_request;
 mod chat_response;
+mod chat_stream;
 mod embeddings;
 mod error_body;
 mod quirks;
@@ -24,7 +25,8 @@ use crate::redact::Secret;
 use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse};
 
 pub use chat_request::encode_chat_request;
-pub use chat_response::{ChatChunkDecoder, decode_chat_response};
+pub use chat_response::decode_chat_response;
+pub use chat_stream::ChatChunkDecoder;
 pub use embeddings::{decode_embed_response, encode_embed_request};
 pub use error_body::{classify, error_from_body, error_from_response};
 pub use quirks::Quirks;
