@@ -232,9 +232,8 @@ impl Client {
     pub fn stream(&self, request: ChatRequest) -> ChatStream {
         match self.pipeline() {
             Ok(p) => ChatStream::new(p, request),
-            // Only a child process whose pipeline cannot be built gets here: the parent's
-            // pipeline then reports its closed state instead of a half-built one.
-            Err(_) => ChatStream::new(self.inner.pipeline.clone(), request),
+            // Only a forked child whose pipeline cannot be built gets here.
+            Err(e) => ChatStream::broken(self.inner.pipeline.clone(), e),
         }
     }
 

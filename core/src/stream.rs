@@ -70,11 +70,22 @@ pub struct ChatStream {
 
 impl ChatStream {
     pub(crate) fn new(pipeline: Arc<Pipeline>, request: ChatRequest) -> ChatStream {
+        let call = pipeline.stream(request);
+        ChatStream::driving(pipeline, call)
+    }
+
+    /// A stream whose first read fails with `error` (`pipeline` only lends its stop signal).
+    pub(crate) fn broken(pipeline: Arc<Pipeline>, error: Error) -> ChatStream {
+        let call = CallStream::broken(pipeline.clone(), error);
+        ChatStream::driving(pipeline, call)
+    }
+
+    fn driving(pipeline: Arc<Pipeline>, call: CallStream) -> ChatStream {
         let cancel = CancelHandle::new();
         let cancelled = cancel.0.subscribe();
         ChatStream {
-            call: pipeline.stream(request),
             pipeline,
+            call,
             cancel,
             cancelled,
         }

@@ -254,6 +254,18 @@ async fn stream_filters_hold_back_and_release_before_done() {
     );
     let e = last_event(&client);
     assert!(e.stream && e.status == CallStatus::Ok && e.ttft_ms.is_some());
+    assert_eq!(
+        client.calls_in_flight(),
+        0,
+        "a finished stream is not in flight, even unread and alive"
+    );
+    let started = Instant::now();
+    client.close().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "close did not wait for the finished stream"
+    );
+    drop(stream);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

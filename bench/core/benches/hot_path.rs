@@ -1,6 +1,6 @@
 //! The core's hot path without network: build a Chat Completions request, parse an answer,
-//! decode a 200-chunk stream, and one whole `Client::chat` through the in-process mock
-//! provider (routing, attempts and response assembly included).
+//! decode a 200-chunk stream, and one whole `Client::chat` and `Client::stream` through the
+//! in-process mock provider (the call pipeline, routing, attempts, assembly and the usage event).
 //!
 //! Run: `make bench-core` (or `cargo bench -p modelplug-bench`).
 
@@ -94,6 +94,19 @@ fn hot_path(c: &mut Criterion) {
     let client = Client::new(Config::from_json_value(&config, &|_| None).unwrap()).unwrap();
     c.bench_function("Client::chat through the mock provider (whole core path)", |b| {
         b.iter(|| runtime.block_on(client.chat(black_box(req.clone()))).unwrap())
+    });
+    c.bench_function("Client::stream through the mock provider (whole core path, to Done)", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let mut stream = client.stream(black_box(req.clone()));
+                let mut events = 0;
+                while let Some(ev) = stream.next().await {
+                    ev.unwrap();
+                    events += 1;
+                }
+                events
+            })
+        })
     });
 }
 

@@ -1,5 +1,5 @@
-//! [`Call`]: a call in progress. It counts the call as in flight, and it ends the call
-//! exactly once — settling its cost and recording its usage event — however it ends,
+//! [`Call`]: a call in progress. It counts the call as in flight until it ends, and it ends
+//! the call exactly once — settling its cost and recording its usage event — however it ends,
 //! including by being dropped (a cancelled future, an aborted stream): then the try in flight
 //! is recorded as cancelled and the content already delivered is counted.
 
@@ -16,6 +16,7 @@ pub(crate) struct Call {
     pub(crate) pipeline: Arc<Pipeline>,
     pub(crate) cx: CallCx,
     settled: bool,
+    /// Recorded, and no longer counted as in flight (a finished stream may live on unread).
     ended: bool,
 }
 
@@ -65,6 +66,7 @@ impl Call {
         for stage in &self.pipeline.stages {
             stage.recorded(&event);
         }
+        self.pipeline.inflight.leave();
     }
 
     /// A stream that ends early was billed for what it generated: when content reached the
@@ -97,6 +99,5 @@ impl Drop for Call {
         if !self.ended {
             self.end_err(&Error::cancelled("the call was cancelled before it finished"));
         }
-        self.pipeline.inflight.leave();
     }
 }

@@ -22,6 +22,8 @@ enum State {
     Opening,
     /// Reading a provider stream (or replaying a stage's answer).
     Reading(Box<dyn ProviderStream>),
+    /// Could not start at all: the first `next` returns this error.
+    Broken(Error),
     /// Done, failed or cancelled.
     Finished,
 }
@@ -62,6 +64,13 @@ impl CallStream {
             content_started: false,
             ended: false,
         }
+    }
+
+    /// A stream that fails on its first read with `error` (its client could not be used).
+    pub(crate) fn broken(pipeline: Arc<Pipeline>, error: Error) -> CallStream {
+        let mut stream = CallStream::new(pipeline, ChatRequest::default());
+        stream.state = State::Broken(error);
+        stream
     }
 
     /// True once the last event was returned.
@@ -201,6 +210,7 @@ impl CallStream {
                         return self.complete(request_id).await;
                     }
                 },
+                State::Broken(e) => return Err(e.clone()),
                 State::Finished => return Err(Error::internal("the stream already ended")),
             }
         }
