@@ -1,12 +1,15 @@
-//! `FfiClient`: JSON requests in, JSON responses out, errors as [`FfiError`].
+//! `FfiClient`: JSON requests in, `{"ok": …}` / `{"err": …}` JSON text out.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use modelplug_core::client::DEFAULT_CLOSE_TIMEOUT;
 use modelplug_core::config::process_env;
+use modelplug_core::ffi::{err_json, ok_json};
+use modelplug_core::runtime::run_abortable;
 use modelplug_core::{ChatRequest, Client, Config, EmbedRequest, Error};
 
 use crate::FfiError;
-use crate::runtime::{ensure_runtime, on_runtime};
 use crate::stream::FfiStream;
 
 /// The core client.
@@ -15,16 +18,27 @@ pub struct FfiClient {
     client: Client,
 }
 
-fn build(config: Result<Config, Error>) -> Result<Arc<FfiClient>, FfiError> {
-    ensure_runtime()?;
-    let client = config.and_then(|c| {
-        Client::builder()
-            .config(c)
-            .sdk("kotlin", env!("CARGO_PKG_VERSION"))
-            .build()
-    })?;
-    LIVE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+/// Live native clients (the Kotlin tests check that a collected `Client` releases its own).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// A client for `config`; the process runtime is built first, so a bad
+/// `MODELPLUG_WORKER_THREADS` is the constructor's CONFIG error.
+fn build(config: impl FnOnce() -> Result<Config, Error>) -> Result<Arc<FfiClient>, FfiError> {
+    modelplug_core::runtime::runtime()?;
+    let client = Client::builder()
+        .config(config()?)
+        .sdk("kotlin", env!("CARGO_PKG_VERSION"))
+        .build()?;
+    LIVE.fetch_add(1, Ordering::Relaxed);
     Ok(Arc::new(FfiClient { client }))
+}
+
+/// The envelope of a call's outcome.
+fn envelope<T: serde::Serialize>(outcome: Result<T, Error>) -> String {
+    match outcome {
+        Ok(value) => ok_json(&value),
+        Err(e) => err_json(&e),
+    }
 }
 
 #[uniffi::export]
@@ -32,37 +46,30 @@ impl FfiClient {
     /// A client for a config object's JSON text, or with no config (`provider/model` names).
     #[uniffi::constructor]
     pub fn new(config_json: Option<String>) -> Result<Arc<FfiClient>, FfiError> {
-        let config = match config_json {
+        build(|| match config_json {
             None => Ok(Config::empty()),
             Some(text) => Config::from_json_str(&text, &process_env),
-        };
-        build(config)
+        })
     }
 
     /// A client for a `modelplug.yaml` file.
     #[uniffi::constructor]
     pub fn from_file(path: String) -> Result<Arc<FfiClient>, FfiError> {
-        build(Config::from_file(path))
+        build(|| Config::from_file(path))
     }
 
-    /// One chat completion: the response's JSON text.
-    pub async fn chat(&self, request_json: String) -> Result<String, FfiError> {
+    /// One chat completion: `{"ok": response}` or `{"err": error}`.
+    pub async fn chat(&self, request_json: String) -> String {
         let client = self.client.clone();
-        on_runtime(async move {
-            let response = client.chat(ChatRequest::from_json(&request_json)?).await?;
-            Ok(to_json(&response))
-        })
-        .await
+        let call = async move { client.chat(ChatRequest::from_json(&request_json)?).await };
+        envelope(run_abortable(call).await.and_then(|r| r))
     }
 
-    /// Embeddings: the response's JSON text.
-    pub async fn embed(&self, request_json: String) -> Result<String, FfiError> {
+    /// Embeddings: `{"ok": response}` or `{"err": error}`.
+    pub async fn embed(&self, request_json: String) -> String {
         let client = self.client.clone();
-        on_runtime(async move {
-            let response = client.embed(EmbedRequest::from_json(&request_json)?).await?;
-            Ok(to_json(&response))
-        })
-        .await
+        let call = async move { client.embed(EmbedRequest::from_json(&request_json)?).await };
+        envelope(run_abortable(call).await.and_then(|r| r))
     }
 
     /// A stream; nothing is sent until the first `next_batch`, where an invalid request surfaces.
@@ -72,18 +79,19 @@ impl FfiClient {
         ))
     }
 
-    /// This process's usage events (JSON array text).
+    /// This process's usage events, oldest first: `{"ok": [event, ...]}` (also after close).
     pub fn usage(&self) -> String {
-        to_json(&self.client.usage())
+        ok_json(&self.client.usage())
     }
 
-    /// Closes the client; later calls fail with CANCELLED. (Not `close`: uniffi's Kotlin
-    /// objects already have a `close()`, which releases the native object.)
-    pub fn shutdown(&self) {
-        self.client.close();
+    /// Closes the client (`Client::close_blocking`): new calls fail with CANCELLED, calls in
+    /// flight get up to the default bound to finish. Blocks the calling JVM thread. (Not
+    /// `close`: uniffi's Kotlin objects already have a `close()`, which frees the native object.)
+    pub fn shutdown(&self) -> Result<(), FfiError> {
+        Ok(self.client.close_blocking(DEFAULT_CLOSE_TIMEOUT)?)
     }
 
-    /// Whether `close()` was called.
+    /// Whether the client was closed.
     pub fn is_closed(&self) -> bool {
         self.client.is_closed()
     }
@@ -99,21 +107,14 @@ impl FfiClient {
     }
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"error\":\"cannot encode: {e}\"}}"))
-}
-
-/// Live native clients (the Kotlin tests check that `close()` releases them).
-static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
 impl Drop for FfiClient {
     fn drop(&mut self) {
-        LIVE.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        LIVE.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 /// How many native clients are alive in this process.
 #[uniffi::export]
 pub fn ffi_live_clients() -> u64 {
-    LIVE.load(std::sync::atomic::Ordering::Relaxed) as u64
+    LIVE.load(Ordering::Relaxed) as u64
 }

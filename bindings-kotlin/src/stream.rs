@@ -1,9 +1,8 @@
-//! `FfiStream`: the pull-based stream, read in batches (`ChatStream::next_batch`) so that
+//! `FfiStream`: the pull-based stream, read in batches (`SharedStream::next_batch`) so that
 //! Kotlin crosses the FFI once per network read, not per token.
 
+use modelplug_core::runtime::run_abortable;
 use modelplug_core::{ChatStream, Error, SharedStream, StreamBatch};
-
-use crate::runtime::{handle, on_runtime};
 
 /// Most events handed over in one batch.
 const BATCH: usize = 64;
@@ -28,21 +27,20 @@ impl FfiStream {
     /// The next batch: `{"events": [...], "err": error | null}` JSON text; no events and no
     /// error is the end.
     pub async fn next_batch(&self) -> String {
-        match self.inner.clone() {
-            Ok(stream) => on_runtime(async move { stream.next_batch(BATCH).await.to_json() }).await,
-            Err(e) => StreamBatch {
-                events: Vec::new(),
-                error: Some(e),
-            }
-            .to_json(),
-        }
+        let stream = match &self.inner {
+            Ok(stream) => stream.clone(),
+            Err(e) => return StreamBatch::failed(e.clone()).to_json(),
+        };
+        run_abortable(async move { stream.next_batch(BATCH).await.to_json() })
+            .await
+            .unwrap_or_else(|e| StreamBatch::failed(e).to_json())
     }
 
     /// Stops the stream and closes the connection, also when a cancelled coroutine's read
     /// still holds it; a pending `next_batch` ends with CANCELLED.
     pub fn cancel(&self) {
         if let Ok(stream) = &self.inner {
-            stream.cancel(handle());
+            stream.cancel();
         }
     }
 }

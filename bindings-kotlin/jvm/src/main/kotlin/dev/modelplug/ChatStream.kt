@@ -9,9 +9,11 @@ import kotlinx.serialization.json.jsonArray
 import kotlinx.serialization.json.jsonObject
 
 /**
- * A streamed chat completion. Collect [asFlow]; the last event is [StreamEvent.Done] with the
- * assembled response. Cancelling the collecting coroutine (or leaving the collection early)
- * cancels the request and closes its connection.
+ * A streamed chat completion. Collect [asFlow] once; the last event is [StreamEvent.Done] with
+ * the assembled response. Cancelling the collecting coroutine (or leaving the collection early)
+ * cancels the request and closes its connection. When the collection ends, however it ends,
+ * the native stream is freed (a call counts as in flight until then: `Client.close()` waits
+ * for it).
  */
 class ChatStream internal constructor(private val ffi: FfiStream) : AutoCloseable {
     /** The assembled response, once the stream has ended. */
@@ -19,8 +21,12 @@ class ChatStream internal constructor(private val ffi: FfiStream) : AutoCloseabl
     var response: ChatResponse? = null
         private set
 
+    /** The native stream was freed (guarded by this object's monitor). */
+    private var released = false
+
     /** The events as a cold flow; collect it once. */
     fun asFlow(): Flow<StreamEvent> = flow {
+        check(!synchronized(this@ChatStream) { released }) { "a ChatStream can be collected once" }
         try {
             while (true) {
                 // {"events": [...], "err": error | null}; no events and no error is the end.
@@ -38,10 +44,23 @@ class ChatStream internal constructor(private val ffi: FfiStream) : AutoCloseabl
                 if (events.isEmpty() || response != null) break
             }
         } finally {
-            ffi.cancel() // a no-op once the stream has ended
+            release()
         }
     }
 
-    /** Stops the stream and closes the connection to the provider. */
-    override fun close() = ffi.cancel()
+    /** Stops the stream and closes the connection to the provider (a pending read ends with [ModelplugException.Cancelled]). */
+    @Synchronized
+    override fun close() {
+        if (!released) ffi.cancel()
+    }
+
+    /** Cancels (a no-op once the stream has ended) and frees the native stream; no read is pending. */
+    @Synchronized
+    private fun release() {
+        if (!released) {
+            released = true
+            ffi.cancel()
+            ffi.destroy()
+        }
+    }
 }

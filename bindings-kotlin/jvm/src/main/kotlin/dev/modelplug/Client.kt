@@ -1,7 +1,6 @@
 package dev.modelplug
 
 import dev.modelplug.ffi.FfiClient
-import java.util.concurrent.atomic.AtomicBoolean
 import kotlinx.serialization.builtins.ListSerializer
 import kotlinx.serialization.json.JsonObject
 
@@ -18,8 +17,6 @@ import kotlinx.serialization.json.JsonObject
  * ```
  */
 class Client private constructor(private val ffi: FfiClient) : AutoCloseable {
-    private val closed = AtomicBoolean(false)
-
     companion object {
         init {
             NativeThreads.install()
@@ -38,18 +35,13 @@ class Client private constructor(private val ffi: FfiClient) : AutoCloseable {
         operator fun invoke(): Client = Client(native { FfiClient(null) })
     }
 
-    private inline fun <T> open(call: () -> T): T {
-        if (closed.get()) throw ModelplugException.internal("the client is closed", code = "CANCELLED")
-        return native(call)
-    }
-
     /** One chat completion. Throws a [ModelplugException] subclass. */
     suspend fun chat(request: ChatRequest): ChatResponse = chatJson(Codec.requests.encodeToString(ChatRequest.serializer(), request))
 
     /** One chat completion from an OpenAI-shaped JSON request. */
     suspend fun chat(request: JsonObject): ChatResponse = chatJson(request.toString())
 
-    private suspend fun chatJson(request: String): ChatResponse = Codec.chatResponse(open { ffi.chat(request) })
+    private suspend fun chatJson(request: String): ChatResponse = Codec.chatResponse(ffi.chat(request))
 
     /** Embeddings for a batch of texts. */
     suspend fun embed(request: EmbedRequest): EmbedResponse = embedJson(Codec.requests.encodeToString(EmbedRequest.serializer(), request))
@@ -57,31 +49,35 @@ class Client private constructor(private val ffi: FfiClient) : AutoCloseable {
     /** Embeddings from a JSON request. */
     suspend fun embed(request: JsonObject): EmbedResponse = embedJson(request.toString())
 
-    private suspend fun embedJson(request: String): EmbedResponse = Codec.embedResponse(open { ffi.embed(request) })
+    private suspend fun embedJson(request: String): EmbedResponse = Codec.embedResponse(ffi.embed(request))
 
     /** A streamed chat completion: `client.stream(request).asFlow().collect { ... }`. */
-    fun stream(request: ChatRequest): ChatStream = ChatStream(open { ffi.stream(Codec.requests.encodeToString(ChatRequest.serializer(), request)) })
+    fun stream(request: ChatRequest): ChatStream = ChatStream(ffi.stream(Codec.requests.encodeToString(ChatRequest.serializer(), request)))
 
     /** A streamed chat completion from an OpenAI-shaped JSON request. */
-    fun stream(request: JsonObject): ChatStream = ChatStream(open { ffi.stream(request.toString()) })
+    fun stream(request: JsonObject): ChatStream = ChatStream(ffi.stream(request.toString()))
 
-    /** This process's usage events for this client (the last 10 000 calls), as JSON objects; no prompt text. */
-    fun usage(): List<JsonObject> = Codec.lenient.decodeFromString(ListSerializer(JsonObject.serializer()), open { ffi.usage() })
+    /**
+     * This process's usage events for this client (the last 10 000 calls), oldest first, as JSON
+     * objects in the usage event schema (`schema/usage-event.schema.json`): `status` is `ok`,
+     * `error`, `blocked` or `cancelled`; no prompt text. Still readable after [close].
+     */
+    fun usage(): List<JsonObject> = Codec.lenient.decodeFromString(ListSerializer(JsonObject.serializer()), Codec.ok(ffi.usage()))
 
     /** The config's stable hash (secrets and layout excluded). */
-    val configHash: String get() = open { ffi.configHash() }
+    val configHash: String get() = ffi.configHash()
 
     /** The model aliases the config defines. */
-    val models: List<String> get() = open { ffi.models() }
+    val models: List<String> get() = ffi.models()
 
     /** Whether [close] was called. */
-    val isClosed: Boolean get() = closed.get()
+    val isClosed: Boolean get() = ffi.isClosed()
 
-    /** Closes the client and releases the native one; later calls throw [ModelplugException.Cancelled]. */
-    override fun close() {
-        if (closed.compareAndSet(false, true)) {
-            ffi.shutdown()
-            ffi.destroy()
-        }
-    }
+    /**
+     * Closes the client: later calls throw [ModelplugException.Cancelled]; calls in flight get
+     * up to 5 s to finish and are then cancelled; buffered usage is flushed. Blocks this thread
+     * meanwhile. [usage] stays readable; the native client is freed once this object is
+     * garbage-collected. Idempotent.
+     */
+    override fun close() = native { ffi.shutdown() }
 }

@@ -30,6 +30,8 @@ data class ErrorInfo(
     val retryable: Boolean = false,
     /** Every try the router made, in order. */
     val attempts: List<Attempt> = emptyList(),
+    /** The provider's raw error body, only when the request set `include_raw`. */
+    val raw: String? = null,
     /** The JSON form itself. */
     val json: JsonObject = JsonObject(emptyMap()),
 )
@@ -51,6 +53,8 @@ sealed class ModelplugException(val info: ErrorInfo) : Exception(info.message) {
     val requestId: String? get() = info.requestId
     /** Every try the router made, in order. */
     val attempts: List<Attempt> get() = info.attempts
+    /** The provider's raw error body, only when the request set `include_raw`. */
+    val raw: String? get() = info.raw
 
     override fun toString(): String {
         val where = provider?.let { " $it:" } ?: ""
@@ -91,11 +95,14 @@ sealed class ModelplugException(val info: ErrorInfo) : Exception(info.message) {
     class Network internal constructor(info: ErrorInfo) : ModelplugException(info)
     /** The configuration is invalid; the message names file, line and field. */
     class Config internal constructor(info: ErrorInfo) : ModelplugException(info)
-    /** A bug in modelplug. */
+    /** A bug in modelplug, or an error code this version does not know ([code] keeps it). */
     class Internal internal constructor(info: ErrorInfo) : ModelplugException(info)
 
     companion object {
-        /** The one place an error code becomes an exception class (house rule 3). */
+        /**
+         * The one place an error code becomes an exception class (house rule 3). A code this
+         * version does not know (from a newer core) becomes [Internal], keeping its [code].
+         */
         fun of(info: ErrorInfo): ModelplugException = when (info.code) {
             "INVALID_REQUEST" -> InvalidRequest(info)
             "AUTHENTICATION" -> Authentication(info)
@@ -112,7 +119,7 @@ sealed class ModelplugException(val info: ErrorInfo) : Exception(info.message) {
             "CANCELLED" -> Cancelled(info)
             "NETWORK" -> Network(info)
             "CONFIG" -> Config(info)
-            else -> Internal(info)
+            else -> Internal(info) // INTERNAL, or a code from a newer core
         }
 
         /** The exception for an error's JSON form. */
@@ -131,6 +138,7 @@ sealed class ModelplugException(val info: ErrorInfo) : Exception(info.message) {
                     providerCode = str("provider_code"),
                     retryable = json["retryable"]?.jsonPrimitive?.booleanOrNull ?: false,
                     attempts = attempts,
+                    raw = str("raw"),
                     json = json,
                 ),
             )
@@ -138,9 +146,5 @@ sealed class ModelplugException(val info: ErrorInfo) : Exception(info.message) {
 
         /** The exception for an error's JSON text. */
         internal fun fromJson(text: String): ModelplugException = fromJson(Codec.lenient.parseToJsonElement(text) as JsonObject)
-
-        /** A client-side failure with no core error behind it. */
-        internal fun internal(message: String, code: String = "INTERNAL"): ModelplugException =
-            fromJson(JsonObject(mapOf("code" to JsonPrimitive(code), "message" to JsonPrimitive(message))))
     }
 }

@@ -211,7 +211,7 @@ data class ChatRequest(
     val extra: JsonObject? = null,
     /** Deadline for the whole call, across retries and fallbacks. */
     @SerialName("timeout_ms") val timeoutMs: Long? = null,
-    /** Keep the provider's raw JSON answer in [ChatResponse.raw]. */
+    /** Keep the provider's raw JSON answer in [ChatResponse.raw] (and a failed call's raw error body in [ModelplugException.raw]). */
     @SerialName("include_raw") val includeRaw: Boolean? = null,
 )
 
@@ -226,12 +226,16 @@ data class EmbedRequest(
     @SerialName("timeout_ms") val timeoutMs: Long? = null,
 )
 
-/** Token counts: [outputTokens] includes [reasoningTokens]; [cachedInputTokens] is part of [inputTokens]. */
+/**
+ * Token counts: [outputTokens] includes [reasoningTokens]; [cachedInputTokens] (read from the
+ * provider's prompt cache) and [cacheWriteTokens] (written to it) are part of [inputTokens].
+ */
 @Serializable
 data class Usage(
     @SerialName("input_tokens") val inputTokens: Long = 0,
     @SerialName("output_tokens") val outputTokens: Long = 0,
     @SerialName("cached_input_tokens") val cachedInputTokens: Long = 0,
+    @SerialName("cache_write_tokens") val cacheWriteTokens: Long = 0,
     @SerialName("reasoning_tokens") val reasoningTokens: Long = 0,
     @SerialName("total_tokens") val totalTokens: Long = 0,
 )

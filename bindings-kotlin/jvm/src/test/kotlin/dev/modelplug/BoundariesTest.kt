@@ -1,6 +1,5 @@
 package dev.modelplug
 
-import dev.modelplug.ffi.ffiLiveClients
 import kotlin.time.Duration.Companion.seconds
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
@@ -14,6 +13,7 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import kotlinx.serialization.json.buildJsonObject
+import kotlinx.serialization.json.jsonPrimitive
 import kotlinx.serialization.json.put
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertNull
@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 
-/** The Kotlin/Rust boundary: concurrency, cancellation, error classes, releasing the native client. */
+/** The Kotlin/Rust boundary: concurrency, cancellation, error classes, typed requests. */
 class BoundariesTest {
     private val slowStream = steps(
         """[{"reply": {"text": "a long answer that arrives slowly, piece by piece, over the wire"}, "chunk_bytes": 60, "chunk_delay_ms": 80}]""",
@@ -66,6 +66,18 @@ class BoundariesTest {
     }
 
     @Test
+    fun `a stream is freed when its collection ends`() = runBlocking {
+        Client.fromConfigJson("""{"models": [{"name": "m", "deployments": [{"provider": "mock", "model": "echo"}]}]}""").use { client ->
+            val stream = client.stream(ChatRequest("m", listOf(Message.user("once"))))
+            assertEquals("once", (stream.asFlow().toList().last() as StreamEvent.Done).response.text)
+            val again = assertThrows(IllegalStateException::class.java) { runBlocking { stream.asFlow().toList() } }
+            assertEquals("a ChatStream can be collected once", again.message)
+            stream.close() // a no-op once freed
+            assertEquals(listOf("ok"), client.usage().map { it["status"]!!.jsonPrimitive.content })
+        }
+    }
+
+    @Test
     fun `cancelling a chat coroutine cancels its request`() = runBlocking {
         val (id, base) = MockUpstream.scenario(steps("""[{"reply": {"text": "slow body"}, "chunk_bytes": 16, "chunk_delay_ms": 100}]"""))
         Client.fromConfig(configFor(base)).use { client ->
@@ -106,19 +118,6 @@ class BoundariesTest {
             Client.fromConfigJson("""{"models": [{"name": "m", "deployments": [{"provider": "opnai", "model": "x"}]}]}""")
         }
         assertTrue("did you mean `openai`" in config.message!!, config.message)
-    }
-
-    @Test
-    fun `close releases the native client`() = runBlocking {
-        val before = ffiLiveClients()
-        val client = Client.fromConfigJson("""{"models": [{"name": "m", "deployments": [{"provider": "mock", "model": "echo"}]}]}""")
-        assertEquals(before + 1u, ffiLiveClients())
-        assertEquals("hi", client.chat(ChatRequest("m", listOf(Message.user("hi")))).text)
-        client.close()
-        assertEquals(before, ffiLiveClients())
-        assertTrue(client.isClosed)
-        assertThrows(ModelplugException.Cancelled::class.java) { runBlocking { client.chat(ChatRequest("m", listOf(Message.user("hi")))) } }
-        client.close() // idempotent
     }
 
     @Test

@@ -1,16 +1,21 @@
 package dev.modelplug
 
 import java.io.File
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonArray
 import kotlinx.serialization.json.JsonElement
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.JsonPrimitive
 import kotlinx.serialization.json.buildJsonObject
+import kotlinx.serialization.json.int
 import kotlinx.serialization.json.jsonArray
 import kotlinx.serialization.json.jsonObject
 import kotlinx.serialization.json.jsonPrimitive
+import kotlinx.serialization.json.long
 import kotlinx.serialization.json.put
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.DynamicTest
@@ -61,6 +66,66 @@ class VectorsTest {
         return out
     }
 
+    /** The request with every `{"$float": "NaN"}` (or `Infinity`, `-Infinity`) made that Kotlin number. */
+    private fun hostRequest(request: JsonElement): JsonElement = when {
+        request is JsonObject && request.keys == setOf("\$float") -> JsonPrimitive(
+            when (val token = request["\$float"]!!.jsonPrimitive.content) {
+                "NaN" -> Double.NaN
+                "Infinity" -> Double.POSITIVE_INFINITY
+                "-Infinity" -> Double.NEGATIVE_INFINITY
+                else -> error("unknown \$float $token")
+            },
+        )
+        request is JsonObject -> JsonObject(request.mapValues { (_, v) -> hostRequest(v) })
+        request is JsonArray -> JsonArray(request.map(::hostRequest))
+        else -> request
+    }
+
+    /** Runs the case's call; with `cancel`, gives up on it the Kotlin way. */
+    private suspend fun call(client: Client, case: JsonObject): Map<String, JsonElement> {
+        val request = hostRequest(case["request"]!!).jsonObject
+        val cancel = case["cancel"]?.jsonObject
+        val kind = case["call"]!!.jsonPrimitive.content
+        return try {
+            when {
+                cancel != null && kind == "stream" -> takeEvents(client.stream(request), cancel["after_events"]!!.jsonPrimitive.int)
+                cancel != null -> {
+                    val response = withTimeoutOrNull(cancel["after_ms"]!!.jsonPrimitive.long) {
+                        if (kind == "chat") client.chat(request).toJson() else client.embed(request).toJson()
+                    }
+                    if (response == null) mapOf("cancelled" to JsonPrimitive(true)) else mapOf("response" to response)
+                }
+                kind == "chat" -> mapOf("response" to client.chat(request).toJson())
+                kind == "embed" -> mapOf("response" to client.embed(request).toJson())
+                else -> streamResult(client.stream(request))
+            }
+        } catch (e: ModelplugException) {
+            mapOf("error" to e.toJson())
+        }
+    }
+
+    /** Reads [wanted] events of [stream] (`asFlow().take(n)`), then stops. */
+    private suspend fun takeEvents(stream: ChatStream, wanted: Int): Map<String, JsonElement> {
+        var read = 0
+        val text = StringBuilder()
+        try {
+            stream.asFlow().take(wanted).collect { ev ->
+                read += 1
+                if (ev is StreamEvent.TextDelta) text.append(ev.text)
+            }
+        } catch (_: ModelplugException) {
+            // The stream failed before `wanted` events: the caller has stopped reading all the same.
+        }
+        return mapOf("cancelled" to JsonPrimitive(true), "events_read" to JsonPrimitive(read), "text" to JsonPrimitive(text.toString()))
+    }
+
+    /** The client's usage events; after a cancellation, waits (up to 5 s) for the first one. */
+    private suspend fun usage(client: Client, cancelled: Boolean): JsonArray {
+        val deadline = System.currentTimeMillis() + 5_000
+        while (cancelled && client.usage().isEmpty() && System.currentTimeMillis() < deadline) delay(10)
+        return JsonArray(client.usage())
+    }
+
     private suspend fun run(case: JsonObject): JsonObject {
         val scenario = case["upstream"]?.let { MockUpstream.scenario(it.jsonArray) }
         val base = scenario?.second ?: MockUpstream.url
@@ -79,16 +144,12 @@ class VectorsTest {
             result["error"] = e.toJson()
             null
         }
-        client?.use {
-            val request = case["request"]!!.jsonObject
-            try {
-                when (case["call"]!!.jsonPrimitive.content) {
-                    "chat" -> result["response"] = it.chat(request).toJson()
-                    "embed" -> result["response"] = it.embed(request).toJson()
-                    else -> result.putAll(streamResult(it.stream(request)))
-                }
-            } catch (e: ModelplugException) {
-                result["error"] = e.toJson()
+        if (client == null) {
+            result["usage"] = JsonArray(emptyList())
+        } else {
+            client.use {
+                result.putAll(call(it, case))
+                result["usage"] = usage(it, "cancel" in case)
             }
         }
         scenario?.let { result["upstream_requests"] = MockUpstream.requests(it.first) }
