@@ -262,16 +262,21 @@ impl Client {
         self.pipeline()?.flush(within).await
     }
 
-    /// Closes the client: new calls fail with CANCELLED at once; calls in flight get until
-    /// `within` to finish and then end as cancelled (their usage events recorded); then the
-    /// background services flush and stop. Idempotent; usage events stay readable.
-    pub async fn close_within(&self, within: Duration) -> Result<()> {
-        self.pipeline()?.close(within).await
+    /// Closes the client: new calls fail with CANCELLED at once (already when this is called,
+    /// before the returned future is first polled); calls in flight get until `within` to finish
+    /// and then end as cancelled (their usage events recorded); then the background services
+    /// flush and stop. Idempotent; usage events stay readable.
+    pub fn close_within(&self, within: Duration) -> impl Future<Output = Result<()>> + Send + 'static {
+        let pipeline = self.pipeline();
+        if let Ok(p) = &pipeline {
+            p.mark_closed();
+        }
+        async move { pipeline?.close(within).await }
     }
 
     /// [`Client::close_within`] with [`DEFAULT_CLOSE_TIMEOUT`].
-    pub async fn close(&self) -> Result<()> {
-        self.close_within(DEFAULT_CLOSE_TIMEOUT).await
+    pub fn close(&self) -> impl Future<Output = Result<()>> + Send + 'static {
+        self.close_within(DEFAULT_CLOSE_TIMEOUT)
     }
 
     /// Closes from synchronous code (a binding's `close()`), blocking this thread at most

@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod ffi;
 pub mod http;
+pub mod json;
 pub mod pipeline;
 pub mod providers;
 pub mod redact;

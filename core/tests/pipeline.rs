@@ -298,7 +298,12 @@ async fn close_waits_for_calls_in_flight_then_cancels_them() {
         async move { client.chat(ChatRequest::new("m", "quick")).await }
     });
     tokio::time::sleep(Duration::from_millis(20)).await;
-    client.close_within(Duration::from_secs(5)).await.unwrap();
+    let closing = client.close_within(Duration::from_secs(5));
+    assert!(
+        client.is_closed(),
+        "closed as soon as close is called, before it is awaited"
+    );
+    closing.await.unwrap();
     assert!(call.await.unwrap().is_ok(), "close let the call finish");
     assert!(client.is_closed());
     let refused = client.chat(ChatRequest::new("m", "late")).await.unwrap_err();

@@ -242,6 +242,15 @@ impl Default for MockConfig {
     }
 }
 
+/// The CONFIG error for a number in a config that is NaN or infinite, naming the field (every
+/// binding reports it with this message).
+pub fn non_finite_error(field: &str, value: f64) -> Error {
+    Error::config(format!(
+        "<dict>: {field}: must be a finite number, got {}",
+        crate::json::non_finite_name(value)
+    ))
+}
+
 /// One mistake in a config document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigIssue {
@@ -316,10 +325,16 @@ impl Config {
         Config::from_node(&root, source, env)
     }
 
-    /// Parses and validates a config given as JSON text (what the Node and Kotlin bindings pass).
+    /// Parses and validates a config given as JSON text (what the Node and Kotlin bindings
+    /// pass). A bare `NaN`/`Infinity` token is reported as [`non_finite_error`] naming the field.
     pub fn from_json_str(text: &str, env: EnvLookup<'_>) -> Result<Config> {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| Error::config(format!("<dict>: the config is not valid JSON: {e}")))?;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let value: serde_json::Value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            match crate::json::non_finite_in(text, e.inner()) {
+                Some(v) => non_finite_error(&e.path().to_string(), v),
+                None => Error::config(format!("<dict>: the config is not valid JSON: {}", e.inner())),
+            }
+        })?;
         Config::from_json_value(&value, env)
     }
 

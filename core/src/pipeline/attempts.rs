@@ -50,16 +50,25 @@ pub(crate) async fn call(router: &Router, cx: &mut CallCx) -> Result<Reply> {
                 cx.answered_by = Some(deployment);
                 return Ok(reply);
             }
-            Err(e) => {
-                let e = without_request_text(e, &cx.request);
-                cx.run
-                    .as_mut()
-                    .expect("begun")
-                    .failed(&deployment, started, e)
-                    .await?;
-            }
+            Err(e) => failed(cx, &deployment, started, e).await?,
         }
     }
+}
+
+/// A try failed: `Ok` to try again (the same deployment after its backoff, or the next one),
+/// `Err` to give up with. The provider's error loses any request text it echoed.
+pub(crate) async fn failed(
+    cx: &mut CallCx,
+    deployment: &Deployment,
+    started: Instant,
+    e: Error,
+) -> Result<()> {
+    let e = without_request_text(e, &cx.request);
+    let run = cx
+        .run
+        .as_mut()
+        .ok_or_else(|| Error::internal("a try failed before the call's plan was made"))?;
+    run.failed(deployment, started, e).await
 }
 
 /// Opens a provider stream, retrying and falling back until one accepts the request. The
@@ -80,12 +89,7 @@ pub(crate) async fn open(router: &Router, cx: &mut CallCx) -> Result<Box<dyn Pro
             }
             Err(e) => {
                 cx.in_flight = None;
-                let e = without_request_text(e, &cx.request);
-                cx.run
-                    .as_mut()
-                    .expect("begun")
-                    .failed(&deployment, started, e)
-                    .await?;
+                failed(cx, &deployment, started, e).await?;
             }
         }
     }

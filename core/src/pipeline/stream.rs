@@ -188,20 +188,17 @@ impl CallStream {
                     }
                     Some(Err(e)) => {
                         let call = self.call.as_mut().expect("started");
-                        let e = attempts::without_request_text(e, &call.cx.request);
-                        let failing = call.cx.in_flight.take();
-                        match failing {
+                        match call.cx.in_flight.take() {
                             // Nothing reached the caller yet: this try failed, the next may not.
                             Some((deployment, started)) if !self.content_started => {
                                 self.state = State::Opening;
                                 self.assembler = Assembler::default();
                                 call.cx.usage = Default::default();
-                                let run = call.cx.run.as_mut().expect("opened");
-                                run.failed(&deployment, started, e).await?;
+                                attempts::failed(&mut call.cx, &deployment, started, e).await?;
                             }
                             in_flight => {
                                 call.cx.in_flight = in_flight;
-                                return Err(e);
+                                return Err(attempts::without_request_text(e, &call.cx.request));
                             }
                         }
                     }

@@ -673,48 +673,19 @@ fn request_error(path: &str, e: &serde_json::Error) -> crate::Error {
 /// The INVALID_REQUEST error for a number that is NaN or infinite (no provider accepts one,
 /// and JSON cannot carry it): every binding reports it with this message, naming the field.
 pub fn non_finite_error(field: &str, value: f64) -> crate::Error {
-    let shown = if value.is_nan() {
-        "NaN"
-    } else if value > 0.0 {
-        "Infinity"
-    } else {
-        "-Infinity"
-    };
     crate::Error::invalid_request(format!(
-        "invalid request: `{field}` must be a finite number, got {shown}"
+        "invalid request: `{field}` must be a finite number, got {}",
+        crate::json::non_finite_name(value)
     ))
-}
-
-/// The non-finite number token (`NaN`, `Infinity`, `-Infinity`) that a JSON syntax error at
-/// `line`:`column` stopped on, if that is what it stopped on. Bindings whose host language can
-/// hold such numbers write them as these bare tokens, so that the core names the field.
-fn non_finite_at(json: &str, line: usize, column: usize) -> Option<f64> {
-    let start_of_line: usize = json
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    let at = (start_of_line + column).saturating_sub(1).min(json.len());
-    let from = json[..at].rfind([':', ',', '[']).map_or(0, |i| i + 1);
-    let token = json[from..].trim_start();
-    [
-        ("NaN", f64::NAN),
-        ("Infinity", f64::INFINITY),
-        ("-Infinity", f64::NEG_INFINITY),
-    ]
-    .into_iter()
-    .find(|(t, _)| token.starts_with(t))
-    .map(|(_, v)| v)
 }
 
 fn from_json_with_path<T: de::DeserializeOwned>(json: &str) -> crate::Result<T> {
     let mut de = serde_json::Deserializer::from_str(json);
     let v = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.inner();
-        match non_finite_at(json, inner.line(), inner.column()) {
-            Some(v) if inner.is_syntax() => non_finite_error(&path, v),
-            _ => request_error(&path, inner),
+        match crate::json::non_finite_in(json, e.inner()) {
+            Some(v) => non_finite_error(&path, v),
+            None => request_error(&path, e.inner()),
         }
     })?;
     de.end().map_err(|e| request_error("", &e))?;
