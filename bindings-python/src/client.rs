@@ -1,63 +1,32 @@
 //! `modelplug._native.Client`: converts arguments, calls the core, converts results. Sync
-//! calls release the GIL while they wait; `submit_*` start tasks whose results reach asyncio
-//! through the bridge (`bridge.rs`), and aborting a task drops its request.
+//! calls wait without the GIL and stop on Ctrl-C (`blocking.rs`); `submit_*` start tasks whose
+//! results reach asyncio through the bridge (`bridge.rs`), and aborting a task drops its call.
+//! The core client is fork-safe by itself and the core owns the runtime.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 
+use modelplug_core::client::DEFAULT_CLOSE_TIMEOUT;
 use modelplug_core::config::process_env;
-use modelplug_core::{ChatRequest, Client, Config, EmbedRequest, Error};
+use modelplug_core::{ChatRequest, Client, Config, EmbedRequest, Error, runtime};
 use pyo3::prelude::*;
 
+use crate::blocking::{CancelToken, wait};
 use crate::bridge::{Completions, Outcome, TaskHandle};
-use crate::convert::{py_to_json, to_py};
+use crate::convert::{config_to_json, request_to_json, to_py};
 use crate::errors::to_py_err;
 use crate::results::{ChatResult, EmbedResult};
-use crate::runtime::{block_detached, try_runtime};
 use crate::stream::NativeStream;
 
-/// The core client, rebuilt in a child process after `fork()` (a connection pool must not be
-/// shared across processes).
+/// The core client.
 #[pyclass(name = "Client", module = "modelplug._native", frozen)]
-pub struct NativeClient {
-    config: Config,
-    state: Mutex<(u32, Client)>,
-}
-
-fn build(config: Config) -> Result<Client, Error> {
-    try_runtime()?;
-    Client::builder()
-        .config(config)
-        .sdk("python", env!("CARGO_PKG_VERSION"))
-        .build()
-}
-
-impl NativeClient {
-    fn client(&self) -> Result<Client, Error> {
-        let pid = std::process::id();
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.0 != pid {
-            let closed = state.1.is_closed();
-            let fresh = build(self.config.clone())?;
-            if closed {
-                fresh.close();
-            }
-            *state = (pid, fresh);
-        }
-        Ok(state.1.clone())
-    }
-
-    fn client_py(&self, py: Python<'_>) -> PyResult<Client> {
-        self.client().map_err(|e| to_py_err(py, &e))
-    }
-}
+pub struct NativeClient(Client);
 
 fn chat_request(py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<ChatRequest> {
-    ChatRequest::from_value(py_to_json(request)?).map_err(|e| to_py_err(py, &e))
+    ChatRequest::from_value(request_to_json(request)?).map_err(|e| to_py_err(py, &e))
 }
 
 fn embed_request(py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<EmbedRequest> {
-    EmbedRequest::from_value(py_to_json(request)?).map_err(|e| to_py_err(py, &e))
+    EmbedRequest::from_value(request_to_json(request)?).map_err(|e| to_py_err(py, &e))
 }
 
 #[pymethods]
@@ -70,26 +39,39 @@ impl NativeClient {
         config: Option<&Bound<'_, PyAny>>,
         path: Option<PathBuf>,
     ) -> PyResult<NativeClient> {
-        let loaded = match (config, path) {
-            (Some(c), None) => Config::from_json_value(&py_to_json(c)?, &process_env),
+        // The process runtime first: a bad MODELPLUG_WORKER_THREADS is the constructor's error.
+        runtime::runtime().map_err(|e| to_py_err(py, &e))?;
+        let config = match (config, path) {
+            (Some(c), None) => Config::from_json_value(&config_to_json(c)?, &process_env),
             (None, Some(p)) => Config::from_file(p),
             (None, None) => Ok(Config::empty()),
             (Some(_), Some(_)) => Err(Error::config(
                 "give either a config dict or a config file path, not both",
             )),
         };
-        let config = loaded.map_err(|e| to_py_err(py, &e))?;
-        let client = build(config.clone()).map_err(|e| to_py_err(py, &e))?;
-        Ok(NativeClient {
-            config,
-            state: Mutex::new((std::process::id(), client)),
-        })
+        let client = config.and_then(|c| {
+            Client::builder()
+                .config(c)
+                .sdk("python", env!("CARGO_PKG_VERSION"))
+                .build()
+        });
+        client.map(NativeClient).map_err(|e| to_py_err(py, &e))
     }
 
-    /// One chat completion; blocks without holding the GIL.
-    fn chat(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<ChatResult> {
-        let (req, client) = (chat_request(py, request)?, self.client_py(py)?);
-        let result = block_detached(py, async move { client.chat(req).await });
+    /// One chat completion; waits without holding the GIL, and gives up on Ctrl-C or when
+    /// `cancel` fires (the call then ends as cancelled).
+    #[pyo3(signature = (request, cancel=None))]
+    fn chat(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, PyAny>,
+        cancel: Option<&CancelToken>,
+    ) -> PyResult<ChatResult> {
+        let (req, client) = (chat_request(py, request)?, &self.0);
+        let result = match cancel {
+            Some(token) => wait(py, token.0.run(client.chat(req)))?,
+            None => wait(py, client.chat(req))?,
+        };
         result.map(ChatResult).map_err(|e| to_py_err(py, &e))
     }
 
@@ -101,21 +83,21 @@ impl NativeClient {
         completions: &Completions,
         id: u64,
     ) -> PyResult<TaskHandle> {
-        let (req, client) = (chat_request(py, request)?, self.client_py(py)?);
-        Ok(completions.submit(id, async move { Outcome::Chat(client.chat(req).await) }))
+        let (req, client) = (chat_request(py, request)?, self.0.clone());
+        completions.submit(py, id, async move { Outcome::Chat(client.chat(req).await) })
     }
 
-    /// A stream; nothing is sent until the first `next`/`anext`.
+    /// A stream; nothing is sent until the first `next_batch`/`submit_next`.
     fn stream(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<NativeStream> {
-        let req = chat_request(py, request)?;
-        Ok(NativeStream::new(self.client_py(py)?.stream(req)))
+        Ok(NativeStream::new(self.0.stream(chat_request(py, request)?)))
     }
 
-    /// Embeddings; blocks without holding the GIL.
+    /// Embeddings; waits without holding the GIL, and gives up on Ctrl-C.
     fn embed(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<EmbedResult> {
-        let (req, client) = (embed_request(py, request)?, self.client_py(py)?);
-        let result = block_detached(py, async move { client.embed(req).await });
-        result.map(EmbedResult).map_err(|e| to_py_err(py, &e))
+        let req = embed_request(py, request)?;
+        wait(py, self.0.embed(req))?
+            .map(EmbedResult)
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// Starts embeddings; the result is delivered to `completions` under `id`.
@@ -126,42 +108,49 @@ impl NativeClient {
         completions: &Completions,
         id: u64,
     ) -> PyResult<TaskHandle> {
-        let (req, client) = (embed_request(py, request)?, self.client_py(py)?);
-        Ok(completions.submit(id, async move { Outcome::Embed(client.embed(req).await) }))
+        let (req, client) = (embed_request(py, request)?, self.0.clone());
+        completions.submit(py, id, async move { Outcome::Embed(client.embed(req).await) })
     }
 
-    /// This process's usage events for this client, as dicts.
+    /// This process's usage events for this client, as dicts (also after `close()`).
     fn usage<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &self.client_py(py)?.usage())
+        to_py(py, &self.0.usage())
     }
 
-    /// Closes the client; later calls raise `CancelledError`.
+    /// Closes the client (see `Client::close_blocking`); waits without holding the GIL.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        self.client_py(py)?.close();
-        Ok(())
+        let client = &self.0;
+        py.detach(|| client.close_blocking(DEFAULT_CLOSE_TIMEOUT))
+            .map_err(|e| to_py_err(py, &e))
     }
 
-    /// Whether `close()` was called.
+    /// Starts closing the client; `None` (or the error) is delivered to `completions` under `id`.
+    fn submit_close(&self, py: Python<'_>, completions: &Completions, id: u64) -> PyResult<TaskHandle> {
+        let closing = self.0.close();
+        completions.submit(py, id, async move { Outcome::Closed(closing.await) })
+    }
+
+    /// Whether the client was closed.
     #[getter]
-    fn closed(&self, py: Python<'_>) -> PyResult<bool> {
-        Ok(self.client_py(py)?.is_closed())
+    fn closed(&self) -> bool {
+        self.0.is_closed()
     }
 
     /// The config's stable hash.
     #[getter]
     fn config_hash(&self) -> &str {
-        &self.config.hash
+        &self.0.config().hash
     }
 
     /// The application name from the config.
     #[getter]
     fn app(&self) -> &str {
-        &self.config.app
+        &self.0.config().app
     }
 
     /// The model aliases the config defines.
     #[getter]
     fn models(&self) -> Vec<String> {
-        self.config.model_names()
+        self.0.config().model_names()
     }
 }

@@ -1,12 +1,12 @@
 //! `modelplug._native`: the private module under the Python package. It only converts: the
 //! behaviour is in modelplug-core, the public API in `bindings-python/python/modelplug/`.
 
+mod blocking;
 mod bridge;
 mod client;
 mod convert;
 mod errors;
 mod results;
-mod runtime;
 mod stream;
 
 use pyo3::prelude::*;
@@ -19,9 +19,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::EmbedResult>()?;
     m.add_class::<bridge::Completions>()?;
     m.add_class::<bridge::TaskHandle>()?;
+    m.add_class::<blocking::CancelToken>()?;
     m.add_function(wrap_pyfunction!(errors::set_error_factory, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    let codes: Vec<&str> = modelplug_core::ErrorKind::ALL.iter().map(|k| k.code()).collect();
-    m.add("ERROR_CODES", codes)?;
+    m.add("ERROR_CODES", modelplug_core::ffi::error_codes())?;
     Ok(())
 }

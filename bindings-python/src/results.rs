@@ -7,7 +7,9 @@ use pyo3::types::{PyList, PyTuple};
 
 use crate::convert::to_py;
 
-fn usage_tuple<'py>(py: Python<'py>, u: &Usage) -> PyResult<Bound<'py, PyTuple>> {
+/// Token counts as `(input, output, cached input, reasoning, total, cache write)`: the
+/// positional order of `modelplug.Usage` (whose newest field comes last).
+pub fn usage_tuple<'py>(py: Python<'py>, u: &Usage) -> PyResult<Bound<'py, PyTuple>> {
     PyTuple::new(
         py,
         [
@@ -16,6 +18,7 @@ fn usage_tuple<'py>(py: Python<'py>, u: &Usage) -> PyResult<Bound<'py, PyTuple>>
             u.cached_input_tokens,
             u.reasoning_tokens,
             u.total_tokens,
+            u.cache_write_tokens,
         ],
     )
 }
@@ -32,7 +35,7 @@ impl ChatResult {
         self.0.text()
     }
 
-    /// (input, output, cached input, reasoning, total) tokens.
+    /// Token counts (see [`usage_tuple`]).
     #[getter]
     fn usage<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         usage_tuple(py, &self.0.usage)
@@ -97,7 +100,7 @@ impl EmbedResult {
         PyList::new(py, rows.collect::<PyResult<Vec<_>>>()?)
     }
 
-    /// (input, output, cached input, reasoning, total) tokens.
+    /// Token counts (see [`usage_tuple`]).
     #[getter]
     fn usage<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         usage_tuple(py, &self.0.usage)

@@ -1,18 +1,18 @@
-//! `modelplug._native.Stream`: the pull-based stream, read in batches (`next_batch` blocks
-//! without the GIL, `submit_next` fetches through the asyncio bridge; `cancel` works from any
-//! thread). Events cross as tuples:
+//! `modelplug._native.Stream`: the pull-based stream, read in batches (`next_batch` waits
+//! without the GIL and stops on Ctrl-C, `submit_next` fetches through the asyncio bridge;
+//! `cancel` works from any thread). Events cross as tuples:
 //! `("text_delta", text)`, `("reasoning_delta", text)`,
-//! `("tool_call_delta", index, id, name, arguments)`, `("usage", (5 ints))`,
-//! `("done", ChatResult)`.
+//! `("tool_call_delta", index, id, name, arguments)`, `("usage", usage tuple)` (see
+//! `results::usage_tuple`), `("done", ChatResult)`.
 
 use modelplug_core::{ChatStream, SharedStream, StreamBatch, StreamEvent};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use crate::blocking::{drop_in_runtime, wait};
 use crate::bridge::{Completions, Outcome, TaskHandle};
 use crate::errors::to_py_err;
-use crate::results::ChatResult;
-use crate::runtime::{block_detached, runtime};
+use crate::results::{ChatResult, usage_tuple};
 
 /// A chat stream (wrapped by `modelplug.Stream` / `modelplug.AsyncStream`).
 #[pyclass(name = "Stream", module = "modelplug._native", frozen)]
@@ -44,16 +44,7 @@ fn event_to_py(py: Python<'_>, ev: StreamEvent) -> PyResult<Bound<'_, PyAny>> {
             name,
             arguments,
         } => ("tool_call_delta", index, id, name, arguments).into_pyobject(py)?,
-        StreamEvent::Usage { usage: u } => {
-            let counts = (
-                u.input_tokens,
-                u.output_tokens,
-                u.cached_input_tokens,
-                u.reasoning_tokens,
-                u.total_tokens,
-            );
-            ("usage", counts).into_pyobject(py)?
-        }
+        StreamEvent::Usage { usage } => ("usage", usage_tuple(py, &usage)?).into_pyobject(py)?,
         StreamEvent::Done { response } => {
             ("done", Bound::new(py, ChatResult(*response))?).into_pyobject(py)?
         }
@@ -79,32 +70,39 @@ pub fn batch_to_py(py: Python<'_>, batch: StreamBatch) -> PyResult<Bound<'_, PyA
 
 #[pymethods]
 impl NativeStream {
-    /// The next batch of events (see `ChatStream::next_batch`); blocks without holding the GIL.
+    /// The next batch of events (see `ChatStream::next_batch`); waits without holding the GIL.
+    /// Ctrl-C cancels the stream (the call ends as cancelled) and raises `KeyboardInterrupt`.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let shared = self.shared();
-        let batch = block_detached(py, async move { shared.next_batch(BATCH).await });
-        batch_to_py(py, batch)
+        match wait(py, shared.next_batch(BATCH)) {
+            Ok(batch) => batch_to_py(py, batch),
+            Err(interrupted) => {
+                shared.cancel();
+                Err(interrupted)
+            }
+        }
     }
 
     /// Starts fetching the next batch; it is delivered to `completions` under `id`.
-    fn submit_next(&self, completions: &Completions, id: u64) -> TaskHandle {
+    fn submit_next(&self, py: Python<'_>, completions: &Completions, id: u64) -> PyResult<TaskHandle> {
         let shared = self.shared();
-        completions.submit(id, async move { Outcome::Events(shared.next_batch(BATCH).await) })
+        completions.submit(
+            py,
+            id,
+            async move { Outcome::Events(shared.next_batch(BATCH).await) },
+        )
     }
 
     /// Stops the stream and closes the connection; a pending `next` raises `CancelledError`.
     fn cancel(&self) {
         // Closes the connection now, not when the object goes away, also when a cancelled
         // asyncio task's read still holds the stream.
-        self.shared().cancel(runtime().handle());
+        self.shared().cancel();
     }
 }
 
 impl Drop for NativeStream {
     fn drop(&mut self) {
-        // Closing the provider connection may touch the runtime's I/O driver.
-        let rt = runtime();
-        let _entered = rt.enter();
-        drop(self.inner.take());
+        drop_in_runtime(self.inner.take());
     }
 }

@@ -101,6 +101,51 @@ def test_error_classes_and_builtins(client: modelplug.Client) -> None:
         client.chat(model="m", messages=[object()])
 
 
+def test_non_finite_numbers_are_invalid_requests_naming_the_field(client: modelplug.Client) -> None:
+    nan, inf = float("nan"), float("inf")
+    cases = [
+        ({"temperature": nan}, "`temperature` must be a finite number, got NaN"),
+        ({"extra": {"a": {"b": [1, inf]}}}, "`extra.a.b[1]` must be a finite number, got Infinity"),
+        ({"messages": [Message.user("x"), {"role": "user", "content": -inf}]}, "`messages[1].content` must be a finite number, got -Infinity"),
+        ({"tools": [Tool("f", parameters={"x": (1.0, nan)})]}, "`tools[0].function.parameters.x[1]` must be a finite number"),
+    ]
+    for params, message in cases:
+        request = {"model": "m", "messages": [Message.user("x")], **params}
+        with pytest.raises(modelplug.InvalidRequestError) as info:
+            client.chat(request)
+        assert info.value.code == "INVALID_REQUEST" and message in str(info.value)
+        with pytest.raises(modelplug.InvalidRequestError, match="must be a finite number"):
+            client.stream(request)
+        with pytest.raises(modelplug.InvalidRequestError, match="must be a finite number"):
+            asyncio.run(client.achat(request))
+    with pytest.raises(modelplug.InvalidRequestError, match="`dimensions` must be a finite number, got NaN"):
+        client.embed(model="m", input="x", dimensions=nan)
+    assert client._native.usage() == []  # rejected before the core saw a call
+    config = {**MOCK, "prices": {"mock/echo": {"input": 1.0, "output": -inf}}}
+    with pytest.raises(modelplug.ConfigError, match="prices.mock/echo.output: must be a finite number, got -Infinity"):
+        modelplug.Client(config=config)
+
+
+def test_usage_counts_cross_in_the_core_form(upstream: Upstream) -> None:
+    reported = {"prompt_tokens": 100, "completion_tokens": 30, "total_tokens": 130,
+                "prompt_tokens_details": {"cached_tokens": 40}, "completion_tokens_details": {"reasoning_tokens": 12}}
+    sid, base = upstream.scenario([{"reply": {"text": "counted", "usage": reported}}])
+    client = modelplug.Client(config={"models": [{"name": "m", "deployments": [
+        {"provider": "openai", "model": "gpt-4o", "api_key": "sk-test", "base_url": base + "/v1"}]}]})
+    r = client.chat(model="m", messages=[Message.user("count")])
+    u = r.usage
+    assert (u.input_tokens, u.output_tokens, u.cached_input_tokens, u.reasoning_tokens, u.total_tokens, u.cache_write_tokens) == (100, 30, 40, 12, 130, 0)
+    assert u.to_dict() == r.to_dict()["usage"]  # every count, the new cache_write_tokens too, in its place
+    events = list(client.stream(model="m", messages=[Message.user("count")]))
+    reports = [e for e in events if isinstance(e, modelplug.UsageReport)]
+    assert isinstance(events[-1], modelplug.Done)
+    assert [e.usage for e in reports] == [u] and events[-1].response.usage == u
+    for event in client._native.usage():
+        assert (event["cached_input_tokens"], event["cache_write_tokens"], event["usage_is_estimated"]) == (40, 0, False)
+    written = modelplug.Usage(10, 2, 0, 0, 12, cache_write_tokens=8)
+    assert written.to_dict()["cache_write_tokens"] == 8 and "cache_write_tokens=8" in repr(written)
+
+
 def test_config_file_errors_name_file_line_and_field(tmp_path: Path) -> None:
     path = tmp_path / "modelplug.yaml"
     path.write_text("models:\n  - name: m\n    deployments:\n      - {provider: mock, modle: x}\n")

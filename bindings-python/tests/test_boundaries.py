@@ -177,3 +177,58 @@ def test_closing_the_client(upstream: Upstream) -> None:
             await c.achat(model="m", messages=USER)
 
     asyncio.run(main())
+
+
+def usage_rows(client: modelplug.Client) -> list[dict[str, Any]]:
+    """``client.usage()`` as a list of dicts (it is a DataFrame when pandas is installed)."""
+    usage = client.usage()
+    return usage if isinstance(usage, list) else usage.to_dict("records")
+
+
+def test_close_lets_a_call_in_flight_finish_and_usage_stays_readable(upstream: Upstream) -> None:
+    sid, base = upstream.scenario([SLOW_BODY])
+    client = client_for(base)
+    answers: list[str] = []
+    caller = threading.Thread(target=lambda: answers.append(client.chat(model="m", messages=USER).text))
+    caller.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    client.close()  # waits (without the GIL, which the caller needs to finish) for the call
+    waited = time.monotonic() - started
+    caller.join(timeout=10)
+    assert answers == ["slow body"]
+    assert 0.3 < waited < 4.0, waited
+    assert client.closed
+    assert [r["status"] for r in usage_rows(client)] == ["ok"]
+    with pytest.raises(modelplug.CancelledError):
+        client.chat(model="m", messages=USER)
+    assert usage_rows(client)[0]["status"] == "ok"
+
+
+def test_aclose_waits_for_calls_in_flight_without_blocking_the_loop(upstream: Upstream) -> None:
+    sid, base = upstream.scenario([SLOW_BODY])
+    client = client_for(base)
+
+    async def main() -> tuple[str, int]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        call = asyncio.create_task(client.achat(model="m", messages=USER))
+        await asyncio.sleep(0.2)
+        before = ticks
+        await client.aclose()
+        during = ticks - before
+        ticker.cancel()
+        return (await call).text, during
+
+    text, ticks_while_closing = asyncio.run(main())
+    assert text == "slow body"  # the call in flight finished within close's bound
+    assert ticks_while_closing >= 20, ticks_while_closing  # ~0.7 s of closing: the loop ran on
+    assert client.closed
+    assert [r["status"] for r in usage_rows(client)] == ["ok"]

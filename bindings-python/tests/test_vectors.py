@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import REPO, Upstream
-from vectorlib import matches
+from vectorlib import matches, usage_schema_errors
 
 import modelplug
 
 VECTORS = sorted((REPO / "tests" / "vectors").glob("*.json"))
 CASES = [(f.stem, case) for f in VECTORS for case in json.loads(f.read_text())["cases"]]
+
+
+def _floats(value: Any) -> Any:
+    """The request with every ``{"$float": "NaN"}`` (or ``"Infinity"``, ``"-Infinity"``) made
+    the Python float it stands for."""
+    if isinstance(value, dict):
+        if len(value) == 1 and "$float" in value:
+            return float(value["$float"])
+        return {k: _floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_floats(v) for v in value]
+    return value
 
 
 def _stream_result(stream: modelplug.Stream) -> dict[str, Any]:
@@ -34,6 +50,72 @@ def _stream_result(stream: modelplug.Stream) -> dict[str, Any]:
     return out
 
 
+def _stream_given_up(stream: modelplug.Stream, after_events: int) -> dict[str, Any]:
+    """Reads ``after_events`` events, then stops: ``break`` and ``close()``."""
+    read, text = 0, []
+    try:
+        for ev in stream:
+            if isinstance(ev, modelplug.TextDelta):
+                text.append(ev.text)
+            read += 1
+            if read >= after_events:
+                break
+    except modelplug.ModelplugError:
+        pass
+    stream.close()
+    return {"cancelled": True, "events_read": read, "text": "".join(text)}
+
+
+def _call_given_up(start: Callable[[], Awaitable[Any]], after_ms: int) -> dict[str, Any]:
+    """Runs the awaitable call as an asyncio task and cancels the task ``after_ms`` later
+    (the call's own outcome if it ended first)."""
+
+    async def main() -> dict[str, Any]:
+        task = asyncio.ensure_future(start())
+        done, _ = await asyncio.wait([task], timeout=after_ms / 1000)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return {"cancelled": True}
+        try:
+            return {"response": task.result().to_dict()}
+        except modelplug.ModelplugError as e:
+            return {"error": e.to_dict()}
+
+    return asyncio.run(main())
+
+
+def _call(client: modelplug.Client, case: dict[str, Any]) -> dict[str, Any]:
+    call, request, cancel = case["call"], _floats(case["request"]), case.get("cancel")
+    try:
+        if cancel and call == "stream":
+            return _stream_given_up(client.stream(request), cancel["after_events"])
+        if cancel:
+            start = client.achat if call == "chat" else client.aembed
+            return _call_given_up(lambda: start(request), cancel["after_ms"])
+        if call == "chat":
+            return {"response": client.chat(request).to_dict()}
+        if call == "embed":
+            return {"response": client.embed(request).to_dict()}
+        return _stream_result(client.stream(request))
+    except modelplug.ModelplugError as e:
+        result: dict[str, Any] = {"error": e.to_dict()}
+        if call == "stream":
+            result["event_counts"] = {}
+        return result
+
+
+def _usage(client: modelplug.Client, cancelled: bool) -> list[dict[str, Any]]:
+    """The client's usage events as dicts (the native list: ``Client.usage()`` is a DataFrame
+    when pandas is installed). A cancelled call is recorded when its task is dropped, which
+    may lag the cancellation: then wait (up to 5 s) for the first event."""
+    deadline = time.monotonic() + 5
+    while cancelled and not client._native.usage() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return client._native.usage()
+
+
 def run_case(upstream: Upstream, case: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
     scenario = upstream.scenario(case["upstream"]) if "upstream" in case else None
     base = scenario[1] if scenario else upstream.url
@@ -46,21 +128,13 @@ def run_case(upstream: Upstream, case: dict[str, Any], tmp_path: Path) -> dict[s
         else:
             client = modelplug.Client(config=json.loads(json.dumps(case["config"]).replace("{upstream}", base)))
     except modelplug.ModelplugError as e:
-        result = {"error": e.to_dict()}
+        result = {"error": e.to_dict(), "usage": []}
     else:
-        with client:
-            call, request = case["call"], case["request"]
-            try:
-                if call == "chat":
-                    result = {"response": client.chat(request).to_dict()}
-                elif call == "embed":
-                    result = {"response": client.embed(request).to_dict()}
-                else:
-                    result = _stream_result(client.stream(request))
-            except modelplug.ModelplugError as e:
-                result = {"error": e.to_dict()}
-                if call == "stream":
-                    result["event_counts"] = {}
+        try:
+            result = _call(client, case)
+            result["usage"] = _usage(client, "cancel" in case)
+        finally:
+            client.close()
     if scenario:
         result["upstream_requests"] = upstream.requests(scenario[0])
     return result
@@ -73,6 +147,8 @@ def test_vector(upstream: Upstream, case: dict[str, Any], tmp_path: Path) -> Non
     matches(expect, result)
     if "error" not in expect:
         assert "error" not in result, f"unexpected error {result['error']}"
+    invalid = usage_schema_errors(result["usage"])
+    assert invalid == [], invalid
 
 
 def test_every_vector_file_was_found() -> None:

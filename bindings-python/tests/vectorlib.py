@@ -1,9 +1,15 @@
-"""The shared behaviour vectors' matcher (tests/vectors/README.md), in Python."""
+"""The shared behaviour vectors' matcher (tests/vectors/README.md), in Python, and the check
+of usage events against the collector's contract (schema/usage-event.schema.json)."""
 
 from __future__ import annotations
 
+import functools
+import json
 import math
+from datetime import datetime
 from typing import Any
+
+from conftest import REPO
 
 
 class Mismatch(AssertionError):
@@ -74,3 +80,26 @@ def _matcher(name: str, arg: Any, actual: Any, path: str) -> None:
         raise Mismatch(f"{path}: unknown matcher {name}")
     if not ok:
         raise Mismatch(f"{path}: {name} {arg!r} does not hold for {actual!r}")
+
+
+@functools.cache
+def _usage_validator() -> Any:
+    import jsonschema
+
+    schema = json.loads((REPO / "schema" / "usage-event.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def usage_schema_errors(events: list[dict[str, Any]]) -> list[str]:
+    """Why each event breaks the usage-event JSON Schema (and ``ts`` is not an RFC 3339
+    time, a format the validator leaves unchecked); ``[]`` when every event is valid."""
+    problems = []
+    for i, event in enumerate(events):
+        for error in _usage_validator().iter_errors(event):
+            problems.append(f"event {i}: {'/'.join(map(str, error.absolute_path))}: {error.message}")
+        try:
+            datetime.fromisoformat(str(event.get("ts")).replace("Z", "+00:00"))
+        except ValueError:
+            problems.append(f"event {i}: ts {event.get('ts')!r} is not an RFC 3339 time")
+    return problems

@@ -6,13 +6,14 @@ import sys
 import time
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~7 ms
 
+from . import _native
 from .errors import ModelplugError
+from .types import ChatResponse
 
 if TYPE_CHECKING:
     from typing import Any
 
     from .client import Client
-    from .types import ChatResponse
 
 
 
@@ -87,15 +88,21 @@ def run_map(
     client: Client, model: str, items: list[Any], concurrency: int, progress: bool, params: dict[str, Any]
 ) -> list[ChatResponse | ModelplugError]:
     """Runs the calls on a thread pool (sync calls release the GIL), so it also works inside
-    Jupyter, where an event loop is already running."""
+    Jupyter, where an event loop is already running. The workers never see Ctrl-C: when the
+    main thread is interrupted, a cancel token ends their calls (as cancelled) at once."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     requests = [_request(model, item, params) for item in items]
     results: list[Any] = [None] * len(requests)
     bar = _Progress(len(requests), progress)
+    token = _native.CancelToken()
+
+    def call(request: dict[str, Any]) -> ChatResponse:
+        return ChatResponse(client._native.chat(request, token))
+
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="modelplug-map")
     try:
-        pending = {pool.submit(client.chat, r): i for i, r in enumerate(requests)}
+        pending = {pool.submit(call, r): i for i, r in enumerate(requests)}
         for fut in as_completed(pending):
             i = pending[fut]
             try:
@@ -103,6 +110,10 @@ def run_map(
             except ModelplugError as e:
                 results[i] = e
             bar.add(results[i])
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # nothing queued starts any more
+        token.cancel()  # and the calls in flight end now, as cancelled
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()

@@ -77,7 +77,8 @@ class Client:
         return self._native.closed
 
     def chat(self, request: Any = None, /, **params: Any) -> ChatResponse:
-        """One chat completion. Blocks, without holding the GIL (other threads keep running)."""
+        """One chat completion. Blocks, without holding the GIL (other threads keep running);
+        Ctrl-C cancels the call and raises :class:`KeyboardInterrupt`."""
         return ChatResponse(self._native.chat(_request(request, params)))
 
     async def achat(self, request: Any = None, /, **params: Any) -> ChatResponse:
@@ -86,7 +87,8 @@ class Client:
         return ChatResponse(await _run_async(lambda q, i: self._native.submit_chat(req, q, i)))
 
     def stream(self, request: Any = None, /, **params: Any) -> Stream:
-        """A streamed chat completion: ``for event in client.stream(...)``."""
+        """A streamed chat completion: ``for event in client.stream(...)``. Ctrl-C while
+        waiting for an event cancels the stream and raises :class:`KeyboardInterrupt`."""
         return Stream(self._native.stream(_request(request, params)))
 
     def astream(self, request: Any = None, /, **params: Any) -> AsyncStream:
@@ -113,7 +115,8 @@ class Client:
     ) -> list[ChatResponse | _errors.ModelplugError]:
         """Runs many prompts (strings, message lists or request dicts) with ``concurrency``
         calls in flight. Results come back in input order; a failed item is returned as its
-        exception instead of raising. ``progress`` shows done / errors / tokens / cost."""
+        exception instead of raising. ``progress`` shows done / errors / tokens / cost.
+        Ctrl-C cancels the calls in flight and raises :class:`KeyboardInterrupt`."""
         from .batch import run_map
 
         return run_map(self, model, list(items), concurrency, progress, params)
@@ -134,7 +137,8 @@ class Client:
 
     def usage(self) -> Any:
         """This process's usage events for this client (the last 10 000 calls): a pandas
-        ``DataFrame`` when pandas is installed, else a list of dicts. No prompt text."""
+        ``DataFrame`` when pandas is installed, else a list of dicts. No prompt text. Still
+        readable after :meth:`close`."""
         events: list[dict[str, Any]] = self._native.usage()
         try:
             import pandas as pd
@@ -143,12 +147,14 @@ class Client:
         return pd.DataFrame(events)
 
     def close(self) -> None:
-        """Closes the client; later calls raise :class:`~modelplug.CancelledError`."""
+        """Closes the client: later calls raise :class:`~modelplug.CancelledError`; calls in
+        flight get up to 5 seconds to finish, then are cancelled (and recorded as such).
+        Blocks until then, without holding the GIL."""
         self._native.close()
 
     async def aclose(self) -> None:
-        """Same as :meth:`close`, for ``async with``."""
-        self._native.close()
+        """:meth:`close` for asyncio code (the event loop keeps running meanwhile)."""
+        await _run_async(self._native.submit_close)
 
     def __enter__(self) -> Client:
         return self
@@ -160,7 +166,7 @@ class Client:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.close()
+        await self.aclose()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"

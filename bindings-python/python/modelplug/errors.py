@@ -55,6 +55,8 @@ class ModelplugError(Exception):
         provider_code: the provider's own error code (e.g. ``"insufficient_quota"``).
         retryable: whether retrying the same deployment may succeed.
         attempts: every try the router made, in order.
+        raw: the provider's raw error body, only when the request set ``include_raw``
+            (it may contain what the request sent).
     """
 
     code: str = "INTERNAL"
@@ -70,6 +72,7 @@ class ModelplugError(Exception):
         provider_code: str | None = None,
         retryable: bool = False,
         attempts: list[Attempt] | None = None,
+        raw: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -80,6 +83,7 @@ class ModelplugError(Exception):
         self.provider_code = provider_code
         self.retryable = retryable
         self.attempts: list[Attempt] = attempts or []
+        self.raw = raw
 
     def __str__(self) -> str:
         where = f" {self.provider}:" if self.provider else ""
@@ -90,8 +94,9 @@ class ModelplugError(Exception):
         return f"{type(self).__name__}({self.message!r}, provider={self.provider!r}, status={self.status!r})"
 
     def to_dict(self) -> dict[str, Any]:
-        """The error as a dict (the same form every modelplug binding uses)."""
-        return {
+        """The error as a dict (the same form every modelplug binding uses; ``raw`` only when
+        the provider's raw error body was kept)."""
+        out: dict[str, Any] = {
             "code": self.code,
             "message": self.message,
             "provider": self.provider,
@@ -102,6 +107,9 @@ class ModelplugError(Exception):
             "retryable": self.retryable,
             "attempts": [a.to_dict() for a in self.attempts],
         }
+        if self.raw is not None:
+            out["raw"] = self.raw
+        return out
 
 
 class InvalidRequestError(ModelplugError, ValueError):
@@ -236,6 +244,7 @@ def _from_native(payload: Mapping[str, Any]) -> ModelplugError:
         provider_code=payload.get("provider_code"),
         retryable=bool(payload.get("retryable")),
         attempts=[Attempt._from_dict(a) for a in payload.get("attempts") or ()],
+        raw=payload.get("raw"),
     )
 
 

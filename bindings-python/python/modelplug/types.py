@@ -51,9 +51,10 @@ def _table_html(title: str, rows: list[tuple[str, Any]]) -> str:
 
 class Usage:
     """Token counts. ``output_tokens`` includes ``reasoning_tokens``; ``cached_input_tokens``
-    is the part of ``input_tokens`` served from the provider's prompt cache."""
+    is the part of ``input_tokens`` read from the provider's prompt cache and
+    ``cache_write_tokens`` the part written to it."""
 
-    __slots__ = ("input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens", "total_tokens")
+    __slots__ = ("input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens", "total_tokens", "cache_write_tokens")
 
     def __init__(
         self,
@@ -62,12 +63,14 @@ class Usage:
         cached_input_tokens: int = 0,
         reasoning_tokens: int = 0,
         total_tokens: int = 0,
+        cache_write_tokens: int = 0,
     ) -> None:
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
         self.cached_input_tokens = cached_input_tokens
         self.reasoning_tokens = reasoning_tokens
         self.total_tokens = total_tokens
+        self.cache_write_tokens = cache_write_tokens
 
     # OpenAI names, for code written against the OpenAI SDK.
     @property
