@@ -1,7 +1,7 @@
 /**
- * Settling Promises for native calls. Each call gets an id; the core queues its JSON result
- * and wakes this side once per batch (bindings-node/src/bridge.rs); `drain` settles every
- * finished call. A timer is kept referenced while calls are pending, so that the process
+ * Settling Promises for native calls. Each call gets an id; the core's completion queue holds
+ * its JSON result and wakes this side once per batch (bindings-node/src/bridge.rs); `drain`
+ * settles every finished call. A timer is kept referenced while calls are pending, so that the process
  * waits for them — and lets the process exit once there are none.
  */
 

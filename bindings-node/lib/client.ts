@@ -1,7 +1,9 @@
 /** The modelplug {@link Client}. */
 
+import { onAbort } from './abort';
 import { fromNative, type ErrorPayload } from './errors';
 import { Bridge } from './bridge';
+import { requestJson } from './json';
 import { native, type NativeAbort, type NativeClient } from './native';
 import { withText } from './response';
 import { ChatStream } from './stream';
@@ -27,15 +29,6 @@ function construct(make: () => NativeClient): NativeClient {
     if (message.startsWith('{"err":')) throw fromNative((JSON.parse(message) as { err: ErrorPayload }).err);
     throw e;
   }
-}
-
-/** An AbortSignal as a native signal (`null` without one). */
-function nativeAbort(signal: AbortSignal | undefined): NativeAbort | null {
-  if (signal === undefined) return null;
-  const abort = new native.NativeAbort();
-  if (signal.aborted) abort.abort();
-  else signal.addEventListener('abort', () => abort.abort(), { once: true });
-  return abort;
 }
 
 /**
@@ -70,22 +63,20 @@ export class Client {
 
   /** One chat completion. Rejects with a {@link ModelplugError} subclass. */
   async chat(request: ChatRequest, options?: CallOptions): Promise<ChatResponse> {
-    const body = JSON.stringify(request);
-    const abort = nativeAbort(options?.signal);
-    const text = await this.#bridge.call((id) => this.#native.chat(id, body, abort));
+    const body = requestJson(request);
+    const text = await this.#call((id, abort) => this.#native.chat(id, body, abort), options?.signal);
     return withText(unwrap<ChatResponse>(text));
   }
 
   /** A streamed chat completion: `for await (const event of client.stream(...))`. */
   stream(request: ChatRequest, options?: CallOptions): ChatStream {
-    return new ChatStream(this.#native.stream(JSON.stringify(request)), this.#bridge, options?.signal);
+    return new ChatStream(this.#native.stream(requestJson(request)), this.#bridge, options?.signal);
   }
 
   /** Embeddings for `input` (a string or a list of strings). */
   async embed(request: EmbedRequest, options?: CallOptions): Promise<EmbedResponse> {
-    const body = JSON.stringify(request);
-    const abort = nativeAbort(options?.signal);
-    return unwrap<EmbedResponse>(await this.#bridge.call((id) => this.#native.embed(id, body, abort)));
+    const body = requestJson(request);
+    return unwrap<EmbedResponse>(await this.#call((id, abort) => this.#native.embed(id, body, abort), options?.signal));
   }
 
   /** This process's usage events for this client (the last 10 000 calls); no prompt text. */
@@ -93,9 +84,13 @@ export class Client {
     return JSON.parse(this.#native.usage()) as UsageRecord[];
   }
 
-  /** Closes the client; later calls reject with {@link CancelledError}. */
+  /**
+   * Closes the client: new calls reject with {@link CancelledError}; calls in flight get up to
+   * 5 s to finish and are then cancelled (and recorded as such). Resolves when that is done;
+   * {@link usage} stays readable.
+   */
   async close(): Promise<void> {
-    this.#native.close();
+    unwrap<null>(await this.#bridge.call((id) => this.#native.close(id)));
   }
 
   /** Whether {@link close} was called. */
@@ -112,6 +107,12 @@ export class Client {
   get models(): string[] {
     return this.#native.models;
   }
+
+  /** Starts a native call under `signal` (listened to until the call settles); its JSON result. */
+  #call(start: (id: number, abort: NativeAbort | null) => void, signal: AbortSignal | undefined): Promise<string> {
+    if (signal === undefined) return this.#bridge.call((id) => start(id, null));
+    const abort = new native.NativeAbort();
+    const stopListening = onAbort(signal, () => abort.abort());
+    return this.#bridge.call((id) => start(id, abort)).finally(stopListening);
+  }
 }
-
-

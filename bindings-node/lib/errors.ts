@@ -20,6 +20,8 @@ export interface ErrorPayload {
   provider_code?: string | null;
   retryable?: boolean;
   attempts?: Attempt[];
+  /** The provider's raw error body, only when the request set `include_raw`. */
+  raw?: string | null;
 }
 
 /** Base class of every modelplug error. */
@@ -42,6 +44,8 @@ export class ModelplugError extends Error {
   readonly retryable: boolean;
   /** Every try the router made, in order. */
   readonly attempts: Attempt[];
+  /** The provider's raw error body, when the request set `include_raw`. */
+  readonly raw: string | undefined;
 
   constructor(payload: ErrorPayload) {
     super(payload.message);
@@ -55,6 +59,7 @@ export class ModelplugError extends Error {
     this.providerCode = payload.provider_code ?? undefined;
     this.retryable = payload.retryable ?? false;
     this.attempts = payload.attempts ?? [];
+    this.raw = payload.raw ?? undefined;
   }
 
   /** Brand check: works across realms and duplicate copies of the package. */
@@ -75,6 +80,7 @@ export class ModelplugError extends Error {
       provider_code: this.providerCode ?? null,
       retryable: this.retryable,
       attempts: this.attempts,
+      ...(this.raw === undefined ? {} : { raw: this.raw }),
     };
   }
 
@@ -176,9 +182,13 @@ const CLASSES: ReadonlyMap<string, typeof ModelplugError> = new Map(
   ].map((cls) => [cls.code, cls]),
 );
 
-/** The class thrown for an error `code`. */
+/**
+ * The class thrown for an error `code`: its own subclass for every code the core knows
+ * (checked against the core's list in test/errors.test.mjs), else the base class, which
+ * still carries the code (one from a newer core).
+ */
 export function errorClass(code: string): typeof ModelplugError {
-  return CLASSES.get(code) ?? InternalError;
+  return CLASSES.get(code) ?? ModelplugError;
 }
 
 /** The one place an error code becomes an exception class (house rule 3). */

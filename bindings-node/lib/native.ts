@@ -21,8 +21,10 @@ export interface NativeClient {
   chat(id: number, requestJson: string, abort?: NativeAbort | null): void;
   embed(id: number, requestJson: string, abort?: NativeAbort | null): void;
   stream(requestJson: string): NativeStream;
+  /** This process's usage events for the client (JSON array text); readable after close. */
   usage(): string;
-  close(): void;
+  /** Starts closing as call `id`: JSON `{"ok": null}` once calls in flight ended and services stopped. */
+  close(id: number): void;
   readonly closed: boolean;
   readonly configHash: string;
   readonly models: string[];
@@ -35,6 +37,8 @@ export interface NativeModule {
     fromFile(path: string): NativeClient;
   };
   NativeAbort: { new (): NativeAbort };
+  /** Every stable error code the core knows, in table order. */
+  errorCodes(): string[];
 }
 
 function load(): NativeModule {

@@ -4,6 +4,7 @@
  * cancels the request and closes the connection.
  */
 
+import { onAbort } from './abort';
 import type { Bridge } from './bridge';
 import { fromNative, type ErrorPayload } from './errors';
 import type { NativeStream } from './native';
@@ -25,15 +26,14 @@ export class ChatStream implements AsyncIterable<StreamEvent> {
   #next = 0;
   #error: ErrorPayload | null = null;
   #finished = false;
+  /** Stops listening to the call's AbortSignal (when the stream has ended). */
+  #stopListening: (() => void) | undefined;
 
   /** @internal — use `client.stream(...)`. */
   constructor(native: NativeStream, bridge: Bridge, signal?: AbortSignal) {
     this.#native = native;
     this.#bridge = bridge;
-    if (signal) {
-      if (signal.aborted) this.cancel();
-      else signal.addEventListener('abort', () => this.cancel(), { once: true });
-    }
+    if (signal) this.#stopListening = onAbort(signal, () => this.cancel());
   }
 
   /** The next event, or `undefined` at the end; throws the stream's error after its last event. */
@@ -44,14 +44,14 @@ export class ChatStream implements AsyncIterable<StreamEvent> {
         if (ev.type === 'done') {
           withText(ev.response);
           this.response = ev.response;
-          this.#finished = true;
+          this.#finish();
         }
         return ev;
       }
       if (this.#error !== null) {
         const error = this.#error;
         this.#error = null;
-        this.#finished = true;
+        this.#finish();
         throw fromNative(error);
       }
       if (this.#finished) return undefined;
@@ -59,7 +59,7 @@ export class ChatStream implements AsyncIterable<StreamEvent> {
       this.#buffer = batch.events;
       this.#next = 0;
       this.#error = batch.err;
-      if (batch.events.length === 0 && batch.err === null) this.#finished = true;
+      if (batch.events.length === 0 && batch.err === null) this.#finish();
     }
   }
 
@@ -95,8 +95,15 @@ export class ChatStream implements AsyncIterable<StreamEvent> {
   /** Stops the stream and closes the connection to the provider. */
   cancel(): void {
     if (!this.#finished) {
-      this.#finished = true;
+      this.#finish();
       this.#native.cancel();
     }
+  }
+
+  /** Marks the end: nothing more is read, and the AbortSignal is no longer listened to. */
+  #finish(): void {
+    this.#finished = true;
+    this.#stopListening?.();
+    this.#stopListening = undefined;
   }
 }

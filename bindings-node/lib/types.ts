@@ -110,11 +110,15 @@ export interface EmbedRequest {
   timeout_ms?: number;
 }
 
-/** Token counts: `output_tokens` includes `reasoning_tokens`; `cached_input_tokens` is part of `input_tokens`. */
+/**
+ * Token counts: `output_tokens` includes `reasoning_tokens`; `cached_input_tokens` (read from
+ * the provider's prompt cache) and `cache_write_tokens` (written to it) are part of `input_tokens`.
+ */
 export interface Usage {
   input_tokens: number;
   output_tokens: number;
   cached_input_tokens: number;
+  cache_write_tokens: number;
   reasoning_tokens: number;
   total_tokens: number;
 }
@@ -229,13 +233,19 @@ export interface UsageRecord {
   deployment: string | null;
   model: string | null;
   stream: boolean;
-  status: 'ok' | 'error' | 'blocked';
+  /** `cancelled`: the caller gave up (an AbortSignal, a `break` out of a stream, `close()`); `error_code` is then `CANCELLED`. */
+  status: 'ok' | 'error' | 'blocked' | 'cancelled';
   error_code: string | null;
   http_status: number | null;
+  /** Prompt tokens, cached and cache-written ones included. */
   input_tokens: number;
   output_tokens: number;
   cached_input_tokens: number;
+  /** Prompt tokens written to the provider's cache (part of `input_tokens`). */
+  cache_write_tokens: number;
   reasoning_tokens: number;
+  /** Whether the token counts are modelplug's estimate (a stream cancelled before the provider reported usage). */
+  usage_is_estimated: boolean;
   cost_usd: number | null;
   cost_is_estimated: boolean;
   /** The price table that priced `cost_usd` (`config-<hash>` for the config's `prices`). */
@@ -268,6 +278,8 @@ export interface Price {
   input: number;
   /** Prompt tokens read from the provider's cache; defaults to `input`. */
   cached_input?: number;
+  /** Prompt tokens written to the provider's cache; defaults to `input`. */
+  cache_write?: number;
   /** Generated tokens, reasoning included. */
   output: number;
 }

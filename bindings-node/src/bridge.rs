@@ -1,14 +1,13 @@
-//! Delivering results to JavaScript. napi-rs resolves each Promise through a threadsafe
-//! function of its own (a libuv handle created and closed per call); here every result goes
-//! into one queue per client, and a single long-lived threadsafe function wakes JavaScript
-//! once per batch: the JS side (`lib/bridge.ts`) then drains the queue and settles its
-//! Promises. Results that finish together cost one wake-up.
+//! Delivering results to JavaScript: the napi side of the client's completion queue
+//! (`modelplug_core::ffi::Completions`). Calls run on the core's process runtime and queue
+//! their JSON results there; one long-lived threadsafe function wakes JavaScript once per
+//! batch, and the JS side (`lib/bridge.ts`) then drains the queue and settles its Promises.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Arc;
 
+use modelplug_core::ffi::{Completions, err_json};
 use napi::Status;
-use napi::bindgen_prelude::Unknown;
+use napi::bindgen_prelude::{Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
@@ -16,39 +15,46 @@ use napi_derive::napi;
 /// calls are pending), no arguments.
 type Waker = ThreadsafeFunction<(), Unknown<'static>, (), Status, false, true>;
 
-/// One client's completion queue.
-#[derive(Default)]
-pub struct Bridge {
-    done: Mutex<Vec<(u32, String)>>,
-    /// A wake-up is on its way and the queue has not been drained since.
-    signalled: AtomicBool,
-    waker: OnceLock<Waker>,
-}
+/// One client's completion queue: call ids and their JSON results.
+#[derive(Clone)]
+pub struct Bridge(Arc<Completions<String>>);
 
 impl Bridge {
-    /// Queues call `id`'s result (JSON text) and wakes JavaScript if it is not already woken.
-    pub fn deliver(&self, id: u32, payload: String) {
-        self.done
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((id, payload));
-        if !self.signalled.swap(true, Ordering::AcqRel)
-            && let Some(waker) = self.waker.get()
-        {
-            waker.call((), ThreadsafeFunctionCallMode::NonBlocking);
+    /// An empty queue with no wake-up yet.
+    pub fn new() -> Bridge {
+        Bridge(Completions::new())
+    }
+
+    /// Installs `waker` (a JS function called with no arguments) as the wake-up.
+    pub fn set_waker(&self, waker: Function<(), Unknown<'static>>) -> napi::Result<()> {
+        let tsfn: Waker = waker
+            .build_threadsafe_function::<()>()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build()?;
+        self.0.set_waker(move || {
+            tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        });
+        Ok(())
+    }
+
+    /// Runs `call` on the process runtime; its JSON result arrives under `id` through
+    /// [`Bridge::drain`] (the error envelope, at once, if the runtime is not available).
+    pub fn submit(&self, id: u32, call: impl Future<Output = String> + Send + 'static) {
+        if let Err(e) = self.0.submit(u64::from(id), call) {
+            self.0.push(u64::from(id), err_json(&e));
         }
     }
 
-    /// Installs the wake-up function (once per client).
-    pub fn set_waker(&self, waker: Waker) {
-        let _ = self.waker.set(waker);
-    }
-
-    /// Every finished call since the last drain.
+    /// Every result queued since the last drain.
     pub fn drain(&self) -> Drained {
-        self.signalled.store(false, Ordering::Release);
-        let done = std::mem::take(&mut *self.done.lock().unwrap_or_else(|e| e.into_inner()));
-        let (ids, payloads) = done.into_iter().unzip();
+        let (ids, payloads) = self
+            .0
+            .drain()
+            .into_iter()
+            // Ids are submitted as u32 (above), so they fit.
+            .map(|(id, payload)| (u32::try_from(id).unwrap_or(u32::MAX), payload))
+            .unzip();
         Drained { ids, payloads }
     }
 }

@@ -1,9 +1,8 @@
-//! `NativeClient`: parses requests, starts core calls, delivers JSON envelopes through the
-//! client's bridge (`bridge.rs`).
-
-use std::sync::Arc;
+//! `NativeClient`: parses requests, starts core calls on the process runtime, delivers JSON
+//! envelopes through the client's bridge (`bridge.rs`).
 
 use modelplug_core::config::process_env;
+use modelplug_core::ffi::{err_json, ok_json};
 use modelplug_core::{CancelHandle, ChatRequest, Client, Config, EmbedRequest, Error};
 use napi::Result;
 use napi::bindgen_prelude::{Function, Unknown};
@@ -11,21 +10,21 @@ use napi_derive::napi;
 
 use crate::abort::NativeAbort;
 use crate::bridge::{Bridge, Drained};
-use crate::envelope::{err, outcome};
 use crate::stream::NativeStream;
 
 /// The core client.
 #[napi]
 pub struct NativeClient {
     client: Client,
-    bridge: Arc<Bridge>,
+    bridge: Bridge,
 }
 
-fn build(config: std::result::Result<Config, Error>) -> std::result::Result<NativeClient, String> {
-    if let Some(e) = crate::runtime_error() {
-        return Err(err(e));
-    }
-    config
+/// A client for `config`, on the process runtime (started here, so that a bad
+/// `MODELPLUG_WORKER_THREADS` is the constructor's CONFIG error). A failure is thrown with the
+/// error envelope as its message: the TypeScript layer turns it into the right class.
+fn build(config: std::result::Result<Config, Error>) -> Result<NativeClient> {
+    modelplug_core::runtime::runtime()
+        .and(config)
         .and_then(|c| {
             Client::builder()
                 .config(c)
@@ -34,24 +33,24 @@ fn build(config: std::result::Result<Config, Error>) -> std::result::Result<Nati
         })
         .map(|client| NativeClient {
             client,
-            bridge: Arc::default(),
+            bridge: Bridge::new(),
         })
-        .map_err(|e| err(&e))
+        .map_err(|e| napi::Error::from_reason(err_json(&e)))
 }
 
-/// A failed construction: the error envelope as the exception message (the TypeScript layer
-/// turns it into the right class).
-fn construction_error(envelope: String) -> napi::Error {
-    napi::Error::from_reason(envelope)
-}
-
-async fn cancellable<T>(
+/// `call`'s outcome as an envelope; with `abort`, it stops (dropped, so recorded as cancelled)
+/// when the signal fires.
+async fn envelope<T: serde::Serialize>(
     abort: Option<CancelHandle>,
     call: impl Future<Output = std::result::Result<T, Error>>,
-) -> std::result::Result<T, Error> {
-    match abort {
+) -> String {
+    let result = match abort {
         Some(handle) => handle.run(call).await,
         None => call.await,
+    };
+    match result {
+        Ok(value) => ok_json(&value),
+        Err(e) => err_json(&e),
     }
 }
 
@@ -60,30 +59,23 @@ impl NativeClient {
     /// A client from a config object's JSON text, or with no config (`provider/model` names).
     #[napi(constructor)]
     pub fn new(config_json: Option<String>) -> Result<NativeClient> {
-        let config = match config_json {
+        build(match config_json {
             None => Ok(Config::empty()),
             Some(text) => Config::from_json_str(&text, &process_env),
-        };
-        build(config).map_err(construction_error)
+        })
     }
 
     /// A client from a `modelplug.yaml` file.
     #[napi(factory)]
     pub fn from_file(path: String) -> Result<NativeClient> {
-        build(Config::from_file(path)).map_err(construction_error)
+        build(Config::from_file(path))
     }
 
     /// Installs the function the client calls (with no arguments) when results are ready
     /// for `drain()`.
     #[napi]
     pub fn set_waker(&self, waker: Function<(), Unknown<'static>>) -> Result<()> {
-        let tsfn = waker
-            .build_threadsafe_function::<()>()
-            .weak::<true>()
-            .callee_handled::<false>()
-            .build()?;
-        self.bridge.set_waker(tsfn);
-        Ok(())
+        self.bridge.set_waker(waker)
     }
 
     /// Every result ready since the last drain.
@@ -95,28 +87,26 @@ impl NativeClient {
     /// Starts chat completion `id`; its envelope arrives through `drain()`.
     #[napi]
     pub fn chat(&self, id: u32, request_json: String, abort: Option<&NativeAbort>) {
-        let (client, bridge) = (self.client.clone(), self.bridge.clone());
+        let client = self.client.clone();
         let abort = abort.map(|a| a.handle.clone());
-        napi::bindgen_prelude::spawn(async move {
-            let payload = match ChatRequest::from_json(&request_json) {
-                Ok(req) => outcome(cancellable(abort, client.chat(req)).await),
-                Err(e) => err(&e),
-            };
-            bridge.deliver(id, payload);
+        self.bridge.submit(id, async move {
+            match ChatRequest::from_json(&request_json) {
+                Ok(req) => envelope(abort, client.chat(req)).await,
+                Err(e) => err_json(&e),
+            }
         });
     }
 
     /// Starts embeddings call `id`; its envelope arrives through `drain()`.
     #[napi]
     pub fn embed(&self, id: u32, request_json: String, abort: Option<&NativeAbort>) {
-        let (client, bridge) = (self.client.clone(), self.bridge.clone());
+        let client = self.client.clone();
         let abort = abort.map(|a| a.handle.clone());
-        napi::bindgen_prelude::spawn(async move {
-            let payload = match EmbedRequest::from_json(&request_json) {
-                Ok(req) => outcome(cancellable(abort, client.embed(req)).await),
-                Err(e) => err(&e),
-            };
-            bridge.deliver(id, payload);
+        self.bridge.submit(id, async move {
+            match EmbedRequest::from_json(&request_json) {
+                Ok(req) => envelope(abort, client.embed(req)).await,
+                Err(e) => err_json(&e),
+            }
         });
     }
 
@@ -127,16 +117,19 @@ impl NativeClient {
         NativeStream::new(stream, self.bridge.clone())
     }
 
-    /// This process's usage events (JSON array text).
+    /// This process's usage events (JSON array text); readable after `close`.
     #[napi]
     pub fn usage(&self) -> String {
         serde_json::to_string(&self.client.usage()).unwrap_or_else(|_| "[]".to_owned())
     }
 
-    /// Closes the client; later calls fail with CANCELLED.
+    /// Starts closing the client as call `id` (its envelope arrives through `drain()` once
+    /// calls in flight finished or were cancelled); later calls fail with CANCELLED.
     #[napi]
-    pub fn close(&self) {
-        self.client.close();
+    pub fn close(&self, id: u32) {
+        let closing = self.client.close();
+        self.bridge
+            .submit(id, async move { envelope(None, closing).await });
     }
 
     /// Whether `close()` was called.

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import vm from 'node:vm';
 
 import * as modelplug from '../dist/index.js';
-import { startUpstream } from './helpers.mjs';
+import { configFor, startUpstream } from './helpers.mjs';
 
 const { Client } = modelplug;
 const USER = [{ role: 'user', content: 'hello boundary' }];
@@ -18,9 +18,7 @@ let upstream;
 before(async () => { upstream = await startUpstream(); });
 after(() => upstream.stop());
 
-function clientFor(base) {
-  return new Client({ models: [{ name: 'm', retry: { attempts: 0 }, deployments: [{ provider: 'openai', model: 'gpt-4o', api_key: 'sk-test', base_url: `${base}/v1` }] }] });
-}
+const clientFor = (base) => new Client(configFor(base));
 
 test('the event loop keeps running while a call waits', async () => {
   const { base } = await upstream.scenario([{ echo: true, delay_ms: 300 }]);

@@ -14,6 +14,11 @@ function mockBinary() {
   return join(target, process.env.CARGO_BUILD_TARGET ?? 'x86_64-unknown-linux-gnu', 'debug', 'modelplug-mock-upstream');
 }
 
+/** The config of one model `m` served by OpenAI at the mock scenario `base`, without retries. */
+export function configFor(base) {
+  return { models: [{ name: 'm', retry: { attempts: 0 }, deployments: [{ provider: 'openai', model: 'gpt-4o', api_key: 'sk-test', base_url: `${base}/v1` }] }] };
+}
+
 /** Starts the mock upstream; returns {url, scenario(steps), requests(id), stop()}. */
 export async function startUpstream() {
   const binary = mockBinary();

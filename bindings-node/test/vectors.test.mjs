@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Client, isModelplugError } from '../dist/index.js';
 import { matches, REPO, startUpstream } from './helpers.mjs';
@@ -10,10 +11,20 @@ import { matches, REPO, startUpstream } from './helpers.mjs';
 const dir = join(REPO, 'tests', 'vectors');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 const scratch = mkdtempSync(join(tmpdir(), 'modelplug-vectors-'));
+const FLOATS = { NaN, Infinity, '-Infinity': -Infinity };
 let upstream;
 
 before(async () => { upstream = await startUpstream(); });
 after(() => upstream.stop());
+
+/** The case's request with every `{"$float": name}` as that JavaScript number. */
+function hostRequest(value) {
+  if (Array.isArray(value)) return value.map(hostRequest);
+  if (value === null || typeof value !== 'object') return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && keys[0] === '$float') return FLOATS[value.$float];
+  return Object.fromEntries(keys.map((k) => [k, hostRequest(value[k])]));
+}
 
 async function streamResult(stream) {
   const out = { text: '', reasoning: '', event_counts: {} };
@@ -31,6 +42,58 @@ async function streamResult(stream) {
   return out;
 }
 
+/** Reads `wanted` events, then gives up the Node way: `break` out of `for await`. */
+async function cancelledStream(stream, wanted) {
+  const out = { cancelled: true, events_read: 0, text: '' };
+  if (wanted === 0) {
+    stream.cancel();
+    return out;
+  }
+  for await (const ev of stream) {
+    out.events_read += 1;
+    if (ev.type === 'text_delta') out.text += ev.text;
+    if (out.events_read >= wanted) break;
+  }
+  return out;
+}
+
+/** Starts the call and aborts its AbortSignal `ms` later. */
+async function cancelledCall(call, ms) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  try {
+    return { response: await call({ signal: controller.signal }) };
+  } catch (e) {
+    if (controller.signal.aborted && isModelplugError(e) && e.code === 'CANCELLED') return { cancelled: true };
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function callResult(client, c) {
+  const request = hostRequest(c.request);
+  const cancel = c.cancel;
+  try {
+    if (c.call === 'stream') {
+      const stream = client.stream(request);
+      return cancel ? await cancelledStream(stream, cancel.after_events) : await streamResult(stream);
+    }
+    const call = (options) => (c.call === 'chat' ? client.chat(request, options) : client.embed(request, options));
+    return cancel ? await cancelledCall(call, cancel.after_ms) : { response: await call() };
+  } catch (e) {
+    if (!isModelplugError(e)) throw e;
+    return { error: e.toJSON() };
+  }
+}
+
+/** The client's usage events; after a cancellation, waits (up to 5 s) for the first one. */
+async function usageOf(client, cancelled) {
+  const deadline = Date.now() + 5000;
+  while (cancelled && client.usage().length === 0 && Date.now() < deadline) await sleep(10);
+  return client.usage();
+}
+
 async function runCase(c) {
   const scenario = c.upstream ? await upstream.scenario(c.upstream) : null;
   const base = scenario ? scenario.base : upstream.url;
@@ -46,17 +109,11 @@ async function runCase(c) {
     }
   } catch (e) {
     if (!isModelplugError(e)) throw e;
-    result = { error: e.toJSON() };
+    result = { error: e.toJSON(), usage: [] };
   }
   if (client) {
-    try {
-      if (c.call === 'chat') result = { response: await client.chat(c.request) };
-      else if (c.call === 'embed') result = { response: await client.embed(c.request) };
-      else result = await streamResult(client.stream(c.request));
-    } catch (e) {
-      if (!isModelplugError(e)) throw e;
-      result = { error: e.toJSON() };
-    }
+    result = await callResult(client, c);
+    result.usage = await usageOf(client, c.cancel !== undefined);
     await client.close();
   }
   if (scenario) result.upstream_requests = await upstream.requests(scenario.id);
