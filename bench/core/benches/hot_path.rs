@@ -95,19 +95,22 @@ fn hot_path(c: &mut Criterion) {
     c.bench_function("Client::chat through the mock provider (whole core path)", |b| {
         b.iter(|| runtime.block_on(client.chat(black_box(req.clone()))).unwrap())
     });
-    c.bench_function("Client::stream through the mock provider (whole core path, to Done)", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                let mut stream = client.stream(black_box(req.clone()));
-                let mut events = 0;
-                while let Some(ev) = stream.next().await {
-                    ev.unwrap();
-                    events += 1;
-                }
-                events
+    c.bench_function(
+        "Client::stream through the mock provider (whole core path, to Done)",
+        |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let mut stream = client.stream(black_box(req.clone()));
+                    let mut events = 0;
+                    while let Some(ev) = stream.next().await {
+                        ev.unwrap();
+                        events += 1;
+                    }
+                    events
+                })
             })
-        })
-    });
+        },
+    );
 }
 
 criterion_group!(benches, hot_path);
