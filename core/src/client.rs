@@ -222,7 +222,7 @@ impl Client {
     /// One chat completion, with retries and fallbacks per the model's config.
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
         match self.pipeline()?.call(CallRequest::Chat(request)).await? {
-            Reply::Chat(r) => Ok(r),
+            Reply::Chat(r) => Ok(*r),
             Reply::Embed(_) => Err(Error::internal("a chat call was answered with embeddings")),
         }
     }
@@ -240,7 +240,7 @@ impl Client {
     /// Embeddings for a batch of texts.
     pub async fn embed(&self, request: EmbedRequest) -> Result<EmbedResponse> {
         match self.pipeline()?.call(CallRequest::Embed(request)).await? {
-            Reply::Embed(r) => Ok(r),
+            Reply::Embed(r) => Ok(*r),
             Reply::Chat(_) => Err(Error::internal("an embeddings call was answered with a chat")),
         }
     }

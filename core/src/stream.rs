@@ -47,13 +47,22 @@ impl CancelHandle {
         let _ = self.0.subscribe().wait_for(|c| *c).await;
     }
 
+    /// A receiver that sees the signal fire (to wait on it without subscribing every time).
+    pub(crate) fn receiver(&self) -> watch::Receiver<bool> {
+        self.0.subscribe()
+    }
+
     /// Runs `call` until it finishes or the signal fires; then `call` is dropped (which
     /// closes its connection) and the result is a `CANCELLED` error.
     pub async fn run<T>(&self, call: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        if self.is_cancelled() {
+            return Err(Error::cancelled("the call was cancelled"));
+        }
+        // The call is polled first: a call that finishes at once never registers a waiter.
         tokio::select! {
             biased;
-            _ = self.cancelled() => Err(Error::cancelled("the call was cancelled")),
             r = call => r,
+            _ = self.cancelled() => Err(Error::cancelled("the call was cancelled")),
         }
     }
 }
@@ -62,10 +71,11 @@ impl CancelHandle {
 /// Dropping it mid-way closes the connection to the provider and records the call as
 /// cancelled, with what it delivered.
 pub struct ChatStream {
-    pipeline: Arc<Pipeline>,
     call: CallStream,
     cancel: CancelHandle,
     cancelled: watch::Receiver<bool>,
+    /// The client's close gave up waiting for calls in flight.
+    stopped: watch::Receiver<bool>,
 }
 
 impl ChatStream {
@@ -84,10 +94,10 @@ impl ChatStream {
         let cancel = CancelHandle::new();
         let cancelled = cancel.0.subscribe();
         ChatStream {
-            pipeline,
             call,
             cancel,
             cancelled,
+            stopped: pipeline.stop_signal().receiver(),
         }
     }
 
@@ -114,13 +124,21 @@ impl ChatStream {
         if self.call.ended() {
             return None;
         }
-        let mut cancelled = self.cancelled.clone();
-        let stop = self.pipeline.stop_signal().clone();
+        let cancelled = || Error::cancelled("the stream was cancelled");
+        let stopped = || Error::cancelled("the client was closed before the stream ended");
+        if *self.cancelled.borrow() {
+            return Some(Err(self.call.fail(cancelled())));
+        }
+        if *self.stopped.borrow() {
+            return Some(Err(self.call.fail(stopped())));
+        }
+        // The stream is polled first: an event that is ready costs no waiter registration.
+        let (call, cancel, stop) = (&mut self.call, &mut self.cancelled, &mut self.stopped);
         tokio::select! {
             biased;
-            _ = cancelled.wait_for(|c| *c) => Some(Err(self.call.fail(Error::cancelled("the stream was cancelled")))),
-            () = stop.cancelled() => Some(Err(self.call.fail(Error::cancelled("the client was closed before the stream ended")))),
-            r = self.call.next() => r,
+            r = call.next() => r,
+            _ = cancel.wait_for(|c| *c) => Some(Err(self.call.fail(cancelled()))),
+            _ = stop.wait_for(|c| *c) => Some(Err(self.call.fail(stopped()))),
         }
     }
 

@@ -86,7 +86,7 @@ impl Stage for Cache {
             let mut answer = ChatResponse::default();
             answer.message.content = Some("from the cache".into());
             answer.cache_hit = true;
-            Ok(Flow::Answer(Reply::Chat(answer)))
+            Ok(Flow::Answer(Reply::Chat(Box::new(answer))))
         }))
     }
 }

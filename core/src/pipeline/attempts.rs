@@ -35,8 +35,16 @@ pub(crate) async fn call(router: &Router, cx: &mut CallCx) -> Result<Reply> {
         let started = Instant::now();
         cx.in_flight = Some((deployment.clone(), started));
         let result = match &cx.request {
-            CallRequest::Chat(r) => deployment.provider.chat(r, opts).await.map(Reply::Chat),
-            CallRequest::Embed(r) => deployment.provider.embed(r, opts).await.map(Reply::Embed),
+            CallRequest::Chat(r) => deployment
+                .provider
+                .chat(r, opts)
+                .await
+                .map(|r| Reply::Chat(Box::new(r))),
+            CallRequest::Embed(r) => deployment
+                .provider
+                .embed(r, opts)
+                .await
+                .map(|r| Reply::Embed(Box::new(r))),
         };
         cx.in_flight = None;
         match result {

@@ -109,7 +109,9 @@ impl Pipeline {
     pub(crate) async fn call(self: &Arc<Self>, request: CallRequest) -> Result<Reply> {
         self.check_open()?;
         let mut call = Call::start(self.clone(), request, false);
+        // The call is polled first: one that finishes at once never registers a waiter.
         let result = tokio::select! {
+            biased;
             r = self.run(&mut call.cx) => r,
             () = self.stop.cancelled() => Err(Error::cancelled("the client was closed before the call finished")),
         };

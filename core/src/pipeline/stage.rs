@@ -58,8 +58,6 @@ impl<T> From<Result<T>> for Step<'_, T> {
 }
 
 /// What a `before` hook decides.
-// Moved, not copied, once per call: boxing would cost an allocation per call.
-#[allow(clippy::large_enum_variant)]
 pub enum Flow {
     /// Go on with the call.
     Continue,
@@ -68,13 +66,14 @@ pub enum Flow {
     Answer(Reply),
 }
 
-/// A call's answer.
+/// A call's answer. Boxed: it travels through several futures on its way out, and moving a
+/// pointer is cheaper than copying a response at every step.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     /// A chat completion (for streams: the assembled response).
-    Chat(ChatResponse),
+    Chat(Box<ChatResponse>),
     /// Embeddings.
-    Embed(EmbedResponse),
+    Embed(Box<EmbedResponse>),
 }
 
 /// A call's answer, for a stage to read or change.

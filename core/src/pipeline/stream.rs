@@ -233,7 +233,7 @@ impl CallStream {
             };
             self.outer = answered_at;
             self.state = State::Reading(Box::new(ReplayStream::of_response(&response, usize::MAX)));
-            self.answered = Some(response);
+            self.answered = Some(*response);
         }
         let stages = &pipeline.stages[..self.outer];
         self.filters = stages
@@ -251,11 +251,11 @@ impl CallStream {
         let call = self.call.as_mut().expect("started");
         let assembled = std::mem::take(&mut self.assembler).finish();
         let mut reply = match self.answered.take() {
-            Some(answer) => Reply::Chat(answer),
+            Some(answer) => Reply::Chat(Box::new(answer)),
             None => {
                 let mut response = assembled;
                 response.request_id = request_id;
-                let mut reply = Reply::Chat(response);
+                let mut reply = Reply::Chat(Box::new(response));
                 if let Some(deployment) = attempts::finish_in_flight(&mut call.cx) {
                     attempts::stamp(&mut reply, &deployment, &call.cx);
                 }
@@ -271,8 +271,6 @@ impl CallStream {
         let Reply::Chat(response) = reply else {
             return Err(Error::internal("a stage turned a chat answer into embeddings"));
         };
-        Ok(StreamEvent::Done {
-            response: Box::new(response),
-        })
+        Ok(StreamEvent::Done { response })
     }
 }
