@@ -119,6 +119,7 @@ $(BENCH_VENV)/.ready:
 	@touch $@
 
 bench-python: $(BENCH_VENV)/.ready $(VENV)/.ready ## release wheel vs aiohttp, openai, litellm on the yardstick (needs nginx)
+	rm -f $(TARGET_DIR)/wheels/modelplug-*.whl
 	$(VENV)/bin/maturin build --release -q -o $(TARGET_DIR)/wheels
 	$(BENCH_VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET_DIR)/wheels/modelplug-*-cp39-abi3-*.whl
 	$(MAKE) -s bench-upstream

@@ -85,8 +85,9 @@ export class Client {
   }
 
   /**
-   * Closes the client: new calls reject with {@link CancelledError}; calls in flight get up to
-   * 5 s to finish and are then cancelled (and recorded as such). Resolves when that is done;
+   * Closes the client: new calls reject with {@link CancelledError}; waits up to 5 s for calls
+   * in flight (one still running then is not cut off: it is recorded when it ends). Resolves
+   * when that is done;
    * {@link usage} stays readable.
    */
   async close(): Promise<void> {

@@ -263,9 +263,10 @@ impl Client {
     }
 
     /// Closes the client: new calls fail with CANCELLED at once (already when this is called,
-    /// before the returned future is first polled); calls in flight get until `within` to finish
-    /// and then end as cancelled (their usage events recorded); then the background services
-    /// flush and stop. Idempotent; usage events stay readable.
+    /// before the returned future is first polled); calls in flight get up to nine tenths of
+    /// `within` to finish (one still running after that is not cut off: it ends on its own and
+    /// is recorded then); then the background services flush and stop. Bounded by `within`.
+    /// Idempotent; usage events stay readable.
     pub fn close_within(&self, within: Duration) -> impl Future<Output = Result<()>> + Send + 'static {
         let pipeline = self.pipeline();
         if let Ok(p) = &pipeline {

@@ -47,11 +47,6 @@ impl CancelHandle {
         let _ = self.0.subscribe().wait_for(|c| *c).await;
     }
 
-    /// A receiver that sees the signal fire (to wait on it without subscribing every time).
-    pub(crate) fn receiver(&self) -> watch::Receiver<bool> {
-        self.0.subscribe()
-    }
-
     /// Runs `call` until it finishes or the signal fires; then `call` is dropped (which
     /// closes its connection) and the result is a `CANCELLED` error.
     pub async fn run<T>(&self, call: impl std::future::Future<Output = Result<T>>) -> Result<T> {
@@ -74,30 +69,25 @@ pub struct ChatStream {
     call: CallStream,
     cancel: CancelHandle,
     cancelled: watch::Receiver<bool>,
-    /// The client's close gave up waiting for calls in flight.
-    stopped: watch::Receiver<bool>,
 }
 
 impl ChatStream {
     pub(crate) fn new(pipeline: Arc<Pipeline>, request: ChatRequest) -> ChatStream {
-        let call = pipeline.stream(request);
-        ChatStream::driving(pipeline, call)
+        ChatStream::driving(pipeline.stream(request))
     }
 
-    /// A stream whose first read fails with `error` (`pipeline` only lends its stop signal).
+    /// A stream whose first read fails with `error`.
     pub(crate) fn broken(pipeline: Arc<Pipeline>, error: Error) -> ChatStream {
-        let call = CallStream::broken(pipeline.clone(), error);
-        ChatStream::driving(pipeline, call)
+        ChatStream::driving(CallStream::broken(pipeline, error))
     }
 
-    fn driving(pipeline: Arc<Pipeline>, call: CallStream) -> ChatStream {
+    fn driving(call: CallStream) -> ChatStream {
         let cancel = CancelHandle::new();
         let cancelled = cancel.0.subscribe();
         ChatStream {
             call,
             cancel,
             cancelled,
-            stopped: pipeline.stop_signal().receiver(),
         }
     }
 
@@ -125,20 +115,15 @@ impl ChatStream {
             return None;
         }
         let cancelled = || Error::cancelled("the stream was cancelled");
-        let stopped = || Error::cancelled("the client was closed before the stream ended");
         if *self.cancelled.borrow() {
             return Some(Err(self.call.fail(cancelled())));
         }
-        if *self.stopped.borrow() {
-            return Some(Err(self.call.fail(stopped())));
-        }
         // The stream is polled first: an event that is ready costs no waiter registration.
-        let (call, cancel, stop) = (&mut self.call, &mut self.cancelled, &mut self.stopped);
+        let (call, cancel) = (&mut self.call, &mut self.cancelled);
         tokio::select! {
             biased;
             r = call.next() => r,
             _ = cancel.wait_for(|c| *c) => Some(Err(self.call.fail(cancelled()))),
-            _ = stop.wait_for(|c| *c) => Some(Err(self.call.fail(stopped()))),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The pipeline seam: stages added through the builder answer, rewrite, check, filter streams
 //! and observe events exactly where their position puts them; every outcome records one usage
-//! event (cancellation too); `close` waits for calls then cancels them; background services
+//! event (cancellation too); `close` waits for calls within its bound; background services
 //! flush and stop within their bound; a `fork()`ed child gets a working client.
 
 use std::collections::VecDeque;
@@ -290,7 +290,7 @@ async fn a_dropped_call_records_one_cancelled_event() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn close_waits_for_calls_in_flight_then_cancels_them() {
+async fn close_waits_for_calls_in_flight_within_its_bound() {
     // A call that finishes within the bound is waited for.
     let client = client(150, vec![]);
     let call = tokio::spawn({
@@ -309,8 +309,9 @@ async fn close_waits_for_calls_in_flight_then_cancels_them() {
     let refused = client.chat(ChatRequest::new("m", "late")).await.unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::Cancelled);
 
-    // A call that would outlive the bound is cancelled and recorded.
-    let client = self::client(10_000, vec![]);
+    // A call that outlives the bound is not cut off: close returns in time, the call ends on
+    // its own and is recorded then.
+    let client = self::client(1_500, vec![]);
     let call = tokio::spawn({
         let client = client.clone();
         async move { client.chat(ChatRequest::new("m", "slow")).await }
@@ -319,13 +320,13 @@ async fn close_waits_for_calls_in_flight_then_cancels_them() {
     let started = Instant::now();
     client.close_within(Duration::from_millis(300)).await.unwrap();
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < Duration::from_millis(1_200),
         "bounded: {:?}",
         started.elapsed()
     );
-    let err = call.await.unwrap().unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Cancelled);
-    assert_eq!(client.usage().last().unwrap().status, CallStatus::Cancelled);
+    assert!(client.usage().is_empty(), "still in flight");
+    assert!(call.await.unwrap().is_ok());
+    assert_eq!(client.usage().last().unwrap().status, CallStatus::Ok);
     assert_eq!(client.usage().len(), 1, "usage stays readable after close");
 }
 

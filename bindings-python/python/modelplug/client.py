@@ -147,9 +147,9 @@ class Client:
         return pd.DataFrame(events)
 
     def close(self) -> None:
-        """Closes the client: later calls raise :class:`~modelplug.CancelledError`; calls in
-        flight get up to 5 seconds to finish, then are cancelled (and recorded as such).
-        Blocks until then, without holding the GIL."""
+        """Closes the client: later calls raise :class:`~modelplug.CancelledError`; waits up
+        to 5 seconds for calls in flight (one still running then is not cut off: it is recorded
+        when it ends). Blocks until then, without holding the GIL."""
         self._native.close()
 
     async def aclose(self) -> None:

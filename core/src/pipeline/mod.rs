@@ -37,7 +37,6 @@ pub(crate) use stream::CallStream;
 use crate::error::{Error, Result};
 use crate::routing::Router;
 use crate::runtime::Services;
-use crate::stream::CancelHandle;
 use crate::usage::{ClientFacts, UsageLog};
 
 /// A client's engine in one process: the stages in order, the router (with its connection
@@ -52,8 +51,6 @@ pub(crate) struct Pipeline {
     /// This process's usage events (the record stage's in-process sink).
     pub(crate) usage: Arc<UsageLog>,
     closed: AtomicBool,
-    /// Fires when `close` stops waiting: calls still in flight end as cancelled.
-    stop: CancelHandle,
 }
 
 impl Pipeline {
@@ -73,7 +70,6 @@ impl Pipeline {
             services,
             usage,
             closed: AtomicBool::new(false),
-            stop: CancelHandle::new(),
         }
     }
 
@@ -109,13 +105,7 @@ impl Pipeline {
     pub(crate) async fn call(self: &Arc<Self>, request: CallRequest) -> Result<Reply> {
         self.check_open()?;
         let mut call = Call::start(self.clone(), request, false);
-        // The call is polled first: one that finishes at once never registers a waiter.
-        let result = tokio::select! {
-            biased;
-            r = self.run(&mut call.cx) => r,
-            () = self.stop.cancelled() => Err(Error::cancelled("the client was closed before the call finished")),
-        };
-        match result {
+        match self.run(&mut call.cx).await {
             Ok(mut reply) => {
                 call.settle();
                 reply.set_cost(call.cx.cost);
@@ -150,29 +140,19 @@ impl Pipeline {
         CallStream::new(self.clone(), request)
     }
 
-    /// Whether this pipeline's `close` gave up waiting (streams check it on every read).
-    pub(crate) fn stop_signal(&self) -> &CancelHandle {
-        &self.stop
-    }
-
     /// Flushes the background services, within `within`.
     pub(crate) async fn flush(&self, within: Duration) -> Result<()> {
         self.services.flush(within).await
     }
 
-    /// Closes: new calls fail with CANCELLED at once; calls in flight get until `within` to
-    /// finish, then end as cancelled (recorded); last, the services flush and stop in what is
-    /// left of `within` (at least a tenth of it).
+    /// Closes: new calls fail with CANCELLED at once; calls in flight get up to nine tenths
+    /// of `within` to finish (a call still running then goes on to its end and is recorded
+    /// then: close does not cut it off); last, the services flush and stop in what is left of
+    /// `within` (at least a tenth of it).
     pub(crate) async fn close(&self, within: Duration) -> Result<()> {
         self.closed.store(true, Ordering::Release);
         let started = Instant::now();
-        let deadline = started + within.mul_f32(0.9);
-        if !self.inflight.wait_idle(deadline).await {
-            self.stop.cancel();
-            self.inflight
-                .wait_idle(Instant::now() + Duration::from_millis(50))
-                .await;
-        }
+        self.inflight.wait_idle(started + within.mul_f32(0.9)).await;
         let left = within.saturating_sub(started.elapsed()).max(within / 10);
         self.services.shutdown(left).await
     }

@@ -87,9 +87,25 @@ pub fn runtime() -> Result<Arc<Runtime>> {
     Ok(rt)
 }
 
-/// A handle to this process's runtime (see [`runtime`]).
+thread_local! {
+    /// This thread's copy of the runtime's handle and the fork generation it is good for:
+    /// handing out a handle per call takes no lock.
+    static HANDLE: std::cell::RefCell<Option<(u64, Handle)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A handle to this process's runtime (see [`runtime`]); lock-free after a thread's first call.
 pub fn handle() -> Result<Handle> {
-    runtime().map(|rt| rt.handle().clone())
+    let generation = fork_generation();
+    HANDLE.with(|cached| {
+        if let Some((built_in, handle)) = &*cached.borrow()
+            && *built_in == generation
+        {
+            return Ok(handle.clone());
+        }
+        let handle = runtime()?.handle().clone();
+        *cached.borrow_mut() = Some((generation, handle.clone()));
+        Ok(handle)
+    })
 }
 
 /// Runs `fut` as a task on the process runtime; dropping the returned future aborts the task
@@ -112,7 +128,7 @@ pub fn block_on<F: Future>(fut: F) -> Result<F::Output> {
             "a blocking modelplug call was made on an async runtime thread; use the async API there",
         ));
     }
-    Ok(runtime()?.block_on(fut))
+    Ok(handle()?.block_on(fut))
 }
 
 struct AbortOnDrop<T>(JoinHandle<T>);

@@ -74,9 +74,9 @@ class Client private constructor(private val ffi: FfiClient) : AutoCloseable {
     val isClosed: Boolean get() = ffi.isClosed()
 
     /**
-     * Closes the client: later calls throw [ModelplugException.Cancelled]; calls in flight get
-     * up to 5 s to finish and are then cancelled; buffered usage is flushed. Blocks this thread
-     * meanwhile. [usage] stays readable; the native client is freed once this object is
+     * Closes the client: later calls throw [ModelplugException.Cancelled]; it waits up to 5 s
+     * for calls in flight (one still running then is not cut off; it is recorded when it ends);
+     * buffered usage is flushed. Blocks this thread meanwhile. [usage] stays readable; the native client is freed once this object is
      * garbage-collected. Idempotent.
      */
     override fun close() = native { ffi.shutdown() }
