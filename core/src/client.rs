@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::pipeline::{Admit, CallRequest, Pipeline, Pricing, Reply, Stage};
-use crate::routing::Router;
-use crate::runtime::{ServiceFactory, Services, fork_generation};
+use crate::pipeline::{CallRequest, Pipeline, PipelineSettings, Reply, Stage};
+use crate::runtime::{ServiceFactory, fork_generation};
 use crate::stream::ChatStream;
 use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse};
-use crate::usage::{ClientFacts, SdkInfo, UsageEvent, UsageLog};
+use crate::usage::{SdkInfo, UsageEvent};
 
 /// How long [`Client::close`] waits by default for calls in flight and services.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,21 +28,12 @@ pub struct Client {
 
 struct ClientInner {
     config: Config,
-    settings: Settings,
+    settings: PipelineSettings,
     /// The fork generation `pipeline` was built in.
     generation: u64,
     pipeline: Arc<Pipeline>,
     /// The pipeline of a `fork()`ed child, built there on first use.
     forked: Mutex<Option<(u64, Arc<Pipeline>)>>,
-}
-
-/// What building a pipeline needs besides the config.
-struct Settings {
-    http: Option<reqwest::Client>,
-    sdk: Arc<SdkInfo>,
-    usage_capacity: usize,
-    stages: Vec<Arc<dyn Stage>>,
-    services: Vec<ServiceFactory>,
 }
 
 impl std::fmt::Debug for Client {
@@ -130,7 +120,7 @@ impl ClientBuilder {
     /// Builds the client and every configured deployment's adapter.
     pub fn build(self) -> Result<Client> {
         let config = self.config.unwrap_or_else(Config::empty);
-        let settings = Settings {
+        let settings = PipelineSettings {
             http: self.http,
             sdk: Arc::new(self.sdk.unwrap_or_else(crate::usage::rust_sdk)),
             usage_capacity: self.usage_capacity.unwrap_or(crate::usage::DEFAULT_CAPACITY),
@@ -138,7 +128,7 @@ impl ClientBuilder {
             services: self.services,
         };
         let generation = fork_generation();
-        let pipeline = Arc::new(build_pipeline(&config, &settings)?);
+        let pipeline = Arc::new(Pipeline::build(&config, &settings)?);
         Ok(Client {
             inner: Arc::new(ClientInner {
                 config,
@@ -149,31 +139,6 @@ impl ClientBuilder {
             }),
         })
     }
-}
-
-/// The built-in stages, the caller's, the router and the services, for one process.
-fn build_pipeline(config: &Config, settings: &Settings) -> Result<Pipeline> {
-    let http = match &settings.http {
-        Some(h) => h.clone(),
-        None => crate::http::build_client()?,
-    };
-    let router = Router::new(config, http)?;
-    let facts = ClientFacts {
-        app: config.app.as_str().into(),
-        team: config.team.as_deref().map(Into::into),
-        env: config.env.as_deref().map(Into::into),
-        config_hash: config.hash.as_str().into(),
-        sdk: settings.sdk.clone(),
-    };
-    let usage = Arc::new(UsageLog::new(settings.usage_capacity));
-    let mut stages: Vec<Arc<dyn Stage>> = vec![
-        usage.clone(),
-        Arc::new(Pricing::new(config.prices.clone())),
-        Arc::new(Admit),
-    ];
-    stages.extend(settings.stages.iter().cloned());
-    let services = Services::start(&settings.services)?;
-    Ok(Pipeline::new(stages, router, facts, services, usage))
 }
 
 impl Client {
@@ -211,7 +176,7 @@ impl Client {
         {
             return Ok(p.clone());
         }
-        let fresh = Arc::new(build_pipeline(&inner.config, &inner.settings)?);
+        let fresh = Arc::new(Pipeline::build(&inner.config, &inner.settings)?);
         if inner.pipeline.is_closed() {
             fresh.mark_closed();
         }

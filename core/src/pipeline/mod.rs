@@ -13,6 +13,7 @@
 mod admit;
 mod assemble;
 mod attempts;
+mod build;
 mod call;
 mod context;
 mod price;
@@ -31,6 +32,7 @@ pub use context::{CallCx, CallRequest};
 pub use price::Pricing;
 pub use stage::{Flow, Position, Reply, ReplyMut, Stage, Step, StreamFilter};
 
+pub(crate) use build::PipelineSettings;
 pub(crate) use call::Call;
 pub(crate) use stream::CallStream;
 

@@ -1,0 +1,54 @@
+//! Building a client's pipeline for one process: the built-in stages in their positions (new
+//! concerns are added here), the caller's own stages, the router with its connection pool,
+//! and the background services.
+
+use std::sync::Arc;
+
+use super::{Admit, Pipeline, Pricing, Stage};
+use crate::config::Config;
+use crate::error::Result;
+use crate::routing::Router;
+use crate::runtime::{ServiceFactory, Services};
+use crate::usage::{ClientFacts, SdkInfo, UsageLog};
+
+/// What building a pipeline needs besides the config (kept by the client, to build the
+/// pipeline again in a `fork()`ed child).
+pub(crate) struct PipelineSettings {
+    /// The caller's HTTP client, if it gave one.
+    pub(crate) http: Option<reqwest::Client>,
+    /// Which SDK the usage events name.
+    pub(crate) sdk: Arc<SdkInfo>,
+    /// How many usage events the in-process log keeps.
+    pub(crate) usage_capacity: usize,
+    /// The caller's stages.
+    pub(crate) stages: Vec<Arc<dyn Stage>>,
+    /// The caller's services.
+    pub(crate) services: Vec<ServiceFactory>,
+}
+
+impl Pipeline {
+    /// The pipeline of `config` for this process.
+    pub(crate) fn build(config: &Config, settings: &PipelineSettings) -> Result<Pipeline> {
+        let http = match &settings.http {
+            Some(h) => h.clone(),
+            None => crate::http::build_client()?,
+        };
+        let router = Router::new(config, http)?;
+        let facts = ClientFacts {
+            app: config.app.as_str().into(),
+            team: config.team.as_deref().map(Into::into),
+            env: config.env.as_deref().map(Into::into),
+            config_hash: config.hash.as_str().into(),
+            sdk: settings.sdk.clone(),
+        };
+        let usage = Arc::new(UsageLog::new(settings.usage_capacity));
+        let mut stages: Vec<Arc<dyn Stage>> = vec![
+            usage.clone(),
+            Arc::new(Pricing::new(config.prices.clone())),
+            Arc::new(Admit),
+        ];
+        stages.extend(settings.stages.iter().cloned());
+        let services = Services::start(&settings.services)?;
+        Ok(Pipeline::new(stages, router, facts, services, usage))
+    }
+}
