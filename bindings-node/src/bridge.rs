@@ -40,6 +40,7 @@ impl Bridge {
 
     /// Runs `call` on the process runtime; its JSON result arrives under `id` through
     /// [`Bridge::drain`] (the error envelope, at once, if the runtime is not available).
+    #[inline]
     pub fn submit(&self, id: u32, call: impl Future<Output = String> + Send + 'static) {
         if let Err(e) = self.0.submit(u64::from(id), call) {
             self.0.push(u64::from(id), err_json(&e));

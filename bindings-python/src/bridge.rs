@@ -41,6 +41,7 @@ pub struct Completions {
 impl Completions {
     /// Runs `call` as a task on the process runtime; its outcome is queued under `id` and the
     /// loop woken. Aborting the returned handle drops the call (which cancels it).
+    #[inline]
     pub fn submit(
         &self,
         py: Python<'_>,

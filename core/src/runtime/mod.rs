@@ -111,8 +111,11 @@ pub fn handle() -> Result<Handle> {
 /// Runs `fut` as a task on the process runtime; dropping the returned future aborts the task
 /// (which drops `fut`: a call in it ends as cancelled). For bindings whose host awaits a
 /// future of its own (Kotlin coroutines through uniffi).
+///
+/// `fut` is boxed before it is spawned: a task holding a call's future (kilobytes) inline
+/// copies it whole into the task and again when it finishes.
 pub async fn run_abortable<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> Result<T> {
-    let task = AbortOnDrop(handle()?.spawn(fut));
+    let task = AbortOnDrop(handle()?.spawn(Box::pin(fut)));
     match task.await {
         Ok(v) => Ok(v),
         Err(e) if e.is_panic() => Err(Error::internal("a modelplug task panicked")),
