@@ -37,17 +37,6 @@ pub struct CallOptions {
     pub include_raw: bool,
 }
 
-impl CallOptions {
-    /// Options for one try of `timeout`, without a call deadline.
-    pub fn with_timeout(timeout: Duration) -> CallOptions {
-        CallOptions {
-            timeout,
-            deadline: None,
-            include_raw: false,
-        }
-    }
-}
-
 /// What a provider stream yields; the client's stream assembles these into
 /// [`crate::StreamEvent`]s and the final response.
 #[derive(Debug, Clone, PartialEq)]

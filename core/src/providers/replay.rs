@@ -17,14 +17,6 @@ pub struct ReplayStream {
 }
 
 impl ReplayStream {
-    /// These events, in order.
-    pub fn new(events: VecDeque<ProviderEvent>) -> ReplayStream {
-        ReplayStream {
-            events,
-            request_id: None,
-        }
-    }
-
     /// The events a provider would have streamed for `r`: its ids, the reasoning and text in
     /// pieces of `chunk_chars` characters, its refusal, tool calls, finish reason and usage.
     pub fn of_response(r: &ChatResponse, chunk_chars: usize) -> ReplayStream {

@@ -40,16 +40,6 @@ impl Services {
         })
     }
 
-    /// How many services run.
-    pub fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
     /// Flushes every service at once; fails with the first error, or with TIMEOUT naming the
     /// services that had not finished within `within`.
     pub async fn flush(&self, within: Duration) -> Result<()> {
