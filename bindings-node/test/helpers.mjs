@@ -38,6 +38,16 @@ export async function startUpstream() {
     async requests(id) {
       return (await fetch(`${url}/_mock/scenarios/${id}/requests`)).json();
     },
+    /** What scenario `id` received, once every request is finished or aborted by the client
+     * (up to `timeoutMs`): the mock notices a closed connection only at its next write. */
+    async settledRequests(id, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const reqs = await this.requests(id);
+        if (reqs.every((r) => r.finished || r.client_aborted) || Date.now() > deadline) return reqs;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     async waitForAbort(id, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {

@@ -116,7 +116,10 @@ async function runCase(c) {
     result.usage = await usageOf(client, c.cancel !== undefined);
     await client.close();
   }
-  if (scenario) result.upstream_requests = await upstream.requests(scenario.id);
+  // A cancelled call's connection is seen closed only at the mock's next write.
+  if (scenario) {
+    result.upstream_requests = c.cancel !== undefined ? await upstream.settledRequests(scenario.id) : await upstream.requests(scenario.id);
+  }
   return result;
 }
 

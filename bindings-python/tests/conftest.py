@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
@@ -44,6 +45,17 @@ class Upstream:
     def requests(self, scenario_id: str) -> list[dict[str, Any]]:
         """What the scenario received."""
         return self._call("GET", f"/_mock/scenarios/{scenario_id}/requests")
+
+    def settled_requests(self, scenario_id: str, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+        """What the scenario received, once every request is finished or aborted by the
+        client (up to ``timeout_s``): the mock notices a closed connection only when its next
+        write fails."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            reqs = self.requests(scenario_id)
+            if all(r["finished"] or r["client_aborted"] for r in reqs) or time.monotonic() > deadline:
+                return reqs
+            time.sleep(0.02)
 
 
 @pytest.fixture(scope="session")

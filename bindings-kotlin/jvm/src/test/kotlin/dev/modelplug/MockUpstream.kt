@@ -53,6 +53,21 @@ object MockUpstream {
     /** What scenario [id] received. */
     fun requests(id: String): JsonArray = call("GET", "/_mock/scenarios/$id/requests").jsonArray
 
+    /** What scenario [id] received, once every request is finished or aborted by the client
+     * (up to [timeoutMs]): the mock notices a closed connection only at its next write. */
+    fun settledRequests(id: String, timeoutMs: Long = 5000): JsonArray {
+        val deadline = System.currentTimeMillis() + timeoutMs
+        while (true) {
+            val reqs = requests(id)
+            val settled = reqs.all {
+                val r = it.jsonObject
+                r["finished"]!!.jsonPrimitive.boolean || r["client_aborted"]!!.jsonPrimitive.boolean
+            }
+            if (settled || System.currentTimeMillis() > deadline) return reqs
+            Thread.sleep(20)
+        }
+    }
+
     /** Waits until scenario [id]'s first request saw the client go away. */
     fun waitForAbort(id: String, timeoutMs: Long = 5000): Boolean {
         val deadline = System.currentTimeMillis() + timeoutMs

@@ -152,7 +152,11 @@ class VectorsTest {
                 result["usage"] = usage(it, "cancel" in case)
             }
         }
-        scenario?.let { result["upstream_requests"] = MockUpstream.requests(it.first) }
+        // A cancelled call's connection is seen closed only at the mock's next write.
+        scenario?.let {
+            result["upstream_requests"] =
+                if ("cancel" in case) MockUpstream.settledRequests(it.first) else MockUpstream.requests(it.first)
+        }
         return JsonObject(result)
     }
 }
