@@ -55,6 +55,7 @@ pub struct ClientBuilder {
     usage_capacity: Option<usize>,
     stages: Vec<Arc<dyn Stage>>,
     services: Vec<ServiceFactory>,
+    usage_callbacks: Vec<crate::usage::UsageCallback>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -117,6 +118,17 @@ impl ClientBuilder {
         self
     }
 
+    /// Calls `callback` with every usage event, off the request path (on a blocking-pool
+    /// thread, in batches); a panic in it is contained. This is how the bindings hand events to
+    /// a Python callable, a JS function or a Kotlin lambda.
+    pub fn on_usage(
+        mut self,
+        callback: impl Fn(&crate::usage::UsageEvent) + Send + Sync + 'static,
+    ) -> ClientBuilder {
+        self.usage_callbacks.push(Arc::new(callback));
+        self
+    }
+
     /// Builds the client and every configured deployment's adapter.
     pub fn build(self) -> Result<Client> {
         let config = self.config.unwrap_or_else(Config::empty);
@@ -126,6 +138,7 @@ impl ClientBuilder {
             usage_capacity: self.usage_capacity.unwrap_or(crate::usage::DEFAULT_CAPACITY),
             stages: self.stages,
             services: self.services,
+            usage_callbacks: self.usage_callbacks,
         };
         let generation = fork_generation();
         let pipeline = Arc::new(Pipeline::build(&config, &settings)?);
@@ -214,6 +227,11 @@ impl Client {
     /// default). Still readable after [`Client::close`].
     pub fn usage(&self) -> Vec<Arc<UsageEvent>> {
         self.pipeline().map(|p| p.usage.snapshot()).unwrap_or_default()
+    }
+
+    /// The usage reporter's counters in this process (`None` without a `collector:`).
+    pub fn reporter_stats(&self) -> Option<crate::usage::ReporterStats> {
+        self.pipeline().ok()?.reporter.as_ref().map(|r| r.stats())
     }
 
     /// How many calls are in flight right now.

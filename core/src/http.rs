@@ -82,10 +82,11 @@ pub fn request_id(headers: &HeaderMap) -> Option<String> {
 /// HTTP date), then OpenAI's `x-ratelimit-reset-requests/-tokens` (Go durations like `6m0s`).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        if ms.is_finite() && ms >= 0.0 {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
-        }
+    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
+        && ms.is_finite()
+        && ms >= 0.0
+    {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
     }
     if let Some(v) = get("retry-after") {
         if let Ok(secs) = v.parse::<f64>() {

@@ -2,7 +2,8 @@
 //! with no HTTP, no runtime and no provider code, so that the core (which produces them) and
 //! the collector (which stores them) can never disagree.
 //!
-//! - [`UsageEvent`] (schema 1): one per call, never carrying prompt or completion text;
+//! - [`UsageEvent`] (schema 1): one per call, carrying prompt or completion text only when
+//!   content capture is on;
 //! - [`Attempt`]: one try of one deployment;
 //! - [`ErrorKind`] / [`ErrorCode`]: the stable error code table; [`ErrorCode::Unknown`] keeps a
 //!   code this version does not know, so an older collector accepts a newer SDK's events;
@@ -22,7 +23,10 @@ pub use attempt::Attempt;
 pub use error_code::{ErrorCode, ErrorKind};
 pub use price::Price;
 pub use timestamp::Timestamp;
-pub use usage_event::{CallStatus, GuardrailOutcome, Operation, SCHEMA_VERSION, SdkInfo, UsageEvent};
+pub use usage_event::{
+    CallStatus, CapturedContent, CapturedText, GuardrailOutcome, Operation, SCHEMA_VERSION, SdkInfo,
+    UsageEvent,
+};
 
 /// The JSON Schema of [`UsageEvent`] (draft 2020-12), as checked in at
 /// `schema/usage-event.schema.json`.

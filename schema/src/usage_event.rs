@@ -1,10 +1,12 @@
 //! The usage event (schema 1, DESIGN §5): one per call, the contract between every SDK and the
-//! collector. It never carries prompt or completion text.
+//! collector. It carries prompt or completion text only when the client's config turns content
+//! capture on ([`UsageEvent::content`]).
 //!
 //! Compatibility: fields added after the first release carry `#[serde(default)]`, so an event
 //! from an older SDK still parses; unknown fields are ignored and unknown error codes kept
 //! ([`crate::ErrorCode::Unknown`]), so a newer SDK's event parses in an older collector.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -63,8 +65,30 @@ pub enum CallStatus {
     Cancelled,
 }
 
+/// The text of a call, on its event only when content capture is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
+pub struct CapturedContent {
+    /// The request's texts in order: messages (`role`, text parts joined) or embedding inputs
+    /// (role `input`).
+    pub input: Vec<CapturedText>,
+    /// The answer's text, when there was one.
+    #[serde(default)]
+    pub output: Option<String>,
+}
+
+/// One captured text and whose it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
+pub struct CapturedText {
+    /// `system`, `user`, `assistant`, `tool` or `input`.
+    pub role: String,
+    /// The text.
+    pub text: String,
+}
+
 /// One call's usage record (schema 1): who called which model, how it ended, what it took and
-/// cost. Never prompt or completion text.
+/// cost. No prompt or completion text unless content capture is on.
 // Strings a client repeats on every event are shared (`Arc<str>`): recording costs little.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "json-schema", derive(schemars::JsonSchema))]
@@ -170,6 +194,17 @@ pub struct UsageEvent {
     pub policy_version: Option<String>,
     /// Which SDK produced the event.
     pub sdk: Arc<SdkInfo>,
+    /// The caller's labels (`metadata.labels`): free-form key/value attribution, bounded in
+    /// count and size by the SDK.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// The caller's W3C trace context (`traceparent`), when it had one: the call's span is its
+    /// child.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    /// Prompt and completion text, only when the config turns `capture_content` on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<CapturedContent>,
 }
 
 #[cfg(test)]

@@ -14,6 +14,10 @@
 //!     retry: { attempts: 2, backoff_ms: 200 }
 //! prices:                       # USD per million tokens; cached_input defaults to input
 //!   openai/gpt-4o: { input: 2.50, cached_input: 1.25, output: 10.00 }
+//! collector: { url: http://127.0.0.1:4000, key: "${MODELPLUG_KEY}" }   # usage reporting
+//! sinks:
+//!   - { kind: jsonl, path: usage.jsonl, max_mb: 100, keep: 5 }
+//!   - { kind: otlp, endpoint: http://127.0.0.1:4318 }
 //! ```
 
 mod env;
@@ -26,7 +30,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::providers::ProviderKind;
 use crate::redact::Secret;
-use crate::usage::PriceTable;
+use crate::usage::{PriceTable, ReporterSettings, SinkConfig};
 
 pub use env::{EnvLookup, InterpolationError, interpolate, process_env};
 pub use node::{Node, Pos, SyntaxError, Value, parse_yaml};
@@ -47,6 +51,12 @@ pub struct Config {
     pub deadline_ms: u64,
     /// Prices by `provider/model` (`prices:`), versioned `config-<hash>`.
     pub prices: PriceTable,
+    /// Where usage events are reported (`collector:`), if anywhere.
+    pub collector: Option<ReporterSettings>,
+    /// Other places usage events go (`sinks:`).
+    pub sinks: Vec<SinkConfig>,
+    /// Put prompt and completion text on usage events (`capture_content`, off by default).
+    pub capture_content: bool,
     /// Where the config came from (a file path, or `<dict>`).
     pub source: String,
     /// A stable hash of the config's meaning (secrets excluded), 16 hex digits.
@@ -289,6 +299,9 @@ impl Config {
             models: Vec::new(),
             deadline_ms: DEFAULT_DEADLINE_MS,
             prices: PriceTable::default(),
+            collector: None,
+            sinks: Vec::new(),
+            capture_content: false,
             source: "<defaults>".to_owned(),
             hash: String::new(),
         };

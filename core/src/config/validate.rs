@@ -12,6 +12,8 @@ use crate::providers::ProviderKind;
 use crate::redact::Secret;
 use crate::usage::{Price, PriceTable};
 
+mod usage;
+
 /// What `defaults:` sets for every model and deployment that does not say otherwise.
 #[derive(Debug, Clone, Copy)]
 struct Defaults {
@@ -30,7 +32,17 @@ impl Default for Defaults {
     }
 }
 
-const TOP_FIELDS: &[&str] = &["app", "team", "env", "models", "defaults", "prices"];
+const TOP_FIELDS: &[&str] = &[
+    "app",
+    "team",
+    "env",
+    "models",
+    "defaults",
+    "prices",
+    "collector",
+    "sinks",
+    "capture_content",
+];
 const PRICE_FIELDS: &[&str] = &["input", "cached_input", "cache_write", "output"];
 const DEFAULTS_FIELDS: &[&str] = &["timeout_ms", "deadline_ms", "retry"];
 const MODEL_FIELDS: &[&str] = &[
@@ -287,6 +299,9 @@ impl Validator<'_> {
             models: Vec::new(),
             deadline_ms: DEFAULT_DEADLINE_MS,
             prices: PriceTable::default(),
+            collector: None,
+            sinks: Vec::new(),
+            capture_content: false,
             source: self.file.clone(),
             hash: String::new(),
         };
@@ -308,6 +323,18 @@ impl Validator<'_> {
         }
         if let Some(prices) = f.get("prices") {
             config.prices = self.prices(prices);
+        }
+        if let Some(n) = f.get("collector") {
+            config.collector = self.collector(n, &config.app);
+        }
+        if let Some(n) = f.get("sinks") {
+            config.sinks = self.sinks(n);
+        }
+        if let Some(b) = f
+            .get("capture_content")
+            .and_then(|n| self.boolean(n, "capture_content"))
+        {
+            config.capture_content = b;
         }
         config
     }

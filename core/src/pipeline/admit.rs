@@ -22,7 +22,8 @@ impl Stage for Admit {
         let checked = match &cx.request {
             CallRequest::Chat(r) => validate_chat(r),
             CallRequest::Embed(r) => validate_embed(r),
-        };
+        }
+        .and_then(|()| cx.request.metadata().validate());
         Step::Ready(checked.map(|()| Flow::Continue))
     }
 }

@@ -47,10 +47,10 @@ impl Assembler {
                 match self.tool_calls.iter_mut().find(|(i, _)| *i == index) {
                     Some((_, call)) => {
                         call.function.arguments.push_str(&arguments);
-                        if let Some(n) = &name {
-                            if call.function.name.is_empty() {
-                                call.function.name.clone_from(n);
-                            }
+                        if let Some(n) = &name
+                            && call.function.name.is_empty()
+                        {
+                            call.function.name.clone_from(n);
                         }
                     }
                     None => self.tool_calls.push((

@@ -8,8 +8,8 @@ use super::{Admit, Pipeline, Pricing, Stage};
 use crate::config::Config;
 use crate::error::Result;
 use crate::routing::Router;
-use crate::runtime::{ServiceFactory, Services};
-use crate::usage::{ClientFacts, SdkInfo, UsageLog};
+use crate::runtime::{Service, ServiceFactory, Services};
+use crate::usage::{ClientFacts, Reporter, SdkInfo, UsageCallback, UsageLog, sinks};
 
 /// What building a pipeline needs besides the config (kept by the client, to build the
 /// pipeline again in a `fork()`ed child).
@@ -24,6 +24,8 @@ pub(crate) struct PipelineSettings {
     pub(crate) stages: Vec<Arc<dyn Stage>>,
     /// The caller's services.
     pub(crate) services: Vec<ServiceFactory>,
+    /// The caller's usage callbacks.
+    pub(crate) usage_callbacks: Vec<UsageCallback>,
 }
 
 impl Pipeline {
@@ -33,22 +35,36 @@ impl Pipeline {
             Some(h) => h.clone(),
             None => crate::http::build_client()?,
         };
-        let router = Router::new(config, http)?;
+        let router = Router::new(config, http.clone())?;
         let facts = ClientFacts {
             app: config.app.as_str().into(),
             team: config.team.as_deref().map(Into::into),
             env: config.env.as_deref().map(Into::into),
             config_hash: config.hash.as_str().into(),
             sdk: settings.sdk.clone(),
+            capture_content: config.capture_content,
         };
         let usage = Arc::new(UsageLog::new(settings.usage_capacity));
-        let mut stages: Vec<Arc<dyn Stage>> = vec![
-            usage.clone(),
-            Arc::new(Pricing::new(config.prices.clone())),
-            Arc::new(Admit),
-        ];
+        let mut stages: Vec<Arc<dyn Stage>> = vec![usage.clone()];
+        let mut services: Vec<Arc<dyn Service>> = Vec::new();
+        let mut reporter = None;
+        if let Some(collector) = &config.collector {
+            let user_agent = format!("modelplug-{}/{}", settings.sdk.language, settings.sdk.version);
+            let r = Reporter::start(collector, http.clone(), user_agent)?;
+            stages.push(r.clone());
+            services.push(r.clone());
+            reporter = Some(r);
+        }
+        for sink in sinks::build(config, &http, &settings.usage_callbacks)? {
+            stages.push(sink.clone());
+            services.push(sink);
+        }
+        stages.push(Arc::new(Pricing::new(config.prices.clone())));
+        stages.push(Arc::new(Admit));
         stages.extend(settings.stages.iter().cloned());
-        let services = Services::start(&settings.services)?;
-        Ok(Pipeline::new(stages, router, facts, services, usage))
+        let services = Services::start(services, &settings.services)?;
+        let mut pipeline = Pipeline::new(stages, router, facts, services, usage);
+        pipeline.reporter = reporter;
+        Ok(pipeline)
     }
 }

@@ -42,9 +42,10 @@ impl Call {
         }
     }
 
-    /// Ends the call successfully: the model as served.
-    pub(crate) fn end_ok(&mut self, served_model: &str) {
-        self.end(Outcome::Ok { served_model });
+    /// Ends the call successfully: the model as served, and the answer's text (for content
+    /// capture).
+    pub(crate) fn end_ok(&mut self, served_model: &str, text: Option<&str>) {
+        self.end(Outcome::Ok { served_model, text });
     }
 
     /// Ends the call with `e`. The try in flight, if any, is recorded as failed with `e`, and

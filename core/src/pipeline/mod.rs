@@ -52,6 +52,8 @@ pub(crate) struct Pipeline {
     pub(crate) services: Services,
     /// This process's usage events (the record stage's in-process sink).
     pub(crate) usage: Arc<UsageLog>,
+    /// The usage reporter, when the config names a collector.
+    pub(crate) reporter: Option<Arc<crate::usage::Reporter>>,
     closed: AtomicBool,
 }
 
@@ -71,6 +73,7 @@ impl Pipeline {
             inflight: InFlight::default(),
             services,
             usage,
+            reporter: None,
             closed: AtomicBool::new(false),
         }
     }
@@ -111,7 +114,7 @@ impl Pipeline {
             Ok(mut reply) => {
                 call.settle();
                 reply.set_cost(call.cx.cost);
-                call.end_ok(reply.model());
+                call.end_ok(reply.model(), reply.chat_text());
                 Ok(reply)
             }
             Err(e) => {

@@ -4,14 +4,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::CallCx;
+use super::{CallCx, CallRequest};
 use crate::error::{Error, ErrorKind};
-use crate::usage::{CallStatus, ClientFacts, UsageEvent, new_event_id};
+use crate::usage::{CallStatus, CapturedContent, CapturedText, ClientFacts, UsageEvent, new_event_id};
 
 /// How a call ended, for its event.
 pub(crate) enum Outcome<'a> {
-    /// It succeeded; the model as the provider reported serving it.
-    Ok { served_model: &'a str },
+    /// It succeeded; the model as the provider reported serving it, and the answer's text.
+    Ok {
+        served_model: &'a str,
+        text: Option<&'a str>,
+    },
     /// It failed, was blocked or was cancelled.
     Err(&'a Error),
 }
@@ -30,8 +33,10 @@ pub(crate) fn build_event(client: &ClientFacts, cx: &mut CallCx, outcome: Outcom
         .map(|a| Duration::from_secs_f64(a.latency_ms / 1000.0))
         .sum();
     let overhead = elapsed.saturating_sub(tried).saturating_sub(waited);
+    let mut output_text = None;
     let (status, error_code, model) = match outcome {
-        Outcome::Ok { served_model } => {
+        Outcome::Ok { served_model, text } => {
+            output_text = text;
             // The served model usually equals the configured one: share it when it does.
             let model = match last {
                 Some(a) if &*a.model == served_model => a.model.clone(),
@@ -95,5 +100,34 @@ pub(crate) fn build_event(client: &ClientFacts, cx: &mut CallCx, outcome: Outcom
         config_hash: client.config_hash.clone(),
         policy_version: cx.policy_version.clone(),
         sdk: client.sdk.clone(),
+        labels: metadata.labels.clone(),
+        traceparent: metadata.traceparent.clone(),
+        content: client.capture_content.then(|| captured(&cx.request, output_text)),
+    }
+}
+
+/// The call's text, for an event of a client that captures content.
+fn captured(request: &CallRequest, output: Option<&str>) -> CapturedContent {
+    let input = match request {
+        CallRequest::Chat(r) => r
+            .messages
+            .iter()
+            .map(|m| CapturedText {
+                role: m.role.as_str().to_owned(),
+                text: m.content.joined_text(),
+            })
+            .collect(),
+        CallRequest::Embed(r) => r
+            .input
+            .iter()
+            .map(|t| CapturedText {
+                role: "input".to_owned(),
+                text: t.clone(),
+            })
+            .collect(),
+    };
+    CapturedContent {
+        input,
+        output: output.map(str::to_owned),
     }
 }

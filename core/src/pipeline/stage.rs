@@ -102,7 +102,15 @@ impl Reply {
         }
     }
 
-    /// The model as served.
+    /// A chat answer's text (`None` for embeddings).
+    pub fn chat_text(&self) -> Option<&str> {
+        match self {
+            Reply::Chat(r) => Some(r.text()),
+            Reply::Embed(_) => None,
+        }
+    }
+
+    /// The model as the provider reported serving it.
     pub fn model(&self) -> &str {
         match self {
             Reply::Chat(r) => &r.model,

@@ -134,7 +134,7 @@ impl CallStream {
             StreamEvent::Usage { .. } => 0,
             StreamEvent::Done { response } => {
                 self.ended = true;
-                call.end_ok(&response.model);
+                call.end_ok(&response.model, Some(response.text()));
                 return;
             }
         };

@@ -33,11 +33,12 @@ pub struct Services {
 }
 
 impl Services {
-    /// Starts every service from its factory.
-    pub fn start(factories: &[ServiceFactory]) -> Result<Services> {
-        Ok(Services {
-            list: factories.iter().map(|f| f()).collect::<Result<_>>()?,
-        })
+    /// The built-in services already started, then every caller's service from its factory.
+    pub fn start(mut started: Vec<Arc<dyn Service>>, factories: &[ServiceFactory]) -> Result<Services> {
+        for f in factories {
+            started.push(f()?);
+        }
+        Ok(Services { list: started })
     }
 
     /// Flushes every service at once; fails with the first error, or with TIMEOUT naming the

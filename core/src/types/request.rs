@@ -575,16 +575,93 @@ pub struct Metadata {
     /// The end user (an id, not a name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    /// Free-form labels.
+    /// Free-form tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Free-form key/value attribution (a notebook's experiment, a backend's feature): at most
+    /// [`Metadata::MAX_LABELS`], keys up to [`Metadata::MAX_LABEL_KEY`] bytes, values up to
+    /// [`Metadata::MAX_LABEL_VALUE`].
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The caller's W3C trace context (`00-<trace id>-<span id>-<flags>`); the bindings fill
+    /// it from the host language's current span when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl Metadata {
+    /// The most labels a call may carry.
+    pub const MAX_LABELS: usize = 32;
+    /// The longest label key, in bytes.
+    pub const MAX_LABEL_KEY: usize = 64;
+    /// The longest label value, in bytes.
+    pub const MAX_LABEL_VALUE: usize = 256;
+
     /// True when nothing is set.
     pub fn is_empty(&self) -> bool {
-        self.app.is_none() && self.team.is_none() && self.user.is_none() && self.tags.is_empty()
+        self.app.is_none()
+            && self.team.is_none()
+            && self.user.is_none()
+            && self.tags.is_empty()
+            && self.labels.is_empty()
+            && self.traceparent.is_none()
     }
+
+    /// Checks the labels' bounds and the trace context's form (INVALID_REQUEST naming the
+    /// label or field, never echoing a value).
+    pub fn validate(&self) -> crate::error::Result<()> {
+        use crate::error::Error;
+        if self.labels.len() > Self::MAX_LABELS {
+            return Err(Error::invalid_request(format!(
+                "`metadata.labels`: at most {} labels, got {}",
+                Self::MAX_LABELS,
+                self.labels.len()
+            )));
+        }
+        for (key, value) in &self.labels {
+            let key_ok = !key.is_empty()
+                && key.len() <= Self::MAX_LABEL_KEY
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b':'));
+            if !key_ok {
+                return Err(Error::invalid_request(format!(
+                    "`metadata.labels`: a key must be 1–{} characters of letters, digits, `_ - . / :`",
+                    Self::MAX_LABEL_KEY
+                )));
+            }
+            if value.len() > Self::MAX_LABEL_VALUE {
+                return Err(Error::invalid_request(format!(
+                    "`metadata.labels.{key}`: at most {} bytes, got {}",
+                    Self::MAX_LABEL_VALUE,
+                    value.len()
+                )));
+            }
+        }
+        if let Some(tp) = &self.traceparent
+            && !is_traceparent(tp)
+        {
+            return Err(Error::invalid_request(
+                "`metadata.traceparent`: expected a W3C trace context `00-<32 hex>-<16 hex>-<2 hex>`",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// True for a W3C `traceparent` this SDK can continue: version `00`, a non-zero 32-hex-digit
+/// trace id, a non-zero 16-hex-digit parent id, two hex digits of flags.
+pub fn is_traceparent(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let hex = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let nonzero = |p: &str| p.bytes().any(|b| b != b'0');
+    parts.len() == 4
+        && parts[0] == "00"
+        && hex(parts[1], 32)
+        && nonzero(parts[1])
+        && hex(parts[2], 16)
+        && nonzero(parts[2])
+        && hex(parts[3], 2)
 }
 
 /// An embeddings request.

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use modelplug_schema::{CallStatus, GuardrailOutcome, Operation, SdkInfo, Timestamp, UsageEvent};
+pub use modelplug_schema::{
+    CallStatus, CapturedContent, CapturedText, GuardrailOutcome, Operation, SdkInfo, Timestamp, UsageEvent,
+};
 
 /// This crate as the producer of events: `rust` and its version (bindings name themselves).
 pub fn rust_sdk() -> SdkInfo {
@@ -24,6 +26,8 @@ pub(crate) struct ClientFacts {
     pub env: Option<Arc<str>>,
     pub config_hash: Arc<str>,
     pub sdk: Arc<SdkInfo>,
+    /// Whether events carry the call's text.
+    pub capture_content: bool,
 }
 
 /// A UUIDv7 (RFC 9562) from the clock and a fast thread-local generator: no system call.

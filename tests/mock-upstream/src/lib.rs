@@ -6,6 +6,7 @@
 //! Tests in any language register a scenario (a list of steps, one per request) and point a
 //! deployment's `base_url` at the scenario's base URL; see [`serve`] for the routes.
 
+pub mod receiver;
 pub mod recordings;
 pub mod scenario;
 pub mod serve;
@@ -53,6 +54,32 @@ impl MockUpstream {
         let id = self.shared.register(steps);
         let base = format!("{}/s/{id}", self.url());
         (id, base)
+    }
+
+    /// Starts a usage receiver (a stand-in for the collector's ingest API) answering per
+    /// `steps`; returns its id and the URL to configure as `collector.url`.
+    pub fn receiver(&self, steps: Vec<receiver::ReceiverStep>) -> (String, String) {
+        let id = self.shared.add_receiver(steps);
+        let url = format!("{}/r/{id}", self.url());
+        (id, url)
+    }
+
+    /// What receiver `id` got so far.
+    pub fn received(&self, id: &str) -> receiver::Received {
+        self.shared.received(id).unwrap_or_default()
+    }
+
+    /// Replaces receiver `id`'s script.
+    pub fn set_receiver_steps(&self, id: &str, steps: Vec<receiver::ReceiverStep>) {
+        if let Some(r) = self
+            .shared
+            .receivers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(id)
+        {
+            r.set_steps(steps);
+        }
     }
 
     /// The requests scenario `id` received.

@@ -8,6 +8,7 @@
 //! - `/echo/…` → an OpenAI-shaped echo of the last user message.
 //! - `/fail/{status}/…` → an OpenAI-shaped error with that status, every time.
 //! - `GET /_mock/health` → `ok`.
+//! - `/_receiver…`, `/r/{id}/v1/events` → usage receivers (see [`crate::receiver`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -38,6 +39,8 @@ pub struct Shared {
     next_id: AtomicU64,
     /// `http://127.0.0.1:PORT`, for the `base` of new scenarios.
     pub url: String,
+    /// Usage receivers by id.
+    pub receivers: Mutex<crate::receiver::Receivers>,
 }
 
 impl Shared {
@@ -48,7 +51,24 @@ impl Shared {
             scenarios: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             url,
+            receivers: Mutex::new(Default::default()),
         }
+    }
+
+    /// Starts a usage receiver answering per `steps`; returns its id.
+    pub fn add_receiver(&self, steps: Vec<crate::receiver::ReceiverStep>) -> String {
+        let id = format!("r{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        self.receivers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), crate::receiver::Receiver::new(steps));
+        id
+    }
+
+    /// What receiver `id` got so far.
+    pub fn received(&self, id: &str) -> Option<crate::receiver::Received> {
+        let receivers = self.receivers.lock().unwrap_or_else(|e| e.into_inner());
+        receivers.get(id).map(crate::receiver::Receiver::received)
     }
 
     /// Registers a scenario; returns its id.
@@ -106,6 +126,48 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Respo
     let response = match (parts.method.as_str(), segments.as_slice()) {
         ("GET", ["_mock", "health"]) => full(200, "text/plain", "ok\n"),
         ("POST", ["_mock", "scenarios"]) => register(&shared, &body),
+        ("POST", ["_receiver"]) => {
+            #[derive(serde::Deserialize, Default)]
+            struct Registration {
+                #[serde(default)]
+                steps: Vec<crate::receiver::ReceiverStep>,
+            }
+            match serde_json::from_slice::<Registration>(&body).or_else(|e| {
+                if body.is_empty() {
+                    Ok(Registration::default())
+                } else {
+                    Err(e)
+                }
+            }) {
+                Ok(r) => {
+                    let id = shared.add_receiver(r.steps);
+                    json_response(200, &json!({"id": id, "url": format!("{}/r/{id}", shared.url)}))
+                }
+                Err(e) => json_response(400, &json!({"error": format!("bad receiver: {e}")})),
+            }
+        }
+        ("PUT", ["_receiver", id, "steps"]) => {
+            match serde_json::from_slice::<Vec<crate::receiver::ReceiverStep>>(&body) {
+                Ok(steps) => match shared
+                    .receivers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_mut(*id)
+                {
+                    Some(r) => {
+                        r.set_steps(steps);
+                        json_response(200, &json!({"ok": true}))
+                    }
+                    None => json_response(404, &json!({"error": format!("no receiver `{id}`")})),
+                },
+                Err(e) => json_response(400, &json!({"error": format!("bad steps: {e}")})),
+            }
+        }
+        ("GET", ["_receiver", id]) => match shared.received(id) {
+            Some(r) => json_response(200, &serde_json::to_value(r).unwrap_or_default()),
+            None => json_response(404, &json!({"error": format!("no receiver `{id}`")})),
+        },
+        ("POST", ["r", id, "v1", "events"]) => ingest(&shared, id, &parts, &body).await,
         ("GET", ["_mock", "scenarios", id, "requests"]) => match shared.requests(id) {
             Some(r) => json_response(200, &serde_json::to_value(r).unwrap_or_default()),
             None => json_response(404, &json!({"error": format!("no scenario `{id}`")})),
@@ -183,6 +245,52 @@ fn fixed_step<'a>(segments: &'a [&'a str]) -> Option<(Step, &'a [&'a str])> {
 /// `rest` as the path the client meant (`/v1/chat/completions`).
 fn sub_path(rest: &[&str]) -> String {
     format!("/{}", rest.join("/"))
+}
+
+async fn ingest(
+    shared: &Shared,
+    id: &str,
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+) -> Response<Body> {
+    let step = match shared
+        .receivers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_mut(id)
+    {
+        Some(r) => r.next_step(),
+        None => return json_response(404, &json!({"error": format!("no receiver `{id}`")})),
+    };
+    let status = step.status.unwrap_or(200);
+    let gzip = parts
+        .headers
+        .get("content-encoding")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let authorization = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let answer = match shared
+        .receivers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_mut(id)
+    {
+        Some(r) => r.ingest(status, gzip, authorization, body),
+        None => return json_response(404, &json!({"error": format!("no receiver `{id}`")})),
+    };
+    // Stored first, answered after the delay: a slow collector whose answer may come too late.
+    tokio::time::sleep(crate::receiver::delay(&step)).await;
+    let mut response = json_response(status, &answer);
+    if let Some(s) = step.retry_after_s {
+        response.headers_mut().insert(
+            "retry-after",
+            s.to_string().parse().expect("digits are a header value"),
+        );
+    }
+    response
 }
 
 fn register(shared: &Shared, body: &[u8]) -> Response<Body> {
@@ -296,10 +404,10 @@ async fn respond(shared: &Shared, step: Step, captured: Arc<Mutex<CapturedReques
         captured,
     };
     let stream = futures_util::stream::unfold(state, |mut s| async move {
-        if !s.first {
-            if let Some(d) = s.delay {
-                tokio::time::sleep(d).await;
-            }
+        if !s.first
+            && let Some(d) = s.delay
+        {
+            tokio::time::sleep(d).await;
         }
         s.first = false;
         match s.pieces.pop_front() {

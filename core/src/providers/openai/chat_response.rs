@@ -147,10 +147,10 @@ pub(crate) fn malformed(what: &str, e: &serde_json::Error) -> Error {
 /// message, finish reason, usage, model, raw); the router fills in the rest.
 pub fn decode_chat_response(body: &[u8], include_raw: bool) -> Result<ChatResponse> {
     let wire: WireResponse = serde_json::from_slice(body).map_err(|e| malformed("answer", &e))?;
-    if let Some(err) = &wire.error {
-        if wire.choices.as_ref().is_none_or(Vec::is_empty) {
-            return Err(error_from_body(err, None));
-        }
+    if let Some(err) = &wire.error
+        && wire.choices.as_ref().is_none_or(Vec::is_empty)
+    {
+        return Err(error_from_body(err, None));
     }
     let choice = wire.choices.and_then(|c| c.into_iter().next()).ok_or_else(|| {
         Error::new(

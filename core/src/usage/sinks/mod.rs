@@ -1,0 +1,262 @@
+//! Sinks: places usage events go besides the collector — a JSON-lines file, a callback into
+//! the host language, OpenTelemetry. Each sink runs behind an [`Exporter`]: a record stage
+//! whose only work on the request path is handing a pointer to a bounded channel, and a task
+//! that writes batches to the sink off that path. A sink that cannot keep up loses events
+//! (counted, with a warning) rather than slowing calls down; durability is the reporter's job.
+
+mod callback;
+mod jsonl;
+#[cfg(feature = "otlp")]
+pub mod otlp;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, oneshot};
+
+pub use callback::{CallbackSink, UsageCallback};
+pub use jsonl::JsonlSink;
+
+use crate::error::Result;
+use crate::pipeline::{Position, Stage};
+use crate::redact::Secret;
+use crate::runtime::Service;
+use crate::usage::UsageEvent;
+
+/// A sink named in the config's `sinks:`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SinkConfig {
+    /// One JSON object per line, appended to `path`; past `max_bytes` the file is rotated to
+    /// `path.1` (…`path.keep`, the oldest deleted).
+    Jsonl {
+        /// The file.
+        path: PathBuf,
+        /// Size at which it is rotated.
+        max_bytes: u64,
+        /// Rotated files kept.
+        keep: usize,
+    },
+    /// OpenTelemetry: a span per call, OTLP/HTTP to `endpoint` (`/v1/traces` is appended
+    /// unless the endpoint already ends with it).
+    Otlp {
+        /// The OTLP/HTTP endpoint, e.g. `http://127.0.0.1:4318`.
+        endpoint: String,
+        /// Extra headers (e.g. an API key of the tracing backend).
+        headers: Vec<(String, Secret)>,
+        /// `service.name` of the resource (defaults to the app).
+        service_name: Option<String>,
+        /// The bound on one export.
+        timeout: Duration,
+    },
+}
+
+/// Where a sink writes; its [`Exporter`] calls it from a background task, one batch at a time.
+pub trait Sink: Send + 'static {
+    /// A short name, for warnings.
+    fn name(&self) -> &str;
+
+    /// Writes a batch. Failures are the sink's to report (a warning); the batch is not retried.
+    fn write<'a>(&'a mut self, batch: &'a [Arc<UsageEvent>]) -> BoxFuture<'a, ()>;
+
+    /// Pushes out anything buffered.
+    fn flush(&mut self) -> BoxFuture<'_, ()> {
+        async {}.boxed()
+    }
+}
+
+/// Events an exporter's queue holds before it drops (and counts) them.
+const QUEUE: usize = 10_000;
+/// Events handed to a sink at once, at most.
+const BATCH: usize = 512;
+
+enum Message {
+    Event(Arc<UsageEvent>),
+    Flush(oneshot::Sender<()>),
+    Stop(oneshot::Sender<()>),
+}
+
+/// Runs a [`Sink`] off the request path: a record stage and a background service.
+pub struct Exporter {
+    name: String,
+    queue: mpsc::Sender<Message>,
+    dropped: AtomicU64,
+}
+
+impl std::fmt::Debug for Exporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exporter").field("sink", &self.name).finish()
+    }
+}
+
+impl Exporter {
+    /// Starts `sink`'s task on the process runtime.
+    pub fn start(sink: impl Sink) -> Result<Arc<Exporter>> {
+        let (queue, messages) = mpsc::channel(QUEUE);
+        let name = sink.name().to_owned();
+        crate::runtime::handle()?.spawn(run(sink, messages));
+        Ok(Arc::new(Exporter {
+            name,
+            queue,
+            dropped: AtomicU64::new(0),
+        }))
+    }
+
+    /// Events dropped because the sink could not keep up.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    async fn command(&self, make: impl FnOnce(oneshot::Sender<()>) -> Message) {
+        let (done, wait) = oneshot::channel();
+        if self.queue.send(make(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn run(mut sink: impl Sink, mut messages: mpsc::Receiver<Message>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some(first) = messages.recv().await {
+        let mut control = None;
+        match first {
+            Message::Event(e) => batch.push(e),
+            other => control = Some(other),
+        }
+        while control.is_none() && batch.len() < BATCH {
+            match messages.try_recv() {
+                Ok(Message::Event(e)) => batch.push(e),
+                Ok(other) => control = Some(other),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            sink.write(&batch).await;
+            batch.clear();
+        }
+        match control {
+            Some(Message::Flush(done)) => {
+                sink.flush().await;
+                let _ = done.send(());
+            }
+            Some(Message::Stop(done)) => {
+                sink.flush().await;
+                let _ = done.send(());
+                return;
+            }
+            _ => {}
+        }
+    }
+    sink.flush().await;
+}
+
+impl Stage for Exporter {
+    fn name(&self) -> &'static str {
+        "sink"
+    }
+
+    fn position(&self) -> Position {
+        Position::Record
+    }
+
+    fn recorded(&self, event: &Arc<UsageEvent>) {
+        if self.queue.try_send(Message::Event(event.clone())).is_err()
+            && self.dropped.fetch_add(1, Ordering::Relaxed) == 0
+        {
+            tracing::warn!(
+                target: "modelplug::sinks",
+                "the {} sink cannot keep up; usage events for it are being dropped",
+                self.name
+            );
+        }
+    }
+}
+
+impl Service for Exporter {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn flush(&self) -> BoxFuture<'_, Result<()>> {
+        async move {
+            self.command(Message::Flush).await;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, Result<()>> {
+        async move {
+            self.command(Message::Stop).await;
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+/// The exporters of a config's `sinks:` and of the caller's usage callbacks.
+pub(crate) fn build(
+    config: &crate::config::Config,
+    http: &reqwest::Client,
+    callbacks: &[UsageCallback],
+) -> Result<Vec<Arc<Exporter>>> {
+    let mut out = Vec::new();
+    for sink in &config.sinks {
+        out.push(match sink {
+            SinkConfig::Jsonl {
+                path,
+                max_bytes,
+                keep,
+            } => Exporter::start(JsonlSink::new(path, *max_bytes, *keep))?,
+            SinkConfig::Otlp {
+                endpoint,
+                headers,
+                service_name,
+                timeout,
+            } => otlp_exporter(
+                endpoint,
+                headers,
+                service_name.as_deref().unwrap_or(&config.app),
+                *timeout,
+                http,
+            )?,
+        });
+    }
+    for callback in callbacks {
+        out.push(Exporter::start(CallbackSink::new(callback.clone()))?);
+    }
+    Ok(out)
+}
+
+#[cfg(feature = "otlp")]
+fn otlp_exporter(
+    endpoint: &str,
+    headers: &[(String, Secret)],
+    service_name: &str,
+    timeout: Duration,
+    http: &reqwest::Client,
+) -> Result<Arc<Exporter>> {
+    Exporter::start(otlp::OtlpSink::new(
+        endpoint,
+        headers.to_vec(),
+        service_name.to_owned(),
+        timeout,
+        http.clone(),
+    ))
+}
+
+#[cfg(not(feature = "otlp"))]
+fn otlp_exporter(
+    _endpoint: &str,
+    _headers: &[(String, Secret)],
+    _service_name: &str,
+    _timeout: Duration,
+    _http: &reqwest::Client,
+) -> Result<Arc<Exporter>> {
+    Err(crate::error::Error::config(
+        "sinks: an `otlp` sink needs modelplug-core built with the `otlp` feature",
+    ))
+}
