@@ -20,7 +20,9 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -130,9 +132,9 @@ impl OtlpSink {
         }
     }
 
-    /// POSTs one export request, retrying within the timeout. `Err` says why it failed
-    /// (without the URL or a header value).
-    async fn export(&self, body: Vec<u8>) -> Result<(), String> {
+    /// POSTs one export request, retrying within the timeout; the receiver's answer. `Err` says
+    /// why it failed (without the URL or a header value).
+    async fn export(&self, body: Vec<u8>) -> Result<bytes::Bytes, String> {
         let Some(url) = &self.url else {
             return Err("the endpoint is not an http(s) URL".to_owned());
         };
@@ -158,9 +160,8 @@ impl OtlpSink {
             }
             let (error, wait) = match request.send().await {
                 Ok(response) if response.status().is_success() => {
-                    // Read the (small) answer so the connection goes back to the pool.
-                    let _ = response.bytes().await;
-                    return Ok(());
+                    // Reading the (small) answer also returns the connection to the pool.
+                    return Ok(response.bytes().await.unwrap_or_default());
                 }
                 Ok(response) => {
                     let status = response.status().as_u16();
@@ -197,8 +198,15 @@ impl Sink for OtlpSink {
                 return;
             }
             let body = export_request(batch, &self.service_name).encode_to_vec();
-            if let Err(reason) = self.export(body).await {
-                self.warnings.failed(&self.name, batch.len(), &reason);
+            match self.export(body).await {
+                Ok(answer) => {
+                    if let Some((n, reason)) = rejected(&answer) {
+                        self.warnings.failed(&self.name, n, &reason);
+                    }
+                }
+                Err(reason) => {
+                    self.warnings.failed(&self.name, batch.len() as u64, &reason);
+                }
             }
         }
         .boxed()
@@ -214,10 +222,12 @@ struct Warnings {
 }
 
 impl Warnings {
-    fn failed(&mut self, sink: &str, spans: usize, reason: &str) {
-        self.dropped += spans as u64;
+    /// Counts `spans` lost; warns unless it did less than [`WARN_EVERY`] ago (true if it did).
+    fn failed(&mut self, sink: &str, spans: u64, reason: &str) -> bool {
+        self.dropped += spans;
         let now = Instant::now();
-        if self.last.is_none_or(|t| now.duration_since(t) >= WARN_EVERY) {
+        let warn = self.last.is_none_or(|t| now.duration_since(t) >= WARN_EVERY);
+        if warn {
             tracing::warn!(
                 target: "modelplug::sinks",
                 "{sink}: export failed ({reason}); {} span(s) dropped since the last warning",
@@ -226,7 +236,23 @@ impl Warnings {
             self.last = Some(now);
             self.dropped = 0;
         }
+        warn
     }
+}
+
+/// The spans a 2xx answer says were rejected (an OTLP partial success), and the receiver's
+/// reason, cut short. `None` when it accepted everything or the answer is not protobuf.
+fn rejected(answer: &[u8]) -> Option<(u64, String)> {
+    let partial = ExportTraceServiceResponse::decode(answer).ok()?.partial_success?;
+    let n = u64::try_from(partial.rejected_spans).ok().filter(|n| *n > 0)?;
+    let mut reason: String = partial.error_message.chars().take(200).collect();
+    if reason.is_empty() {
+        reason = "no reason given".to_owned();
+    }
+    Some((
+        n,
+        format!("the receiver rejected {n} span(s): {}", reason.escape_debug()),
+    ))
 }
 
 /// `{endpoint}/v1/traces` (or the endpoint itself when it ends so), if it is an http(s) URL.
@@ -831,6 +857,35 @@ mod tests {
         assert_eq!(a.trace_id.len(), 16);
         assert_ne!(a.trace_id, b.trace_id, "a new trace per span");
         assert_eq!(a.span_id, b.span_id, "the span id is the event's");
+    }
+
+    #[test]
+    fn warnings_are_rate_limited() {
+        let mut w = Warnings::default();
+        assert!(w.failed("s", 3, "down"), "the first failure warns");
+        assert!(!w.failed("s", 2, "down"), "the next one within a minute does not");
+        assert_eq!(w.dropped, 2, "it is counted for the next warning");
+    }
+
+    #[test]
+    fn partial_successes_are_reported() {
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
+        let answer = |rejected_spans: i64| {
+            ExportTraceServiceResponse {
+                partial_success: Some(ExportTracePartialSuccess {
+                    rejected_spans,
+                    error_message: "too old".to_owned(),
+                }),
+            }
+            .encode_to_vec()
+        };
+        assert_eq!(
+            rejected(&answer(2)),
+            Some((2, "the receiver rejected 2 span(s): too old".to_owned()))
+        );
+        assert_eq!(rejected(&answer(0)), None);
+        assert_eq!(rejected(b""), None);
+        assert_eq!(rejected(b"{\"partialSuccess\": {}}"), None);
     }
 
     #[test]
