@@ -7,6 +7,7 @@ mod estimate;
 mod event;
 mod log;
 mod pricing;
+mod queue;
 pub mod reporter;
 pub mod sinks;
 

@@ -1,7 +1,7 @@
 //! The usage reporter: ships every usage event to the collector, and never loses one.
 //!
-//! On the request path it is one pointer handed to a bounded channel ([`Reporter`] is a record
-//! stage). A background task on the process runtime batches events (by count and by time),
+//! On the request path it is one pointer appended to a bounded queue ([`Reporter`] is a record
+//! stage; the task is woken once per batch, not per event). A background task on the process runtime batches events (by count and by time),
 //! gzips them and POSTs them to the collector's ingest API.
 //!
 //! Durability: a batch the collector did not take — unreachable, timing out, 429, 5xx — goes to
@@ -43,6 +43,7 @@ use crate::pipeline::{Position, Stage};
 use crate::redact::Secret;
 use crate::runtime::Service;
 use crate::usage::UsageEvent;
+use crate::usage::queue::EventQueue;
 
 /// How the reporter reaches the collector and what it may hold (the config's `collector:`).
 #[derive(Debug, Clone, PartialEq)]
@@ -132,7 +133,7 @@ pub struct ReporterStats {
 /// The reporter: a record stage and a background service.
 pub struct Reporter {
     shared: Arc<Shared>,
-    queue: mpsc::Sender<Arc<UsageEvent>>,
+    queue: Arc<EventQueue>,
     control: mpsc::UnboundedSender<Control>,
 }
 
@@ -189,7 +190,8 @@ impl Reporter {
             dropped: AtomicU64::new(0),
             torn: AtomicU64::new(0),
         });
-        let (queue, events) = mpsc::channel(settings.queue_size.max(1));
+        let batch_size = settings.batch_size.max(1);
+        let queue = Arc::new(EventQueue::new(settings.queue_size, batch_size));
         let (control, commands) = mpsc::unbounded_channel();
         let endpoint = Endpoint {
             url: format!("{}/v1/events", settings.url.trim_end_matches('/')),
@@ -201,14 +203,14 @@ impl Reporter {
             shared: shared.clone(),
             http,
             endpoint,
-            batch_size: settings.batch_size.max(1),
+            queue: queue.clone(),
+            batch_size,
             flush_interval: settings.flush_interval,
-            batch: Vec::new(),
             batch_due: None,
             replay_due: Some(Instant::now()),
             backoff: Backoff::default(),
         };
-        crate::runtime::handle()?.spawn(task.run(events, commands));
+        crate::runtime::handle()?.spawn(task.run(commands));
         Ok(Arc::new(Reporter {
             shared,
             queue,
@@ -228,16 +230,10 @@ impl Reporter {
         }
     }
 
-    /// Hands an event to the reporter (the request path's only cost: a pointer into a channel,
-    /// or — while spooling — one buffered write).
+    /// Hands an event to the reporter (the request path's only cost: a pointer into a queue,
+    /// or — while spooling, or when the queue is full or stopped — one buffered write).
     pub fn enqueue(&self, event: &Arc<UsageEvent>) {
-        if self.shared.spooling.load(Ordering::Relaxed) {
-            self.shared.spool_events([event.as_ref()]);
-            return;
-        }
-        if let Err(mpsc::error::TrySendError::Full(event) | mpsc::error::TrySendError::Closed(event)) =
-            self.queue.try_send(event.clone())
-        {
+        if self.shared.spooling.load(Ordering::Relaxed) || self.queue.push(event).is_err() {
             self.shared.spool_events([event.as_ref()]);
         }
     }
@@ -353,9 +349,9 @@ struct Task {
     shared: Arc<Shared>,
     http: reqwest::Client,
     endpoint: Endpoint,
+    queue: Arc<EventQueue>,
     batch_size: usize,
     flush_interval: Duration,
-    batch: Vec<Arc<UsageEvent>>,
     batch_due: Option<Instant>,
     replay_due: Option<Instant>,
     backoff: Backoff,
@@ -365,82 +361,56 @@ struct Task {
 const ORPHAN_SCAN: Duration = Duration::from_secs(30);
 
 impl Task {
-    async fn run(
-        mut self,
-        mut events: mpsc::Receiver<Arc<UsageEvent>>,
-        mut commands: mpsc::UnboundedReceiver<Control>,
-    ) {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Control>) {
         loop {
             tokio::select! {
                 biased;
-                command = commands.recv() => {
-                    match command {
-                        Some(Control::Flush(done)) => {
-                            self.drain(&mut events);
-                            self.ship().await;
-                            if self.shared.spooling.load(Ordering::Relaxed) || self.shared.spool.dirty() {
-                                self.replay().await;
-                            }
-                            let _ = done.send(());
+                command = commands.recv() => match command {
+                    Some(Control::Flush(done)) => {
+                        self.ship().await;
+                        if self.shared.spooling.load(Ordering::Relaxed) || self.shared.spool.dirty() {
+                            self.replay().await;
                         }
-                        Some(Control::Shutdown(done)) => {
-                            self.stop(&mut events).await;
-                            let _ = done.send(());
-                            return;
-                        }
-                        None => {
-                            self.stop(&mut events).await;
-                            return;
-                        }
+                        let _ = done.send(());
                     }
-                }
-                event = events.recv() => match event {
-                    Some(event) => self.add(event).await,
+                    Some(Control::Shutdown(done)) => {
+                        self.stop().await;
+                        let _ = done.send(());
+                        return;
+                    }
                     None => {
-                        self.stop(&mut events).await;
+                        self.stop().await;
                         return;
                     }
                 },
+                () = self.queue.woken() => {
+                    if self.queue.has_full_batch() {
+                        self.ship().await;
+                    } else if self.batch_due.is_none() {
+                        self.batch_due = Some(Instant::now() + self.flush_interval);
+                    }
+                }
                 () = sleep_until(self.batch_due) => self.ship().await,
                 () = sleep_until(self.replay_due) => self.replay().await,
             }
         }
     }
 
-    async fn add(&mut self, event: Arc<UsageEvent>) {
-        self.batch.push(event);
-        if self.batch.len() >= self.batch_size {
-            self.ship().await;
-        } else if self.batch_due.is_none() {
-            self.batch_due = Some(Instant::now() + self.flush_interval);
-        }
-    }
-
-    fn drain(&mut self, events: &mut mpsc::Receiver<Arc<UsageEvent>>) {
-        while let Ok(e) = events.try_recv() {
-            self.batch.push(e);
-        }
-    }
-
-    /// Sends the batch in hand (or spools it, while spooling).
+    /// Sends what the queue holds (or spools it, while spooling).
     async fn ship(&mut self) {
         self.batch_due = None;
-        while !self.batch.is_empty() {
-            let take = self.batch.len().min(self.batch_size);
-            let part: Vec<Arc<UsageEvent>> = self.batch.drain(..take).collect();
+        let waiting = self.queue.take();
+        for part in waiting.chunks(self.batch_size) {
             if self.shared.spooling.load(Ordering::Relaxed) {
                 self.shared.spool_events(part.iter().map(|e| e.as_ref()));
                 continue;
             }
             let items: Vec<Item<'_>> = part.iter().map(|e| Item::Event(e)).collect();
-            match self.send(&items).await {
-                Ok(()) => {}
-                Err(after) => {
-                    // Keep them on disk, spool everything that follows, and retry from there.
-                    self.shared.spooling.store(true, Ordering::Relaxed);
-                    self.shared.spool_events(part.iter().map(|e| e.as_ref()));
-                    self.replay_due = Some(Instant::now() + self.backoff.next(after));
-                }
+            if let Err(after) = self.send(&items).await {
+                // Keep them on disk, spool everything that follows, and retry from there.
+                self.shared.spooling.store(true, Ordering::Relaxed);
+                self.shared.spool_events(part.iter().map(|e| e.as_ref()));
+                self.replay_due = Some(Instant::now() + self.backoff.next(after));
             }
         }
     }
@@ -551,9 +521,8 @@ impl Task {
 
     /// The last flush: everything in hand is sent — or, if the collector does not take it,
     /// spooled — and the spool's open segment sealed for the next run.
-    async fn stop(&mut self, events: &mut mpsc::Receiver<Arc<UsageEvent>>) {
-        events.close();
-        self.drain(events);
+    async fn stop(&mut self) {
+        self.queue.close();
         self.ship().await;
         if self.shared.spooling.load(Ordering::Relaxed) || self.shared.spool.dirty() {
             self.replay().await;
