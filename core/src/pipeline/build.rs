@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::routing::Router;
 use crate::runtime::{Service, ServiceFactory, Services};
-use crate::usage::{ClientFacts, Reporter, SdkInfo, UsageCallback, UsageLog, sinks};
+use crate::usage::{ClientFacts, PriceCatalog, Reporter, SdkInfo, UsageCallback, UsageLog, sinks};
 
 /// What building a pipeline needs besides the config (kept by the client, to build the
 /// pipeline again in a `fork()`ed child).
@@ -59,7 +59,9 @@ impl Pipeline {
             stages.push(sink.clone());
             services.push(sink);
         }
-        stages.push(Arc::new(Pricing::new(config.prices.clone())));
+        let pricing = Pricing::new(config.prices.clone(), Some(PriceCatalog::builtin()));
+        pricing.prepare(config);
+        stages.push(Arc::new(pricing));
         stages.push(Arc::new(Admit));
         stages.extend(settings.stages.iter().cloned());
         let services = Services::start(services, &settings.services)?;

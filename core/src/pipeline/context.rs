@@ -119,6 +119,8 @@ pub struct CallCx {
     pub(crate) in_flight: Option<(Arc<Deployment>, Instant)>,
     /// The deployment that answered (or is being read, for a stream).
     pub(crate) answered_by: Option<Arc<Deployment>>,
+    /// The model as the provider reported serving it, once the answer is complete.
+    pub(crate) served_model: Option<Arc<str>>,
     /// Characters of content the caller has received (streams).
     pub(crate) delivered_chars: u64,
 }
@@ -143,6 +145,7 @@ impl CallCx {
             run: None,
             in_flight: None,
             answered_by: None,
+            served_model: None,
             delivered_chars: 0,
         }
     }
@@ -163,5 +166,20 @@ impl CallCx {
     /// The provider, deployment and model that answered (or is answering, for a stream).
     pub fn answered_by(&self) -> Option<&DeploymentNames> {
         self.answered_by.as_ref().map(|d| &d.names)
+    }
+
+    /// The model as the provider reported serving it (often a dated snapshot of the
+    /// deployment's model, e.g. `gpt-4o-2024-08-06`), once the answer is complete: set
+    /// before the `settle` hooks run.
+    pub fn served_model(&self) -> Option<&str> {
+        self.served_model.as_deref()
+    }
+
+    /// Notes the model the answer reports (shared with the deployment's name when equal).
+    pub(crate) fn note_served_model(&mut self, model: &str) {
+        self.served_model = Some(match &self.answered_by {
+            Some(d) if &*d.names.model == model => d.names.model.clone(),
+            _ => Arc::from(model),
+        });
     }
 }

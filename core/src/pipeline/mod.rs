@@ -112,6 +112,7 @@ impl Pipeline {
         let mut call = Call::start(self.clone(), request, false);
         match self.run(&mut call.cx).await {
             Ok(mut reply) => {
+                call.cx.note_served_model(reply.model());
                 call.settle();
                 reply.set_cost(call.cx.cost);
                 call.end_ok(reply.model(), reply.chat_text());

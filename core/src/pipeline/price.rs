@@ -1,23 +1,55 @@
 //! The pricing stage: what a call cost, from its token counts and the price of the deployment
-//! that answered (the config's `prices:`; central policy replaces the table later). A call
-//! without a known price has no cost — never a guess.
+//! that answered. The config's `prices:` come first (central policy replaces that table
+//! later); a model they do not name is priced from the built-in catalog
+//! ([`PriceCatalog`](crate::usage::PriceCatalog), the genai-prices data). A call without a
+//! known price has no cost — never a guess.
+
+use std::sync::Arc;
 
 use super::{CallCx, Position, Stage};
-use crate::usage::{PriceTable, cost_of};
+use crate::config::Config;
+use crate::usage::{PriceCatalog, PriceTable, cost_of};
 
 /// Sets `cx.cost` when the call ends, whatever the outcome (a stream cut short is priced from
-/// what it delivered, marked as an estimate).
+/// what it delivered, marked as an estimate), and the version of the table that priced it.
+///
+/// The order: the config's price of the deployment's provider and model (version
+/// `config-<hash>`); else the catalog's price of the model the provider reported serving
+/// (`gpt-4o-2024-08-06` for a deployment of `gpt-4o`, the model behind an Azure deployment
+/// name), then of the deployment's model, at the time the call started (version
+/// `genai-prices-<release>`); else no cost.
 #[derive(Debug)]
 pub struct Pricing {
     table: PriceTable,
-    version: Option<std::sync::Arc<str>>,
+    version: Option<Arc<str>>,
+    catalog: Option<Arc<PriceCatalog>>,
+    catalog_version: Option<Arc<str>>,
 }
 
 impl Pricing {
-    /// Prices calls from `table`.
-    pub fn new(table: PriceTable) -> Pricing {
+    /// Prices calls from `table`, then from `catalog` (none: only from `table`).
+    pub fn new(table: PriceTable, catalog: Option<Arc<PriceCatalog>>) -> Pricing {
         let version = table.version().map(Into::into);
-        Pricing { table, version }
+        let catalog_version = catalog.as_ref().map(|c| c.version_arc().clone());
+        Pricing {
+            table,
+            version,
+            catalog,
+            catalog_version,
+        }
+    }
+
+    /// Loads the catalog's data for the providers and models of `config`'s deployments now
+    /// (a few milliseconds per provider, once per process), so that no call waits for it.
+    pub fn prepare(&self, config: &Config) {
+        let Some(catalog) = &self.catalog else {
+            return;
+        };
+        for d in config.models.iter().flat_map(|m| &m.deployments) {
+            if self.table.get(d.provider.name(), &d.model).is_none() {
+                catalog.prepare(d.provider.name(), &d.model);
+            }
+        }
     }
 }
 
@@ -37,10 +69,23 @@ impl Stage for Pricing {
         let Some(names) = cx.answered_by() else {
             return;
         };
-        if let Some(price) = self.table.get(&names.provider, &names.model) {
-            cx.cost = Some(cost_of(&price, &cx.usage));
-            cx.cost_is_estimated = cx.usage_is_estimated;
-            cx.price_table_version.clone_from(&self.version);
-        }
+        let (cost, version) = if let Some(price) = self.table.get(&names.provider, &names.model) {
+            (cost_of(&price, &cx.usage), &self.version)
+        } else if let Some(catalog) = &self.catalog {
+            let at = cx.started_at;
+            let served = cx.served_model().filter(|m| *m != &*names.model);
+            let cost = served
+                .and_then(|m| catalog.cost(&names.provider, m, &cx.usage, at))
+                .or_else(|| catalog.cost(&names.provider, &names.model, &cx.usage, at));
+            match cost {
+                Some(cost) => (cost, &self.catalog_version),
+                None => return,
+            }
+        } else {
+            return;
+        };
+        cx.cost = Some(cost);
+        cx.cost_is_estimated = cx.usage_is_estimated;
+        cx.price_table_version.clone_from(version);
     }
 }

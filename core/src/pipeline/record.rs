@@ -38,8 +38,9 @@ pub(crate) fn build_event(client: &ClientFacts, cx: &mut CallCx, outcome: Outcom
         Outcome::Ok { served_model, text } => {
             output_text = text;
             // The served model usually equals the configured one: share it when it does.
-            let model = match last {
-                Some(a) if &*a.model == served_model => a.model.clone(),
+            let model = match (&cx.served_model, last) {
+                (Some(m), _) if &**m == served_model => m.clone(),
+                (_, Some(a)) if &*a.model == served_model => a.model.clone(),
                 _ => Arc::from(served_model),
             };
             (CallStatus::Ok, None, Some(model))

@@ -263,6 +263,7 @@ impl CallStream {
             }
         };
         call.cx.usage = *reply.usage();
+        call.cx.note_served_model(reply.model());
         for stage in self.pipeline.stages[..self.outer].iter().rev() {
             stage.after(&mut call.cx, reply.as_mut()).resolve().await?;
         }

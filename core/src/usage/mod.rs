@@ -1,8 +1,9 @@
 //! Usage: the per-call [`UsageEvent`] (schema 1, shared with the collector), the in-process
-//! [`UsageLog`], the [`PriceTable`] that turns token counts into cost, the [`Reporter`] that
-//! ships events to the collector (durably), and the [`sinks`] (JSON lines, host callbacks,
-//! OpenTelemetry).
+//! [`UsageLog`], the [`PriceTable`] (the config's `prices:`) and the built-in [`PriceCatalog`]
+//! that turn token counts into cost, the [`Reporter`] that ships events to the collector
+//! (durably), and the [`sinks`] (JSON lines, host callbacks, OpenTelemetry).
 
+pub mod catalog;
 mod estimate;
 mod event;
 mod log;
@@ -11,6 +12,7 @@ mod queue;
 pub mod reporter;
 pub mod sinks;
 
+pub use catalog::{ModelPrice, PriceCatalog};
 pub use estimate::estimate_tokens;
 pub use event::{
     CallStatus, CapturedContent, CapturedText, GuardrailOutcome, Operation, SdkInfo, Timestamp, UsageEvent,
