@@ -290,7 +290,8 @@ fn crash_child() {
     let (Ok(url), Ok(spool)) = (std::env::var("MP_CRASH_URL"), std::env::var("MP_CRASH_SPOOL")) else {
         return;
     };
-    let c = client(&url, Path::new(&spool), json!({}));
+    let extra = std::env::var("MP_CRASH_EXTRA").map_or(json!({}), |e| serde_json::from_str(&e).unwrap());
+    let c = client(&url, Path::new(&spool), extra);
     modelplug_core::runtime::block_on(async {
         for _ in 0..100_000 {
             c.chat(request()).await.unwrap();
@@ -300,24 +301,14 @@ fn crash_child() {
     .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_process_killed_mid_run_loses_nothing_and_doubles_nothing() {
-    let mock = MockUpstream::start().await.unwrap();
-    let (rid, url) = mock.receiver(vec![ReceiverStep {
-        status: Some(503),
-        ..Default::default()
-    }]);
-    let spool = spool_dir("crash");
+/// Runs the crash child against `url` with `extra` collector settings, SIGKILLs it once it has
+/// printed 300 ids; returns every id it printed.
+fn run_and_kill_child(url: &str, spool: &Path, extra: Value) -> Vec<String> {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "crash_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("MP_CRASH_URL", &url)
-        .env("MP_CRASH_SPOOL", &spool)
+        .args(["--exact", "crash_child", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("MP_CRASH_URL", url)
+        .env("MP_CRASH_SPOOL", spool)
+        .env("MP_CRASH_EXTRA", extra.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -339,6 +330,18 @@ async fn a_process_killed_mid_run_loses_nothing_and_doubles_nothing() {
             printed.push(id.to_owned());
         }
     }
+    printed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_mid_run_loses_nothing_and_doubles_nothing() {
+    let mock = MockUpstream::start().await.unwrap();
+    let (rid, url) = mock.receiver(vec![ReceiverStep {
+        status: Some(503),
+        ..Default::default()
+    }]);
+    let spool = spool_dir("crash");
+    let printed = run_and_kill_child(&url, &spool, json!({}));
     assert!(mock.received(&rid).events.is_empty());
 
     // A restarted process replays the spool once the collector is back.
@@ -354,12 +357,25 @@ async fn a_process_killed_mid_run_loses_nothing_and_doubles_nothing() {
         assert!(unique.contains(id), "0 lost: {id} was recorded before the kill");
     }
     // At most the call that was recording as the kill landed is there unprinted.
-    assert!(
-        received.len() <= printed.len() + 1,
-        "{} received, {} printed",
-        received.len(),
-        printed.len()
-    );
+    assert!(received.len() <= printed.len() + 1, "{} received, {} printed", received.len(), printed.len());
+    restarted.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&spool);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_write_through_a_kill_while_the_collector_answers_loses_nothing() {
+    let mock = MockUpstream::start().await.unwrap();
+    let (rid, url) = mock.receiver(vec![]);
+    let spool = spool_dir("write-through");
+    let printed = run_and_kill_child(&url, &spool, json!({"write_through": true}));
+    let restarted = client(&url, &spool, json!({}));
+    restarted.flush(Duration::from_secs(10)).await.unwrap();
+    let got = mock.received(&rid);
+    let unique: std::collections::HashSet<String> = ids(&got).into_iter().collect();
+    for id in &printed {
+        assert!(unique.contains(id), "0 lost: {id} was recorded before the kill");
+    }
+    assert!(unique.len() <= printed.len() + 1);
     restarted.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&spool);
 }
