@@ -16,9 +16,15 @@ pub fn config_path() -> PathBuf {
 
 /// Loads the demo config with `MODELPLUG_DEMO_UPSTREAM` pointing at `upstream`.
 pub fn demo_config(upstream: &str) -> Result<Config> {
+    demo_config_with(upstream, "")
+}
+
+/// The demo config with `extra` YAML appended (e.g. a `collector:` section).
+pub fn demo_config_with(upstream: &str, extra: &str) -> Result<Config> {
     let path = config_path();
-    let text = std::fs::read_to_string(&path)
+    let mut text = std::fs::read_to_string(&path)
         .map_err(|e| modelplug_core::Error::config(format!("{}: {e}", path.display())))?;
+    text.push_str(extra);
     let env = |name: &str| match name {
         "MODELPLUG_DEMO_UPSTREAM" => Some(upstream.to_owned()),
         other => process_env(other),
