@@ -432,7 +432,16 @@ impl Task {
             }
             Sent::Retry { after, why } => {
                 self.shared.unreported_drops.fetch_add(dropped, Ordering::Relaxed);
-                tracing::debug!(target: "modelplug::reporter", "usage batch not delivered, will retry: {why}");
+                // Said once per outage (the first failure after a success), then quietly.
+                if self.backoff.failures == 0 {
+                    tracing::warn!(
+                        target: "modelplug::reporter",
+                        "usage events not delivered ({why}); spooling them to {} and retrying",
+                        self.shared.spool.dir().display()
+                    );
+                } else {
+                    tracing::debug!(target: "modelplug::reporter", "usage batch not delivered, will retry: {why}");
+                }
                 Err(after)
             }
             Sent::TooLarge if items.len() > 1 => {
