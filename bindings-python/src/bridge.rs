@@ -27,8 +27,8 @@ pub enum Outcome {
     Embed(Result<EmbedResponse, Error>),
     /// The next batch of stream events, ending with the error if the stream failed.
     Events(StreamBatch),
-    /// The client finished closing.
-    Closed(Result<(), Error>),
+    /// A close or a flush finished.
+    Done(Result<(), Error>),
 }
 
 /// A completion queue for one event loop; `fileno()` is what the loop watches.
@@ -94,7 +94,7 @@ fn outcome_to_py(py: Python<'_>, outcome: Outcome) -> PyResult<Bound<'_, PyAny>>
         Outcome::Chat(r) => Ok(Bound::new(py, ChatResult(r.map_err(|e| to_py_err(py, &e))?))?.into_any()),
         Outcome::Embed(r) => Ok(Bound::new(py, EmbedResult(r.map_err(|e| to_py_err(py, &e))?))?.into_any()),
         Outcome::Events(batch) => batch_to_py(py, batch),
-        Outcome::Closed(r) => r
+        Outcome::Done(r) => r
             .map(|()| py.None().into_bound(py))
             .map_err(|e| to_py_err(py, &e)),
     }

@@ -4,6 +4,7 @@
 //! The core client is fork-safe by itself and the core owns the runtime.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use modelplug_core::client::DEFAULT_CLOSE_TIMEOUT;
 use modelplug_core::config::process_env;
@@ -16,6 +17,23 @@ use crate::convert::{config_to_json, request_to_json, to_py};
 use crate::errors::to_py_err;
 use crate::results::{ChatResult, EmbedResult};
 use crate::stream::NativeStream;
+use crate::usage::usage_callback;
+
+/// A timeout in seconds as a bound (`None`: the default close bound); negative or non-finite
+/// is the core's INVALID_REQUEST.
+fn bound(py: Python<'_>, seconds: Option<f64>) -> PyResult<Duration> {
+    match seconds {
+        None => Ok(DEFAULT_CLOSE_TIMEOUT),
+        Some(s) => Duration::try_from_secs_f64(s).map_err(|_| {
+            to_py_err(
+                py,
+                &Error::invalid_request(format!(
+                    "timeout must be a finite number of seconds >= 0, got {s}"
+                )),
+            )
+        }),
+    }
+}
 
 /// The core client.
 #[pyclass(name = "Client", module = "modelplug._native", frozen)]
@@ -31,13 +49,15 @@ fn embed_request(py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<EmbedRe
 
 #[pymethods]
 impl NativeClient {
-    /// A client from a config dict, a YAML file path, or neither (`provider/model` names only).
+    /// A client from a config dict, a YAML file path, or neither (`provider/model` names only);
+    /// `on_usage`, a callable, gets every usage event as a dict (see `usage.rs`).
     #[new]
-    #[pyo3(signature = (config=None, path=None))]
+    #[pyo3(signature = (config=None, path=None, on_usage=None))]
     fn new(
         py: Python<'_>,
         config: Option<&Bound<'_, PyAny>>,
         path: Option<PathBuf>,
+        on_usage: Option<Py<PyAny>>,
     ) -> PyResult<NativeClient> {
         // The process runtime first: a bad MODELPLUG_WORKER_THREADS is the constructor's error.
         runtime::runtime().map_err(|e| to_py_err(py, &e))?;
@@ -50,10 +70,14 @@ impl NativeClient {
             )),
         };
         let client = config.and_then(|c| {
-            Client::builder()
+            let builder = Client::builder()
                 .config(c)
-                .sdk("python", env!("CARGO_PKG_VERSION"))
-                .build()
+                .sdk("python", env!("CARGO_PKG_VERSION"));
+            match on_usage {
+                Some(callable) => builder.on_usage(usage_callback(callable)),
+                None => builder,
+            }
+            .build()
         });
         client.map(NativeClient).map_err(|e| to_py_err(py, &e))
     }
@@ -117,17 +141,39 @@ impl NativeClient {
         to_py(py, &self.0.usage())
     }
 
-    /// Closes the client (see `Client::close_blocking`); waits without holding the GIL.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
+    /// Closes the client (see `Client::close_blocking`), waiting at most `timeout` seconds
+    /// (default 5) for calls in flight; waits without holding the GIL.
+    #[pyo3(signature = (timeout=None))]
+    fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        let within = bound(py, timeout)?;
         let client = &self.0;
-        py.detach(|| client.close_blocking(DEFAULT_CLOSE_TIMEOUT))
+        py.detach(|| client.close_blocking(within))
             .map_err(|e| to_py_err(py, &e))
+    }
+
+    /// Pushes out buffered usage (the collector, sinks, `on_usage`), waiting at most `timeout`
+    /// seconds; waits without holding the GIL, and gives up on Ctrl-C.
+    fn flush(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
+        let within = bound(py, Some(timeout))?;
+        wait(py, self.0.flush(within))?.map_err(|e| to_py_err(py, &e))
+    }
+
+    /// Starts a flush (see `flush`); `None` (or the error) is delivered to `completions` under `id`.
+    fn submit_flush(
+        &self,
+        py: Python<'_>,
+        timeout: f64,
+        completions: &Completions,
+        id: u64,
+    ) -> PyResult<TaskHandle> {
+        let (within, client) = (bound(py, Some(timeout))?, self.0.clone());
+        completions.submit(py, id, async move { Outcome::Done(client.flush(within).await) })
     }
 
     /// Starts closing the client; `None` (or the error) is delivered to `completions` under `id`.
     fn submit_close(&self, py: Python<'_>, completions: &Completions, id: u64) -> PyResult<TaskHandle> {
         let closing = self.0.close();
-        completions.submit(py, id, async move { Outcome::Closed(closing.await) })
+        completions.submit(py, id, async move { Outcome::Done(closing.await) })
     }
 
     /// Whether the client was closed.

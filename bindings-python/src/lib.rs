@@ -8,6 +8,7 @@ mod convert;
 mod errors;
 mod results;
 mod stream;
+mod usage;
 
 use pyo3::prelude::*;
 

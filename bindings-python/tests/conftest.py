@@ -46,6 +46,15 @@ class Upstream:
         """What the scenario received."""
         return self._call("GET", f"/_mock/scenarios/{scenario_id}/requests")
 
+    def receiver(self) -> tuple[str, str]:
+        """Starts a usage receiver (a stand-in for the collector); returns (id, collector URL)."""
+        r = self._call("POST", "/_receiver", {})
+        return r["id"], r["url"]
+
+    def received(self, receiver_id: str) -> dict[str, Any]:
+        """What receiver ``receiver_id`` got: ``events`` (distinct), ``posts``, ``duplicates``…"""
+        return self._call("GET", f"/_receiver/{receiver_id}")
+
     def settled_requests(self, scenario_id: str, timeout_s: float = 5.0) -> list[dict[str, Any]]:
         """What the scenario received, once every request is finished or aborted by the
         client (up to ``timeout_s``): the mock notices a closed connection only when its next

@@ -7,6 +7,7 @@ import time
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~7 ms
 
 from . import _native
+from ._tracing import traceparent, with_traceparent
 from .errors import ModelplugError
 from .types import ChatResponse
 
@@ -92,7 +93,8 @@ def run_map(
     main thread is interrupted, a cancel token ends their calls (as cancelled) at once."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    requests = [_request(model, item, params) for item in items]
+    parent = traceparent()  # the workers run outside the caller's context
+    requests = [with_traceparent(_request(model, item, params), parent) for item in items]
     results: list[Any] = [None] * len(requests)
     bar = _Progress(len(requests), progress)
     token = _native.CancelToken()

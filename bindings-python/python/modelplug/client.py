@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import weakref
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs ~7 ms
 
 from . import _native
 from . import errors as _errors  # registers the error factory before any call
+from ._tracing import traceparent as _traceparent
+from ._tracing import with_traceparent as _with_traceparent
 from .stream import AsyncStream, Stream
 from .types import ChatResponse, EmbedResponse
 
@@ -18,6 +22,24 @@ if TYPE_CHECKING:
 
 __all__ = ["Client"]
 
+#: How long closing each client still open at interpreter exit may wait (seconds).
+EXIT_CLOSE_TIMEOUT = 5.0
+
+#: Clients not yet closed, closed (and so flushed) at interpreter exit.
+_open: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Closes every client still open, each within :data:`EXIT_CLOSE_TIMEOUT`, so that its
+    buffered usage reaches the collector, the sinks and ``on_usage`` before the process ends.
+    Runs before the interpreter shuts down; starts no thread."""
+    for client in list(_open):
+        try:
+            client._native.close(EXIT_CLOSE_TIMEOUT)
+        except Exception:  # nothing to report it to any more; the others still close
+            pass
+    _open.clear()
 
 
 def _run_async(start: Callable[[_native.Completions, int], _native.TaskHandle]) -> Awaitable[Any]:
@@ -29,13 +51,14 @@ def _run_async(start: Callable[[_native.Completions, int], _native.TaskHandle]) 
 
 def _request(request: Any, params: dict[str, Any]) -> Any:
     """The request for the core: a dict, an object with ``to_dict()``, keyword arguments, or
-    a dict/object with keyword arguments on top."""
+    a dict/object with keyword arguments on top; inside an OpenTelemetry span, with its
+    ``traceparent`` in the metadata unless the request has one."""
     if request is None:
-        return params
-    if params:
+        request = params
+    elif params:
         base = request if isinstance(request, dict) else request.to_dict()
-        return {**base, **params}
-    return request
+        request = {**base, **params}
+    return _with_traceparent(request, _traceparent())
 
 
 class Client:
@@ -49,17 +72,47 @@ class Client:
 
         client.chat(model="smart", messages=[{"role": "user", "content": "Hi"}], temperature=0.2)
         client.chat({"model": "smart", "messages": [Message.user("Hi")]}, max_tokens=50)
+
+    A request's ``metadata`` attributes the call in its usage event (never sent to the
+    provider): ``app``, ``team``, ``user``, ``tags`` (a list of strings), ``labels`` (a dict of
+    string keys and values, at most 32, keys up to 64 bytes and values up to 256) and
+    ``traceparent`` (a W3C trace context, ``00-<trace id>-<span id>-<flags>``). Inside an
+    active OpenTelemetry span, ``traceparent`` is that span's unless the request sets one::
+
+        client.chat(model="smart", messages=[...], metadata={"user": "u-17", "labels": {"experiment": "exp-42"}})
+
+    ``on_usage`` is called with every usage event as a dict (the shape of :meth:`usage`'s
+    rows: ``id``, ``model``, ``input_tokens``, ``cost_usd``, ``labels``, ``traceparent``, and
+    ``content`` — ``{"input": [{"role", "text"}], "output"}`` — when the config turns content
+    capture on). It runs on a background thread, in batches, never on the call's path; an
+    exception it raises goes to :func:`sys.unraisablehook` and later events still reach it.
+
+    Usage is delivered in the background: :meth:`flush` waits for it; :meth:`close` flushes
+    too, and every client still open when the interpreter exits is closed then (waiting at
+    most 5 seconds each).
     """
 
     __slots__ = ("_native", "__weakref__")
 
-    def __init__(self, config: Mapping[str, Any] | None = None, *, path: str | os.PathLike[str] | None = None) -> None:
-        self._native = _native.Client(config, os.fspath(path) if path is not None else None)
+    def __init__(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        on_usage: Callable[[dict[str, Any]], object] | None = None,
+    ) -> None:
+        if on_usage is not None and not callable(on_usage):
+            raise TypeError(f"on_usage must be callable, not {type(on_usage).__name__}")
+        self._native = _native.Client(config, os.fspath(path) if path is not None else None, on_usage)
+        _open.add(self)
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike[str]) -> Client:
-        """A client for a ``modelplug.yaml`` file (secrets from the environment)."""
-        return cls(path=path)
+    def from_config(
+        cls, path: str | os.PathLike[str], *, on_usage: Callable[[dict[str, Any]], object] | None = None
+    ) -> Client:
+        """A client for a ``modelplug.yaml`` file (secrets from the environment); ``on_usage``
+        as for :class:`Client`."""
+        return cls(path=path, on_usage=on_usage)
 
     @property
     def config_hash(self) -> str:
@@ -146,14 +199,28 @@ class Client:
             return events
         return pd.DataFrame(events)
 
+    def flush(self, timeout: float = 5.0) -> None:
+        """Waits until the usage recorded so far has been delivered — to the collector (or its
+        disk spool), the config's sinks and ``on_usage`` — for at most ``timeout`` seconds
+        (then raises :class:`~modelplug.TimeoutError`). Blocks without holding the GIL; Ctrl-C
+        stops the wait."""
+        self._native.flush(timeout)
+
+    async def aflush(self, timeout: float = 5.0) -> None:
+        """:meth:`flush` for asyncio code (the event loop keeps running meanwhile)."""
+        await _run_async(lambda q, i: self._native.submit_flush(timeout, q, i))
+
     def close(self) -> None:
         """Closes the client: later calls raise :class:`~modelplug.CancelledError`; waits up
         to 5 seconds for calls in flight (one still running then is not cut off: it is recorded
-        when it ends). Blocks until then, without holding the GIL."""
+        when it ends), then flushes usage. Blocks until then, without holding the GIL. A
+        client still open at interpreter exit is closed then."""
+        _open.discard(self)
         self._native.close()
 
     async def aclose(self) -> None:
         """:meth:`close` for asyncio code (the event loop keeps running meanwhile)."""
+        _open.discard(self)
         await _run_async(self._native.submit_close)
 
     def __enter__(self) -> Client:
