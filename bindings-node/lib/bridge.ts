@@ -11,6 +11,8 @@ import type { NativeClient } from './native';
 export class Bridge {
   readonly #native: NativeClient;
   readonly #pending = new Map<number, (payload: string) => void>();
+  /** Promises other than calls that keep the process waiting (see {@link hold}). */
+  #held = 0;
   #nextId = 0;
   readonly #keepAlive: NodeJS.Timeout;
 
@@ -30,6 +32,16 @@ export class Bridge {
     return result;
   }
 
+  /** Keeps the process waiting until `promise` settles, as for a pending call. */
+  async hold<T>(promise: Promise<T>): Promise<T> {
+    if (this.#held++ === 0) this.#keepAlive.ref();
+    try {
+      return await promise;
+    } finally {
+      if (--this.#held === 0 && this.#pending.size === 0) this.#keepAlive.unref();
+    }
+  }
+
   #drain(): void {
     const { ids, payloads } = this.#native.drain();
     for (let i = 0; i < ids.length; i++) {
@@ -39,6 +51,6 @@ export class Bridge {
         resolve(payloads[i]!);
       }
     }
-    if (this.#pending.size === 0) this.#keepAlive.unref();
+    if (this.#pending.size === 0 && this.#held === 0) this.#keepAlive.unref();
   }
 }

@@ -25,6 +25,12 @@ export interface NativeClient {
   usage(): string;
   /** Starts closing as call `id`: JSON `{"ok": null}` once calls in flight ended and services stopped. */
   close(id: number): void;
+  /** Starts flushing buffered usage as call `id`, bounded by `timeoutMs`: JSON `{"ok": null}` or `{"err"}`. */
+  flush(id: number, timeoutMs: number): void;
+  /** Closes blocking the JS thread at most `timeoutMs` (for `process.on('exit')`); throws an error envelope. */
+  closeSync(timeoutMs: number): void;
+  /** Queues the `""` marker to `onUsage` behind the events queued so far; false without `onUsage` (or at shutdown). */
+  usageBarrier(): boolean;
   readonly closed: boolean;
   readonly configHash: string;
   readonly models: string[];
@@ -33,8 +39,8 @@ export interface NativeClient {
 /** What the addon exports. */
 export interface NativeModule {
   NativeClient: {
-    new (configJson?: string | null): NativeClient;
-    fromFile(path: string): NativeClient;
+    new (configJson?: string | null, onUsage?: ((json: string) => void) | null): NativeClient;
+    fromFile(path: string, onUsage?: ((json: string) => void) | null): NativeClient;
   };
   NativeAbort: { new (): NativeAbort };
   /** Every stable error code the core knows, in table order. */

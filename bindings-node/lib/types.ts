@@ -66,10 +66,24 @@ export type ResponseFormat =
 
 /** Who is calling, for usage attribution (never sent to the provider). */
 export interface Metadata {
+  /** Overrides the config's `app` for this call. */
   app?: string;
+  /** Overrides the config's `team` for this call. */
   team?: string;
+  /** The end user (an id, not a name). */
   user?: string;
+  /** Free-form tags. */
   tags?: string[];
+  /**
+   * Free-form key/value attribution (a notebook's experiment, a backend's feature): at most 32,
+   * keys up to 64 bytes, values up to 256 (more is an {@link InvalidRequestError}).
+   */
+  labels?: Record<string, string>;
+  /**
+   * The caller's W3C trace context, `00-<trace id>-<span id>-<flags>`. Set automatically from the
+   * active OpenTelemetry span when `@opentelemetry/api` is installed and this is not given.
+   */
+  traceparent?: string;
 }
 
 /** A chat completion request. */
@@ -260,6 +274,33 @@ export interface UsageRecord {
   config_hash: string;
   policy_version: string | null;
   sdk: { language: string; version: string };
+  /** The call's `metadata.labels` (absent when it had none). */
+  labels?: Record<string, string>;
+  /** The caller's W3C trace context (`metadata.traceparent`, or the active OpenTelemetry span's), when there was one. */
+  traceparent?: string;
+  /** The call's text: only when the config turns `capture_content` on. */
+  content?: CapturedContent;
+}
+
+/** A call's text on its usage event (only with `capture_content: true` in the config). */
+export interface CapturedContent {
+  /** The request's texts in order: each message (text parts joined), or each embeddings input (role `input`). */
+  input: { role: 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'input'; text: string }[];
+  /** The answer's text, when there was one. */
+  output: string | null;
+}
+
+/** A usage event: {@link UsageRecord} under the name the other bindings use. */
+export type UsageEvent = UsageRecord;
+
+/** Options of a {@link Client}. */
+export interface ClientOptions {
+  /**
+   * Called with every usage event, off the call's path: on the JS thread, after the call's
+   * Promise settled, in batches. An exception it throws is reported with
+   * `process.emitWarning` (code `MODELPLUG_ON_USAGE`) and later events still reach it.
+   */
+  onUsage?: (event: UsageRecord) => void;
 }
 
 /** A config object (the same fields as `modelplug.yaml`). */
@@ -271,7 +312,35 @@ export interface Config {
   models?: ModelConfig[];
   /** Prices by `provider/model`, e.g. `{"openai/gpt-4o": {input: 2.5, output: 10}}`. */
   prices?: Record<string, Price>;
+  /** Where usage events are reported: the collector's URL and this app's ingest key. */
+  collector?: CollectorConfig;
+  /** Other places usage events go: a JSON-lines file, OpenTelemetry (OTLP/HTTP). */
+  sinks?: SinkConfig[];
+  /** Put the call's text (prompt and answer) on its usage event; off unless set. */
+  capture_content?: boolean;
 }
+
+/** The usage reporter: batches events to the collector, spooling them to disk while it cannot be reached. */
+export interface CollectorConfig {
+  url: string;
+  key?: string;
+  /** The disk spool of this app (default: `$MODELPLUG_SPOOL_DIR/<app>`, else under `~/.local/state/modelplug/spool`). */
+  spool_dir?: string;
+  spool_max_mb?: number;
+  spool_max_age_h?: number;
+  batch_size?: number;
+  /** How long events wait to be batched at most. */
+  flush_interval_ms?: number;
+  queue_size?: number;
+  timeout_ms?: number;
+  /** Write every event to the spool before the call returns (nothing is ever only in memory). */
+  write_through?: boolean;
+}
+
+/** A usage sink besides the collector. */
+export type SinkConfig =
+  | { kind: 'jsonl'; path: string; max_mb?: number; keep?: number }
+  | { kind: 'otlp'; endpoint: string; headers?: Record<string, string>; service_name?: string; timeout_ms?: number };
 
 /** A model's price in US dollars per million tokens. */
 export interface Price {

@@ -1,6 +1,8 @@
 //! `NativeClient`: parses requests, starts core calls on the process runtime, delivers JSON
 //! envelopes through the client's bridge (`bridge.rs`).
 
+use std::time::Duration;
+
 use modelplug_core::config::process_env;
 use modelplug_core::ffi::{err_json, ok_json};
 use modelplug_core::{CancelHandle, ChatRequest, Client, Config, EmbedRequest, Error};
@@ -11,31 +13,48 @@ use napi_derive::napi;
 use crate::abort::NativeAbort;
 use crate::bridge::{Bridge, Drained};
 use crate::stream::NativeStream;
+use crate::usage::{OnUsage, UsageListener};
 
 /// The core client.
 #[napi]
 pub struct NativeClient {
     client: Client,
     bridge: Bridge,
+    /// The `onUsage` function, when there is one.
+    usage: Option<UsageListener>,
 }
 
 /// A client for `config`, on the process runtime (started here, so that a bad
 /// `MODELPLUG_WORKER_THREADS` is the constructor's CONFIG error). A failure is thrown with the
 /// error envelope as its message: the TypeScript layer turns it into the right class.
-fn build(config: std::result::Result<Config, Error>) -> Result<NativeClient> {
+fn build(config: std::result::Result<Config, Error>, on_usage: Option<OnUsage<'_>>) -> Result<NativeClient> {
+    let usage = on_usage.map(UsageListener::new).transpose()?;
     modelplug_core::runtime::runtime()
         .and(config)
         .and_then(|c| {
-            Client::builder()
-                .config(c)
-                .sdk("node", env!("CARGO_PKG_VERSION"))
-                .build()
+            let builder = Client::builder().config(c).sdk("node", env!("CARGO_PKG_VERSION"));
+            match &usage {
+                Some(listener) => builder.on_usage(listener.callback()),
+                None => builder,
+            }
+            .build()
         })
         .map(|client| NativeClient {
             client,
             bridge: Bridge::new(),
+            usage,
         })
         .map_err(|e| napi::Error::from_reason(err_json(&e)))
+}
+
+/// A bound in milliseconds (a JS number) as a duration; negative or not finite is the core's
+/// INVALID_REQUEST.
+fn bound(ms: f64) -> std::result::Result<Duration, Error> {
+    Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
+        Error::invalid_request(format!(
+            "timeout must be a finite number of milliseconds >= 0, got {ms}"
+        ))
+    })
 }
 
 /// `call`'s outcome as an envelope; with `abort`, it stops (dropped, so recorded as cancelled)
@@ -56,19 +75,24 @@ async fn envelope<T: serde::Serialize>(
 
 #[napi]
 impl NativeClient {
-    /// A client from a config object's JSON text, or with no config (`provider/model` names).
+    /// A client from a config object's JSON text, or with no config (`provider/model` names);
+    /// `on_usage` gets each usage event's JSON text on the JS thread (and `""` as the marker
+    /// that `usageBarrier` sends).
     #[napi(constructor)]
-    pub fn new(config_json: Option<String>) -> Result<NativeClient> {
-        build(match config_json {
-            None => Ok(Config::empty()),
-            Some(text) => Config::from_json_str(&text, &process_env),
-        })
+    pub fn new(config_json: Option<String>, on_usage: Option<OnUsage<'_>>) -> Result<NativeClient> {
+        build(
+            match config_json {
+                None => Ok(Config::empty()),
+                Some(text) => Config::from_json_str(&text, &process_env),
+            },
+            on_usage,
+        )
     }
 
-    /// A client from a `modelplug.yaml` file.
+    /// A client from a `modelplug.yaml` file; `on_usage` as for the constructor.
     #[napi(factory)]
-    pub fn from_file(path: String) -> Result<NativeClient> {
-        build(Config::from_file(path))
+    pub fn from_file(path: String, on_usage: Option<OnUsage<'_>>) -> Result<NativeClient> {
+        build(Config::from_file(path), on_usage)
     }
 
     /// Installs the function the client calls (with no arguments) when results are ready
@@ -130,6 +154,37 @@ impl NativeClient {
         let closing = self.client.close();
         self.bridge
             .submit(id, async move { envelope(None, closing).await });
+    }
+
+    /// Starts flushing buffered usage (collector, sinks, `onUsage`) as call `id`, bounded by
+    /// `timeout_ms`; its envelope arrives through `drain()`.
+    #[napi]
+    pub fn flush(&self, id: u32, timeout_ms: f64) {
+        let client = self.client.clone();
+        self.bridge.submit(id, async move {
+            match bound(timeout_ms) {
+                Ok(within) => envelope(None, client.flush(within)).await,
+                Err(e) => err_json(&e),
+            }
+        });
+    }
+
+    /// Closes the client from the JS thread, blocking it at most `timeout_ms` (plus the
+    /// services' last flush): for `process.on('exit')`, where nothing asynchronous runs any
+    /// more. Events meant for `onUsage` then are not delivered (the JS thread is ending).
+    #[napi]
+    pub fn close_sync(&self, timeout_ms: f64) -> Result<()> {
+        bound(timeout_ms)
+            .and_then(|within| self.client.close_blocking(within))
+            .map_err(|e| napi::Error::from_reason(err_json(&e)))
+    }
+
+    /// Queues the marker `""` behind every event already handed to `onUsage` (call it after a
+    /// flush or close has finished): when the marker arrives, `onUsage` has had each of them.
+    /// False without an `onUsage`.
+    #[napi]
+    pub fn usage_barrier(&self) -> bool {
+        self.usage.as_ref().is_some_and(UsageListener::barrier)
     }
 
     /// Whether `close()` was called.

@@ -16,6 +16,7 @@ mod abort;
 mod bridge;
 mod client;
 mod stream;
+mod usage;
 
 /// Every stable error code the core knows, in table order: the TypeScript error table is
 /// checked against it (`test/errors.test.mjs`).
