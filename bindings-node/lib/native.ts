@@ -27,8 +27,6 @@ export interface NativeClient {
   close(id: number): void;
   /** Starts flushing buffered usage as call `id`, bounded by `timeoutMs`: JSON `{"ok": null}` or `{"err"}`. */
   flush(id: number, timeoutMs: number): void;
-  /** Closes blocking the JS thread at most `timeoutMs` (for `process.on('exit')`); throws an error envelope. */
-  closeSync(timeoutMs: number): void;
   /** Queues the `""` marker to `onUsage` behind the events queued so far; false without `onUsage` (or at shutdown). */
   usageBarrier(): boolean;
   readonly closed: boolean;
@@ -45,6 +43,8 @@ export interface NativeModule {
   NativeAbort: { new (): NativeAbort };
   /** Every stable error code the core knows, in table order. */
   errorCodes(): string[];
+  /** Closes `clients` at once, blocking the JS thread at most `timeoutMs` (for `process.on('exit')`); throws an error envelope. */
+  closeAllSync(clients: NativeClient[], timeoutMs: number): void;
 }
 
 function load(): NativeModule {

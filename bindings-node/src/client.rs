@@ -7,7 +7,7 @@ use modelplug_core::config::process_env;
 use modelplug_core::ffi::{err_json, ok_json};
 use modelplug_core::{CancelHandle, ChatRequest, Client, Config, EmbedRequest, Error};
 use napi::Result;
-use napi::bindgen_prelude::{Function, Unknown};
+use napi::bindgen_prelude::{ClassInstance, Function, Unknown};
 use napi_derive::napi;
 
 use crate::abort::NativeAbort;
@@ -169,16 +169,6 @@ impl NativeClient {
         });
     }
 
-    /// Closes the client from the JS thread, blocking it at most `timeout_ms` (plus the
-    /// services' last flush): for `process.on('exit')`, where nothing asynchronous runs any
-    /// more. Events meant for `onUsage` then are not delivered (the JS thread is ending).
-    #[napi]
-    pub fn close_sync(&self, timeout_ms: f64) -> Result<()> {
-        bound(timeout_ms)
-            .and_then(|within| self.client.close_blocking(within))
-            .map_err(|e| napi::Error::from_reason(err_json(&e)))
-    }
-
     /// Queues the marker `""` behind every event already handed to `onUsage` (call it after a
     /// flush or close has finished): when the marker arrives, `onUsage` has had each of them.
     /// False without an `onUsage`.
@@ -204,4 +194,15 @@ impl NativeClient {
     pub fn models(&self) -> Vec<String> {
         self.client.config().model_names()
     }
+}
+
+/// Closes these clients at once from the JS thread, blocking it at most `timeout_ms` (plus the
+/// services' last flush): for `process.on('exit')`, where nothing asynchronous runs any more.
+/// Events meant for `onUsage` then are not delivered (the JS thread is ending).
+#[napi]
+pub fn close_all_sync(clients: Vec<ClassInstance<'_, NativeClient>>, timeout_ms: f64) -> Result<()> {
+    let clients: Vec<Client> = clients.iter().map(|c| c.client.clone()).collect();
+    bound(timeout_ms)
+        .and_then(|within| modelplug_core::ffi::close_all(&clients, within))
+        .map_err(|e| napi::Error::from_reason(err_json(&e)))
 }

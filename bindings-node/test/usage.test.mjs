@@ -120,30 +120,37 @@ const EXIT_CHILD = `
   const { Client } = require(${JSON.stringify(DIST)});
   const [url, spool, n, how] = process.argv.slice(1);
   let delivered = 0;
-  // Registered before the client's own exit listener, so it runs first.
-  process.on('exit', () => console.log('delivered', delivered, 'closed', client.closed));
-  const client = new Client({
-    app: 'exit-flush',
-    collector: { url, key: 'k', spool_dir: spool, flush_interval_ms: 3600000 },
+  // Registered before the clients' own exit listener, so it runs first.
+  process.on('exit', () => console.log('delivered', delivered, 'closed', clients.map((c) => c.closed).join()));
+  const client = (app) => new Client({
+    app,
+    collector: { url, key: 'k', spool_dir: spool + '/' + app, flush_interval_ms: 3600000 },
     models: [{ name: 'm', deployments: [{ provider: 'mock', model: 'echo' }] }],
   }, { onUsage: () => { delivered += 1; } });
+  const clients = [client('exit-flush-a'), client('exit-flush-b')];
   (async () => {
-    for (let i = 0; i < Number(n); i++) await client.chat({ model: 'm', messages: [{ role: 'user', content: 'call ' + i }] });
+    for (let i = 0; i < Number(n); i++) await clients[i % 2].chat({ model: 'm', messages: [{ role: 'user', content: 'call ' + i }] });
     console.log('done');
     if (how === 'process.exit') process.exit(0);
     // Otherwise the event loop runs dry: no close(), no flush().
   })();
 `;
 
+/** Asserts that receiver `id` got `n` distinct events, half from each client of EXIT_CHILD. */
+async function assertAllDelivered(id, n) {
+  const got = await received(id);
+  assert.equal(got.events.length, n);
+  assert.equal(got.duplicates, 0);
+  const apps = got.events.map((e) => e.app);
+  assert.deepEqual([apps.filter((a) => a === 'exit-flush-a').length, apps.filter((a) => a === 'exit-flush-b').length], [n / 2, n / 2]);
+}
+
 test('usage is flushed when the event loop runs dry (beforeExit), without close()', async () => {
   const { id, url } = await receiver();
   const out = runChild(EXIT_CHILD, url, mkdtempSync(join(tmpdir(), 'mp-spool-')), '20', 'drain');
-  // beforeExit closed the client, asynchronously: onUsage still had every event.
-  assert.deepEqual(out.split('\n'), ['done', 'delivered 20 closed true']);
-  const got = await received(id);
-  assert.equal(got.events.length, 20);
-  assert.equal(got.duplicates, 0);
-  assert.deepEqual(new Set(got.events.map((e) => e.app)), new Set(['exit-flush']));
+  // beforeExit closed the clients, asynchronously: onUsage still had every event.
+  assert.deepEqual(out.split('\n'), ['done', 'delivered 20 closed true,true']);
+  await assertAllDelivered(id, 20);
 });
 
 test('usage is flushed on process.exit() (a synchronous close on exit)', async () => {
@@ -151,10 +158,8 @@ test('usage is flushed on process.exit() (a synchronous close on exit)', async (
   const out = runChild(EXIT_CHILD, url, mkdtempSync(join(tmpdir(), 'mp-spool-')), '20', 'process.exit');
   const lines = out.split('\n');
   assert.equal(lines[0], 'done');
-  assert.match(lines[1], /closed false$/); // still open when exit began: closed by the exit listener
-  const got = await received(id);
-  assert.equal(got.events.length, 20);
-  assert.equal(got.duplicates, 0);
+  assert.match(lines[1], /closed false,false$/); // still open when exit began: closed by the exit listener
+  await assertAllDelivered(id, 20);
 });
 
 test('calls inside an active OpenTelemetry span carry its traceparent; outside, none', async () => {

@@ -200,3 +200,13 @@ impl NativeClient {
         self.0.config().model_names()
     }
 }
+
+/// Closes every client at once (the clients still open at interpreter exit), waiting at most
+/// `timeout` seconds (plus the services' last flush) without holding the GIL.
+#[pyfunction]
+pub fn close_all(py: Python<'_>, clients: Vec<PyRef<'_, NativeClient>>, timeout: f64) -> PyResult<()> {
+    let within = bound(py, Some(timeout))?;
+    let clients: Vec<Client> = clients.iter().map(|c| c.0.clone()).collect();
+    py.detach(|| modelplug_core::ffi::close_all(&clients, within))
+        .map_err(|e| to_py_err(py, &e))
+}

@@ -3,12 +3,13 @@
 from collections.abc import Callable, Mapping
 from typing import Any, final
 
-__all__ = ["Client", "Stream", "ChatResult", "EmbedResult", "Completions", "TaskHandle", "CancelToken", "_set_error_factory", "__version__", "ERROR_CODES"]
+__all__ = ["Client", "Stream", "ChatResult", "EmbedResult", "Completions", "TaskHandle", "CancelToken", "_set_error_factory", "close_all", "__version__", "ERROR_CODES"]
 
 __version__: str
 ERROR_CODES: list[str]
 
 def _set_error_factory(factory: Callable[[Mapping[str, Any]], BaseException]) -> None: ...
+def close_all(clients: list[Client], timeout: float) -> None: ...
 
 @final
 class ChatResult:
