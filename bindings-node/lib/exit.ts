@@ -38,7 +38,7 @@ function exit(): void {
   open.clear();
   if (left.length === 0) return;
   try {
-    addon.closeAllSync(left, EXIT_CLOSE_TIMEOUT_MS);
+    addon.NativeClient.closeAllSync(left, EXIT_CLOSE_TIMEOUT_MS);
   } catch {
     // Nobody to tell any more.
   }

@@ -39,12 +39,13 @@ export interface NativeModule {
   NativeClient: {
     new (configJson?: string | null, onUsage?: ((json: string) => void) | null): NativeClient;
     fromFile(path: string, onUsage?: ((json: string) => void) | null): NativeClient;
+    /** Closes `clients` at once, blocking the JS thread at most `timeoutMs` (for `process.on('exit')`); throws an error envelope. */
+    closeAllSync(clients: NativeClient[], timeoutMs: number): void;
   };
   NativeAbort: { new (): NativeAbort };
   /** Every stable error code the core knows, in table order. */
   errorCodes(): string[];
-  /** Closes `clients` at once, blocking the JS thread at most `timeoutMs` (for `process.on('exit')`); throws an error envelope. */
-  closeAllSync(clients: NativeClient[], timeoutMs: number): void;
+
 }
 
 function load(): NativeModule {

@@ -76,7 +76,8 @@ export interface Metadata {
   tags?: string[];
   /**
    * Free-form key/value attribution (a notebook's experiment, a backend's feature): at most 32,
-   * keys up to 64 bytes, values up to 256 (more is an {@link InvalidRequestError}).
+   * keys 1–64 characters of letters, digits and `_-./:`, values up to 256 bytes (else an
+   * `InvalidRequestError` naming the label).
    */
   labels?: Record<string, string>;
   /**

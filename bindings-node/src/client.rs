@@ -177,6 +177,17 @@ impl NativeClient {
         self.usage.as_ref().is_some_and(UsageListener::barrier)
     }
 
+    /// Closes these clients at once from the JS thread, blocking it at most `timeout_ms` (plus
+    /// the services' last flush): for `process.on('exit')`, where nothing asynchronous runs any
+    /// more. Events meant for `onUsage` then are not delivered (the JS thread is ending).
+    #[napi]
+    pub fn close_all_sync(clients: Vec<ClassInstance<'_, NativeClient>>, timeout_ms: f64) -> Result<()> {
+        let clients: Vec<Client> = clients.iter().map(|c| c.client.clone()).collect();
+        bound(timeout_ms)
+            .and_then(|within| modelplug_core::ffi::close_all(&clients, within))
+            .map_err(|e| napi::Error::from_reason(err_json(&e)))
+    }
+
     /// Whether `close()` was called.
     #[napi(getter)]
     pub fn closed(&self) -> bool {
@@ -194,15 +205,4 @@ impl NativeClient {
     pub fn models(&self) -> Vec<String> {
         self.client.config().model_names()
     }
-}
-
-/// Closes these clients at once from the JS thread, blocking it at most `timeout_ms` (plus the
-/// services' last flush): for `process.on('exit')`, where nothing asynchronous runs any more.
-/// Events meant for `onUsage` then are not delivered (the JS thread is ending).
-#[napi]
-pub fn close_all_sync(clients: Vec<ClassInstance<'_, NativeClient>>, timeout_ms: f64) -> Result<()> {
-    let clients: Vec<Client> = clients.iter().map(|c| c.client.clone()).collect();
-    bound(timeout_ms)
-        .and_then(|within| modelplug_core::ffi::close_all(&clients, within))
-        .map_err(|e| napi::Error::from_reason(err_json(&e)))
 }

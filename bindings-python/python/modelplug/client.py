@@ -76,9 +76,10 @@ class Client:
 
     A request's ``metadata`` attributes the call in its usage event (never sent to the
     provider): ``app``, ``team``, ``user``, ``tags`` (a list of strings), ``labels`` (a dict of
-    string keys and values, at most 32, keys up to 64 bytes and values up to 256) and
-    ``traceparent`` (a W3C trace context, ``00-<trace id>-<span id>-<flags>``). Inside an
-    active OpenTelemetry span, ``traceparent`` is that span's unless the request sets one::
+    string keys and values: at most 32, keys 1–64 characters of letters, digits and ``_-./:``,
+    values up to 256 bytes) and ``traceparent`` (a W3C trace context,
+    ``00-<trace id>-<span id>-<flags>``). Inside an active OpenTelemetry span,
+    ``traceparent`` is that span's unless the request sets one::
 
         client.chat(model="smart", messages=[...], metadata={"user": "u-17", "labels": {"experiment": "exp-42"}})
 
@@ -89,8 +90,8 @@ class Client:
     exception it raises goes to :func:`sys.unraisablehook` and later events still reach it.
 
     Usage is delivered in the background: :meth:`flush` waits for it; :meth:`close` flushes
-    too, and every client still open when the interpreter exits is closed then (waiting at
-    most 5 seconds each).
+    too, and the clients still open when the interpreter exits are closed then (waiting at
+    most 5 seconds in all).
     """
 
     __slots__ = ("_native", "__weakref__")
