@@ -26,4 +26,6 @@ dependencies {
     implementation("org.jetbrains.kotlinx:kotlinx-serialization-json:1.12.0")
     implementation("net.java.dev.jna:jna:5.19.1@aar")
     implementation("androidx.annotation:annotation:1.9.1")
+    // Optional at run time: the caller's current span when the app has the OpenTelemetry API (Trace.kt).
+    compileOnly("io.opentelemetry:opentelemetry-api:1.68.0")
 }

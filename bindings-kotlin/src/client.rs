@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use modelplug_core::client::DEFAULT_CLOSE_TIMEOUT;
 use modelplug_core::config::process_env;
@@ -21,14 +22,28 @@ pub struct FfiClient {
 /// Live native clients (the Kotlin tests check that a collected `Client` releases its own).
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
+/// Receives usage events: implemented in Kotlin (`dev.modelplug.UsageListener`), called by
+/// the core off the request path (a blocking-pool thread, in batches).
+#[uniffi::export(with_foreign)]
+pub trait FfiUsageListener: Send + Sync {
+    /// One usage event, as `{"ok": event}` JSON text (the envelope `Codec.ok` unwraps).
+    fn on_usage(&self, event_json: String);
+}
+
 /// A client for `config`; the process runtime is built first, so a bad
 /// `MODELPLUG_WORKER_THREADS` is the constructor's CONFIG error.
-fn build(config: impl FnOnce() -> Result<Config, Error>) -> Result<Arc<FfiClient>, FfiError> {
+fn build(
+    config: impl FnOnce() -> Result<Config, Error>,
+    on_usage: Option<Arc<dyn FfiUsageListener>>,
+) -> Result<Arc<FfiClient>, FfiError> {
     modelplug_core::runtime::runtime()?;
-    let client = Client::builder()
+    let mut builder = Client::builder()
         .config(config()?)
-        .sdk("kotlin", env!("CARGO_PKG_VERSION"))
-        .build()?;
+        .sdk("kotlin", env!("CARGO_PKG_VERSION"));
+    if let Some(listener) = on_usage {
+        builder = builder.on_usage(move |event| listener.on_usage(ok_json(event)));
+    }
+    let client = builder.build()?;
     LIVE.fetch_add(1, Ordering::Relaxed);
     Ok(Arc::new(FfiClient { client }))
 }
@@ -43,19 +58,29 @@ fn envelope<T: serde::Serialize>(outcome: Result<T, Error>) -> String {
 
 #[uniffi::export]
 impl FfiClient {
-    /// A client for a config object's JSON text, or with no config (`provider/model` names).
+    /// A client for a config object's JSON text, or with no config (`provider/model` names);
+    /// `on_usage` gets every usage event.
     #[uniffi::constructor]
-    pub fn new(config_json: Option<String>) -> Result<Arc<FfiClient>, FfiError> {
-        build(|| match config_json {
-            None => Ok(Config::empty()),
-            Some(text) => Config::from_json_str(&text, &process_env),
-        })
+    pub fn new(
+        config_json: Option<String>,
+        on_usage: Option<Arc<dyn FfiUsageListener>>,
+    ) -> Result<Arc<FfiClient>, FfiError> {
+        build(
+            || match config_json {
+                None => Ok(Config::empty()),
+                Some(text) => Config::from_json_str(&text, &process_env),
+            },
+            on_usage,
+        )
     }
 
-    /// A client for a `modelplug.yaml` file.
+    /// A client for a `modelplug.yaml` file; `on_usage` as for `new`.
     #[uniffi::constructor]
-    pub fn from_file(path: String) -> Result<Arc<FfiClient>, FfiError> {
-        build(|| Config::from_file(path))
+    pub fn from_file(
+        path: String,
+        on_usage: Option<Arc<dyn FfiUsageListener>>,
+    ) -> Result<Arc<FfiClient>, FfiError> {
+        build(|| Config::from_file(path), on_usage)
     }
 
     /// One chat completion: `{"ok": response}` or `{"err": error}`.
@@ -77,6 +102,18 @@ impl FfiClient {
         Arc::new(FfiStream::new(
             ChatRequest::from_json(&request_json).map(|r| self.client.stream(r)),
         ))
+    }
+
+    /// Pushes out buffered usage (collector, sinks, the usage listener) within `timeout_ms`:
+    /// `{"ok": null}` or `{"err": error}` (TIMEOUT when something was late).
+    pub async fn flush(&self, timeout_ms: u64) -> String {
+        let client = self.client.clone();
+        let within = Duration::from_millis(timeout_ms);
+        envelope(
+            run_abortable(async move { client.flush(within).await })
+                .await
+                .and_then(|r| r),
+        )
     }
 
     /// This process's usage events, oldest first: `{"ok": [event, ...]}` (also after close).
@@ -117,4 +154,15 @@ impl Drop for FfiClient {
 #[uniffi::export]
 pub fn ffi_live_clients() -> u64 {
     LIVE.load(Ordering::Relaxed) as u64
+}
+
+/// Closes these clients at once (the clients still open at JVM exit), blocking the calling
+/// thread at most `timeout_ms` (plus the services' last flush).
+#[uniffi::export]
+pub fn ffi_close_all(clients: Vec<Arc<FfiClient>>, timeout_ms: u64) -> Result<(), FfiError> {
+    let clients: Vec<Client> = clients.iter().map(|c| c.client.clone()).collect();
+    Ok(modelplug_core::ffi::close_all(
+        &clients,
+        Duration::from_millis(timeout_ms),
+    )?)
 }

@@ -11,7 +11,7 @@ uniffi::setup_scaffolding!();
 mod client;
 mod stream;
 
-pub use client::FfiClient;
+pub use client::{FfiClient, FfiUsageListener};
 pub use stream::FfiStream;
 
 /// A failed constructor or `shutdown`: `payload` is the error's JSON form (`Error::to_value`).

@@ -1,6 +1,8 @@
 package dev.modelplug
 
 import dev.modelplug.ffi.FfiClient
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
 import kotlinx.serialization.builtins.ListSerializer
 import kotlinx.serialization.json.JsonObject
 
@@ -10,52 +12,71 @@ import kotlinx.serialization.json.JsonObject
  * coroutine cancels the request.
  *
  * ```kotlin
- * Client.fromConfigFile("modelplug.yaml").use { client ->
- *     val answer = client.chat(ChatRequest("smart", listOf(Message.user("Hi"))))
+ * Client.fromConfigFile("modelplug.yaml", onUsage = { event -> println(event["cost_usd"]) }).use { client ->
+ *     val answer = client.chat(ChatRequest("smart", listOf(Message.user("Hi")),
+ *         metadata = Metadata(user = "u-17", labels = mapOf("feature" to "summary"))))
  *     println(answer.text)
  * }
  * ```
+ *
+ * Usage events leave in the background (to the config's collector and sinks, and to `onUsage`):
+ * [flush] waits for them, [close] too, and a client still open when the JVM shuts down is
+ * closed by a shutdown hook (waiting at most 5 s). When the OpenTelemetry API is on the
+ * classpath, a call made while a span is current carries that span's `traceparent` in its
+ * metadata unless the request sets one.
+ *
+ * Every factory takes `onUsage`: it is called with each usage event (the same [JsonObject] as a
+ * [usage] row: `id`, `model`, `input_tokens`, `cost_usd`, `labels`, `traceparent`, and `content`
+ * when the config turns content capture on) on one of the core's background threads, in
+ * batches, never on the call's path. Whatever it throws is caught and logged once (logger
+ * `dev.modelplug`); later events still reach it.
  */
-class Client private constructor(private val ffi: FfiClient) : AutoCloseable {
+class Client private constructor(internal val ffi: FfiClient) : AutoCloseable {
+    init {
+        Exit.track(this)
+    }
+
     companion object {
         init {
             NativeThreads.install()
         }
 
-        /** A client for a `modelplug.yaml` file (secrets from the environment). */
-        fun fromConfigFile(path: String): Client = Client(native { FfiClient.fromFile(path) })
+        /** A client for a `modelplug.yaml` file (secrets from the environment); [onUsage] gets every usage event. */
+        fun fromConfigFile(path: String, onUsage: ((JsonObject) -> Unit)? = null): Client =
+            Client(native { FfiClient.fromFile(path, onUsage?.let(::UsageListener)) })
 
-        /** A client for a config given as JSON text (the same fields as `modelplug.yaml`). */
-        fun fromConfigJson(json: String): Client = Client(native { FfiClient(json) })
+        /** A client for a config given as JSON text (the same fields as `modelplug.yaml`); [onUsage] gets every usage event. */
+        fun fromConfigJson(json: String, onUsage: ((JsonObject) -> Unit)? = null): Client =
+            Client(native { FfiClient(json, onUsage?.let(::UsageListener)) })
 
-        /** A client for a config given as a JSON object. */
-        fun fromConfig(config: JsonObject): Client = fromConfigJson(config.toString())
+        /** A client for a config given as a JSON object; [onUsage] gets every usage event. */
+        fun fromConfig(config: JsonObject, onUsage: ((JsonObject) -> Unit)? = null): Client = fromConfigJson(config.toString(), onUsage)
 
-        /** A client without a config: name models `provider/model`; keys come from the environment. */
-        operator fun invoke(): Client = Client(native { FfiClient(null) })
+        /** A client without a config: name models `provider/model`; keys come from the environment. [onUsage] gets every usage event. */
+        operator fun invoke(onUsage: ((JsonObject) -> Unit)? = null): Client = Client(native { FfiClient(null, onUsage?.let(::UsageListener)) })
     }
 
     /** One chat completion. Throws a [ModelplugException] subclass. */
-    suspend fun chat(request: ChatRequest): ChatResponse = chatJson(Codec.requests.encodeToString(ChatRequest.serializer(), request))
+    suspend fun chat(request: ChatRequest): ChatResponse = chatJson(Codec.requests.encodeToString(ChatRequest.serializer(), Trace.apply(request)))
 
     /** One chat completion from an OpenAI-shaped JSON request. */
-    suspend fun chat(request: JsonObject): ChatResponse = chatJson(request.toString())
+    suspend fun chat(request: JsonObject): ChatResponse = chatJson(Trace.apply(request).toString())
 
     private suspend fun chatJson(request: String): ChatResponse = Codec.chatResponse(ffi.chat(request))
 
     /** Embeddings for a batch of texts. */
-    suspend fun embed(request: EmbedRequest): EmbedResponse = embedJson(Codec.requests.encodeToString(EmbedRequest.serializer(), request))
+    suspend fun embed(request: EmbedRequest): EmbedResponse = embedJson(Codec.requests.encodeToString(EmbedRequest.serializer(), Trace.apply(request)))
 
     /** Embeddings from a JSON request. */
-    suspend fun embed(request: JsonObject): EmbedResponse = embedJson(request.toString())
+    suspend fun embed(request: JsonObject): EmbedResponse = embedJson(Trace.apply(request).toString())
 
     private suspend fun embedJson(request: String): EmbedResponse = Codec.embedResponse(ffi.embed(request))
 
     /** A streamed chat completion: `client.stream(request).asFlow().collect { ... }`. */
-    fun stream(request: ChatRequest): ChatStream = ChatStream(ffi.stream(Codec.requests.encodeToString(ChatRequest.serializer(), request)))
+    fun stream(request: ChatRequest): ChatStream = ChatStream(ffi.stream(Codec.requests.encodeToString(ChatRequest.serializer(), Trace.apply(request))))
 
     /** A streamed chat completion from an OpenAI-shaped JSON request. */
-    fun stream(request: JsonObject): ChatStream = ChatStream(ffi.stream(request.toString()))
+    fun stream(request: JsonObject): ChatStream = ChatStream(ffi.stream(Trace.apply(request).toString()))
 
     /**
      * This process's usage events for this client (the last 10 000 calls), oldest first, as JSON
@@ -74,10 +95,25 @@ class Client private constructor(private val ffi: FfiClient) : AutoCloseable {
     val isClosed: Boolean get() = ffi.isClosed()
 
     /**
+     * Waits until the usage recorded so far has been delivered — to the collector (or its disk
+     * spool), the config's sinks and `onUsage` (every event has reached it when this returns) —
+     * for at most [timeout] (then throws [ModelplugException.Timeout]). Cancelling the calling
+     * coroutine stops the wait.
+     */
+    suspend fun flush(timeout: Duration = 5.seconds) {
+        require(!timeout.isNegative()) { "timeout must not be negative, got $timeout" }
+        Codec.ok(ffi.flush(timeout.inWholeMilliseconds.toULong()))
+    }
+
+    /**
      * Closes the client: later calls throw [ModelplugException.Cancelled]; it waits up to 5 s
      * for calls in flight (one still running then is not cut off; it is recorded when it ends);
-     * buffered usage is flushed. Blocks this thread meanwhile. [usage] stays readable; the native client is freed once this object is
-     * garbage-collected. Idempotent.
+     * buffered usage is flushed as by [flush]. Blocks this thread meanwhile. [usage] stays
+     * readable; the native client is freed once this object is garbage-collected. Idempotent.
+     * A client still open when the JVM shuts down is closed then.
      */
-    override fun close() = native { ffi.shutdown() }
+    override fun close() {
+        Exit.forget(this)
+        native { ffi.shutdown() }
+    }
 }

@@ -2,6 +2,7 @@ package dev.modelplug
 
 import com.sun.jna.CallbackThreadInitializer
 import com.sun.jna.Native
+import dev.modelplug.ffi.uniffiCallbackInterfaceFfiUsageListener
 import dev.modelplug.ffi.uniffiRustFutureContinuationCallbackImpl
 
 /**
@@ -11,7 +12,8 @@ import dev.modelplug.ffi.uniffiRustFutureContinuationCallbackImpl
  * core's runtime. By default JNA attaches that thread to the JVM for the callback and detaches
  * it afterwards, allocating a `java.lang.Thread` each time: ~80 us of latency and a sixth of
  * the CPU per request in `make bench-kotlin`. Attached once, as daemons named `modelplug-core`,
- * the few runtime threads stay attached until they exit. JNA reads the setting when the callback is first handed
+ * the few runtime threads stay attached until they exit. The same holds for the threads that
+ * hand usage events to `onUsage` (named `modelplug-usage`). JNA reads the setting when the callback is first handed
  * to native code, so [install] runs before any client exists.
  */
 internal object NativeThreads {
@@ -19,6 +21,10 @@ internal object NativeThreads {
         Native.setCallbackThreadInitializer(
             uniffiRustFutureContinuationCallbackImpl,
             CallbackThreadInitializer(/* daemon = */ true, /* detach = */ false, "modelplug-core"),
+        )
+        Native.setCallbackThreadInitializer(
+            uniffiCallbackInterfaceFfiUsageListener.`onUsage`,
+            CallbackThreadInitializer(/* daemon = */ true, /* detach = */ false, "modelplug-usage"),
         )
     }
 

@@ -180,10 +180,25 @@ object Choices {
 /** Who is calling, for usage attribution (never sent to the provider). */
 @Serializable
 data class Metadata(
+    /** Overrides the config's `app` for this call. */
     val app: String? = null,
+    /** Overrides the config's `team` for this call. */
     val team: String? = null,
+    /** The end user (an id, not a name). */
     val user: String? = null,
+    /** Free-form tags. */
     val tags: List<String>? = null,
+    /**
+     * Free-form key/value attribution (a notebook's experiment, a backend's feature): at most 32,
+     * keys 1–64 characters of letters, digits and `_-./:`, values up to 256 bytes (else a
+     * [ModelplugException.InvalidRequest] naming the label).
+     */
+    val labels: Map<String, String>? = null,
+    /**
+     * The caller's W3C trace context, `00-<trace id>-<span id>-<flags>`. Filled in from the
+     * current OpenTelemetry span (when the OpenTelemetry API is on the classpath) unless set.
+     */
+    val traceparent: String? = null,
 )
 
 /** A chat completion request. */

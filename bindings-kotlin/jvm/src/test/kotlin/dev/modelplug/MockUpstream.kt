@@ -50,6 +50,15 @@ object MockUpstream {
         return r["id"]!!.jsonPrimitive.content to r["base"]!!.jsonPrimitive.content
     }
 
+    /** Starts a usage receiver (a stand-in for the collector); returns (id, collector URL). */
+    fun receiver(): Pair<String, String> {
+        val r = call("POST", "/_receiver", buildJsonObject {}).jsonObject
+        return r["id"]!!.jsonPrimitive.content to r["url"]!!.jsonPrimitive.content
+    }
+
+    /** What receiver [id] got: `events` (distinct), `posts`, `duplicates`… */
+    fun received(id: String): JsonObject = call("GET", "/_receiver/$id").jsonObject
+
     /** What scenario [id] received. */
     fun requests(id: String): JsonArray = call("GET", "/_mock/scenarios/$id/requests").jsonArray
 
