@@ -237,14 +237,27 @@ fn builtin_data_is_valid() {
     PriceCatalog::from_json(BUILTIN_DATA, "check").unwrap();
 }
 
-/// The built-in copy of the data, read by our own code, prices every model of every provider
-/// exactly as the `genai-prices` crate prices it from its own embedded data — for prompts
+/// The built-in data is the crate's, byte for byte: the checksum its README records (taken
+/// from the crate's `data/prices.json` when it was copied).
+#[test]
+fn builtin_data_is_the_crates_copy() {
+    use sha2::{Digest, Sha256};
+    let readme = include_str!("../../../data/genai-prices/README.md");
+    let digest: String = Sha256::digest(BUILTIN_DATA.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(readme.contains(&format!("sha256 {digest}  prices.json")), "prices.json is not the copy the README names");
+}
+
+/// The built-in data, read by our own code, prices every model of every provider exactly as
+/// the `genai-prices` crate's own calculator prices it from the same data — for prompts
 /// below and above the tiers, with cache reads and writes and reasoning, at dates before and
 /// after price changes and at several times of day.
 #[test]
 fn builtin_prices_every_model_as_the_crate_does() {
     let catalog = PriceCatalog::builtin();
-    let reference = Calculator::bundled();
+    let reference = Calculator::from_json(BUILTIN_DATA).unwrap();
     let usages = [
         usage(1_000, 0, 0, 500, 0),
         usage(250_000, 50_000, 20_000, 3_000, 1_000),
