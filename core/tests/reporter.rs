@@ -305,7 +305,13 @@ fn crash_child() {
 /// printed 300 ids; returns every id it printed.
 fn run_and_kill_child(url: &str, spool: &Path, extra: Value) -> Vec<String> {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("MP_CRASH_URL", url)
         .env("MP_CRASH_SPOOL", spool)
         .env("MP_CRASH_EXTRA", extra.to_string())
@@ -357,7 +363,12 @@ async fn a_process_killed_mid_run_loses_nothing_and_doubles_nothing() {
         assert!(unique.contains(id), "0 lost: {id} was recorded before the kill");
     }
     // At most the call that was recording as the kill landed is there unprinted.
-    assert!(received.len() <= printed.len() + 1, "{} received, {} printed", received.len(), printed.len());
+    assert!(
+        received.len() <= printed.len() + 1,
+        "{} received, {} printed",
+        received.len(),
+        printed.len()
+    );
     restarted.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&spool);
 }
@@ -376,6 +387,34 @@ async fn with_write_through_a_kill_while_the_collector_answers_loses_nothing() {
         assert!(unique.contains(id), "0 lost: {id} was recorded before the kill");
     }
     assert!(unique.len() <= printed.len() + 1);
+    restarted.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&spool);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_spooling_into_one_directory_at_once_lose_and_double_nothing() {
+    let mock = MockUpstream::start().await.unwrap();
+    let (rid, url) = mock.receiver(vec![ReceiverStep {
+        status: Some(503),
+        ..Default::default()
+    }]);
+    let spool = spool_dir("two-processes");
+    // Two processes of one app write the same spool directory at the same time.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| run_and_kill_child(&url, &spool, json!({})));
+        let b = s.spawn(|| run_and_kill_child(&url, &spool, json!({})));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    mock.set_receiver_steps(&rid, vec![]);
+    let restarted = client(&url, &spool, json!({}));
+    restarted.flush(Duration::from_secs(10)).await.unwrap();
+    let got = mock.received(&rid);
+    assert_eq!(got.duplicates, 0);
+    let unique: std::collections::HashSet<String> = ids(&got).into_iter().collect();
+    for id in a.iter().chain(&b) {
+        assert!(unique.contains(id), "0 lost: {id}");
+    }
+    assert!(unique.len() <= a.len() + b.len() + 2);
     restarted.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&spool);
 }
