@@ -33,7 +33,7 @@ def main(path: str, peer: str) -> None:
                 mine = next(k for k in run if k.startswith("modelplug"))
                 theirs = next(k for k in run if k.startswith(peer))
                 value, other = run[mine][mode][metric], run[theirs][mode][metric]
-                by_build.setdefault(mine.split("-")[1], []).append((value, value / other))
+                by_build.setdefault(mine.rsplit("-", 1)[1], []).append((value, value / other))
             cells = ", ".join(
                 f"{build} {statistics.median(v for v, _ in xs):,.1f} ({statistics.median(r for _, r in xs):.2f}x {peer})"
                 for build, xs in by_build.items())

@@ -7,10 +7,15 @@ Run (see docs/benchmarks.md):
 py_bench sets MODEL, MESSAGES, PARAMS and API_KEY in this module before running it. Every
 call goes through the whole client (config aliases, routing, attempts, usage events); only
 the chunk shape is adapted to what py_bench's checker reads.
+
+With ``MODELPLUG_BENCH_COLLECTOR=<url>`` the client also reports every usage event to that
+collector (bench/compare/reporter.sh: the reporter on against off).
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Any, AsyncIterator
 
 MODEL: str
@@ -32,7 +37,11 @@ class ModelplugClient:
             return {"name": name, "retry": {"attempts": 0}, "deployments": [
                 {"provider": "openai", "model": MODEL, "api_key": API_KEY, "base_url": url}]}
 
-        self.c = modelplug.Client(config={"app": "bench", "models": [alias("bench", base), alias("bench-stream", stream_base)]})
+        config: dict[str, Any] = {"app": "bench", "models": [alias("bench", base), alias("bench-stream", stream_base)]}
+        collector = os.environ.get("MODELPLUG_BENCH_COLLECTOR")
+        if collector:
+            config["collector"] = {"url": collector, "spool_dir": tempfile.mkdtemp(prefix="mp-bench-spool-")}
+        self.c = modelplug.Client(config=config)
         self.req = {"model": "bench", "messages": MESSAGES, **PARAMS}
         self.sreq = {"model": "bench-stream", "messages": MESSAGES, **PARAMS}
 
