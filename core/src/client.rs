@@ -197,6 +197,20 @@ impl Client {
         Ok(fresh)
     }
 
+    /// This process's pipeline if it has one already (never builds one).
+    fn built_pipeline(&self) -> Option<Arc<Pipeline>> {
+        let inner = &*self.inner;
+        let generation = fork_generation();
+        if generation == inner.generation {
+            return Some(inner.pipeline.clone());
+        }
+        let forked = inner.forked.lock().unwrap_or_else(|e| e.into_inner());
+        forked
+            .as_ref()
+            .filter(|(built_in, _)| *built_in == generation)
+            .map(|(_, p)| p.clone())
+    }
+
     /// One chat completion, with retries and fallbacks per the model's config.
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
         match self.pipeline()?.call(CallRequest::Chat(request)).await? {
@@ -242,7 +256,10 @@ impl Client {
     /// Asks every background service to push out what it holds (e.g. buffered usage events),
     /// waiting at most `within`.
     pub async fn flush(&self, within: Duration) -> Result<()> {
-        self.pipeline()?.flush(within).await
+        match self.built_pipeline() {
+            Some(p) => p.flush(within).await,
+            None => Ok(()),
+        }
     }
 
     /// Closes the client: new calls fail with CANCELLED at once (already when this is called,
@@ -251,11 +268,19 @@ impl Client {
     /// is recorded then); then the background services flush and stop. Bounded by `within`.
     /// Idempotent; usage events stay readable.
     pub fn close_within(&self, within: Duration) -> impl Future<Output = Result<()>> + Send + 'static {
-        let pipeline = self.pipeline();
-        if let Ok(p) = &pipeline {
-            p.mark_closed();
+        // A `fork()`ed child that never used the client has nothing of it to close: mark it
+        // closed (a later use builds a closed pipeline) without building one just to stop it.
+        let pipeline = self.built_pipeline();
+        match &pipeline {
+            Some(p) => p.mark_closed(),
+            None => self.inner.pipeline.mark_closed(),
         }
-        async move { pipeline?.close(within).await }
+        async move {
+            match pipeline {
+                Some(p) => p.close(within).await,
+                None => Ok(()),
+            }
+        }
     }
 
     /// [`Client::close_within`] with [`DEFAULT_CLOSE_TIMEOUT`].
@@ -267,7 +292,11 @@ impl Client {
     /// `within` (plus the services' last flush). Called on an async runtime's thread, it
     /// cannot wait there: it closes the client to new calls and leaves the rest to a task.
     pub fn close_blocking(&self, within: Duration) -> Result<()> {
-        let pipeline = self.pipeline()?;
+        let Some(pipeline) = self.built_pipeline() else {
+            // A `fork()`ed child that never used the client: nothing to stop.
+            self.inner.pipeline.mark_closed();
+            return Ok(());
+        };
         if tokio::runtime::Handle::try_current().is_ok() {
             pipeline.mark_closed();
             let handle = crate::runtime::handle()?;

@@ -423,3 +423,29 @@ fn a_forked_child_gets_a_working_client() {
     );
     assert_eq!(ask(&client, "parent again").unwrap().text(), "parent again");
 }
+
+#[test]
+#[allow(unsafe_code)]
+fn a_forked_child_that_closes_an_unused_client_gets_a_closed_client() {
+    let client = client(0, vec![]);
+    modelplug_core::runtime::block_on(client.chat(ChatRequest::new("m", "parent")))
+        .unwrap()
+        .unwrap();
+    // SAFETY: the child only uses the client and leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        // Nothing built here yet: closing has nothing to stop, and the client is closed after.
+        let closed = client.close_blocking(Duration::from_secs(1)).is_ok();
+        let after = modelplug_core::runtime::block_on(client.chat(ChatRequest::new("m", "child"))).unwrap();
+        let ok = closed && after.is_err_and(|e| e.kind() == ErrorKind::Cancelled);
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child just started.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child's close or call misbehaved"
+    );
+}

@@ -20,7 +20,11 @@ fn config(extra: Value) -> Config {
 }
 
 fn temp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("mp-sinks-{name}-{}-{}", std::process::id(), fastrand::u32(..)));
+    let d = std::env::temp_dir().join(format!(
+        "mp-sinks-{name}-{}-{}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
     let _ = std::fs::remove_dir_all(&d);
     d
 }
@@ -29,7 +33,10 @@ fn temp(name: &str) -> std::path::PathBuf {
 async fn the_jsonl_sink_writes_every_event_and_rotates() {
     let dir = temp("jsonl");
     let path = dir.join("usage.jsonl");
-    let client = Client::new(config(json!({"sinks": [{"kind": "jsonl", "path": path.to_str().unwrap(), "max_mb": 1, "keep": 2}]}))).unwrap();
+    let client = Client::new(config(
+        json!({"sinks": [{"kind": "jsonl", "path": path.to_str().unwrap(), "max_mb": 1, "keep": 2}]}),
+    ))
+    .unwrap();
     for _ in 0..30 {
         client.chat(ChatRequest::new("m", PROMPT)).await.unwrap();
     }
@@ -37,7 +44,13 @@ async fn the_jsonl_sink_writes_every_event_and_rotates() {
     let text = std::fs::read_to_string(&path).unwrap();
     let written: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let recorded: Vec<String> = client.usage().iter().map(|e| e.id.clone()).collect();
-    assert_eq!(written.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>(), recorded);
+    assert_eq!(
+        written
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>(),
+        recorded
+    );
     assert!(!text.contains("heron"), "no prompt text without content capture");
     client.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
@@ -48,7 +61,8 @@ async fn content_capture_puts_the_text_in_the_jsonl_file() {
     let dir = temp("capture");
     let path = dir.join("usage.jsonl");
     let client = Client::new(config(json!({"capture_content": true,
-        "sinks": [{"kind": "jsonl", "path": path.to_str().unwrap()}]}))).unwrap();
+        "sinks": [{"kind": "jsonl", "path": path.to_str().unwrap()}]})))
+    .unwrap();
     client.chat(ChatRequest::new("m", PROMPT)).await.unwrap();
     client.close().await.unwrap();
     let line: Value = serde_json::from_str(std::fs::read_to_string(&path).unwrap().trim()).unwrap();
@@ -80,6 +94,9 @@ async fn callbacks_get_every_event_and_a_panicking_one_is_contained() {
 fn a_bad_sink_is_a_config_error_naming_the_field() {
     let c = json!({"sinks": [{"kind": "jsonll", "path": "x"}], "collector": {"url": "ftp://x"}});
     let e = Config::from_json_value(&c, &|_| None).unwrap_err().to_string();
-    assert!(e.contains("sinks[0].kind") && e.contains("did you mean `jsonl`"), "{e}");
+    assert!(
+        e.contains("sinks[0].kind") && e.contains("did you mean `jsonl`"),
+        "{e}"
+    );
     assert!(e.contains("collector.url") && e.contains("http"), "{e}");
 }

@@ -34,17 +34,20 @@ async fn start_sink() -> (String, Arc<AtomicU64>) {
     let counted = bodies.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let counted = counted.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let counted = counted.clone();
-                    async move {
-                        let _ = req.into_body().collect().await;
-                        counted.fetch_add(1, Ordering::Relaxed);
-                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(b"{}"))))
-                    }
-                });
+                let service =
+                    hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let counted = counted.clone();
+                        async move {
+                            let _ = req.into_body().collect().await;
+                            counted.fetch_add(1, Ordering::Relaxed);
+                            Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(b"{}"))))
+                        }
+                    });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                     .await;
@@ -72,7 +75,9 @@ fn mock_config(collector: Option<serde_json::Value>) -> Config {
 fn a_recorded_event() -> Arc<UsageEvent> {
     let client = Client::new(mock_config(None)).unwrap();
     let request = ChatRequest::new("m", "Give me a short overview of Rust for SDK cores.");
-    modelplug_core::runtime::block_on(client.chat(request)).unwrap().unwrap();
+    modelplug_core::runtime::block_on(client.chat(request))
+        .unwrap()
+        .unwrap();
     client.usage().pop().unwrap()
 }
 
@@ -126,23 +131,37 @@ fn reporter(c: &mut Criterion) {
             for _ in 0..50_000 {
                 r.enqueue(&event);
             }
-            io.block_on(wait_until(|| r.stats().delivered + r.stats().spooled >= before + 50_000));
+            io.block_on(wait_until(|| {
+                r.stats().delivered + r.stats().spooled >= before + 50_000
+            }));
         })
     });
     group.finish();
 
     let plain = Client::new(mock_config(None)).unwrap();
-    let reported = Client::new(mock_config(Some(json!({"url": url, "spool_dir": spool_dir("client").to_str().unwrap()}))))
-        .unwrap();
+    let reported = Client::new(mock_config(Some(
+        json!({"url": url, "spool_dir": spool_dir("client").to_str().unwrap()}),
+    )))
+    .unwrap();
     io.block_on(wait_until(|| !reported.reporter_stats().unwrap().spooling));
     let request = ChatRequest::new("m", "Give me a short overview of Rust for SDK cores.");
-    let caller = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let caller = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     c.bench_function("Client::chat through the mock provider, no collector", |b| {
         b.iter(|| caller.block_on(plain.chat(black_box(request.clone()))).unwrap())
     });
-    c.bench_function("Client::chat through the mock provider, reporting to a collector", |b| {
-        b.iter(|| caller.block_on(reported.chat(black_box(request.clone()))).unwrap())
-    });
+    c.bench_function(
+        "Client::chat through the mock provider, reporting to a collector",
+        |b| {
+            b.iter(|| {
+                caller
+                    .block_on(reported.chat(black_box(request.clone())))
+                    .unwrap()
+            })
+        },
+    );
 }
 
 fn spool(c: &mut Criterion) {

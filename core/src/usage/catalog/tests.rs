@@ -247,7 +247,10 @@ fn builtin_data_is_the_crates_copy() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert!(readme.contains(&format!("sha256 {digest}  prices.json")), "prices.json is not the copy the README names");
+    assert!(
+        readme.contains(&format!("sha256 {digest}  prices.json")),
+        "prices.json is not the copy the README names"
+    );
 }
 
 /// The built-in data, read by our own code, prices every model of every provider exactly as

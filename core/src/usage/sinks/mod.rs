@@ -185,8 +185,7 @@ impl Stage for Exporter {
     }
 
     fn recorded(&self, event: &Arc<UsageEvent>) {
-        if self.queue.push(event) == Err(Refused::Full) && self.dropped.fetch_add(1, Ordering::Relaxed) == 0
-        {
+        if self.queue.push(event) == Err(Refused::Full) && self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
             tracing::warn!(
                 target: "modelplug::sinks",
                 "the {} sink cannot keep up; usage events for it are being dropped",
