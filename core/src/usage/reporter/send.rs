@@ -19,18 +19,22 @@ pub(crate) enum Item<'a> {
 
 /// The gzip-compressed body for `items`, reporting `dropped` events lost since the last batch.
 pub(crate) fn encode(items: &[Item<'_>], dropped: u64) -> std::io::Result<Vec<u8>> {
-    let mut gz = GzEncoder::new(Vec::with_capacity(4096), Compression::fast());
-    gz.write_all(b"{\"events\":[")?;
+    // The JSON first, then one compression pass: the encoder runs its compressor on every
+    // write, and serde writes in tiny pieces (that was ~100× slower).
+    let mut json = Vec::with_capacity(items.len() * 1024 + 64);
+    json.extend_from_slice(b"{\"events\":[");
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
-            gz.write_all(b",")?;
+            json.push(b',');
         }
         match item {
-            Item::Event(e) => serde_json::to_writer(&mut gz, *e)?,
-            Item::Raw(raw) => gz.write_all(raw)?,
+            Item::Event(e) => serde_json::to_writer(&mut json, *e)?,
+            Item::Raw(raw) => json.extend_from_slice(raw),
         }
     }
-    write!(gz, "],\"dropped\":{dropped}}}")?;
+    write!(json, "],\"dropped\":{dropped}}}")?;
+    let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 8 + 64), Compression::fast());
+    gz.write_all(&json)?;
     gz.finish()
 }
 
