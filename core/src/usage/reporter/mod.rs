@@ -552,3 +552,31 @@ async fn sleep_until(at: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_never_undercuts_retry_after() {
+        let mut b = Backoff::default();
+        let first = b.next(None);
+        assert!(first >= Backoff::FIRST / 2 && first <= Backoff::FIRST);
+        let second = b.next(None);
+        assert!(
+            second >= Backoff::FIRST && second <= Backoff::FIRST * 2,
+            "{second:?}"
+        );
+        for _ in 0..10 {
+            b.next(None);
+        }
+        let capped = b.next(None);
+        assert!(
+            capped >= Backoff::MOST / 2 && capped <= Backoff::MOST,
+            "{capped:?}"
+        );
+        // A collector's retry-after wins over a shorter backoff.
+        b.reset();
+        assert!(b.next(Some(Duration::from_secs(7))) >= Duration::from_secs(7));
+    }
+}
