@@ -124,8 +124,25 @@ impl Spool {
         if buf.is_empty() {
             return Ok(());
         }
+        self.write(&buf, true)
+    }
+
+    /// Appends a dropped-events count, even past the byte bound (it is a few bytes, and the
+    /// count must not be lost with the events).
+    pub fn append_dropped(&self, count: u64) -> io::Result<()> {
+        let mut buf = Vec::new();
+        frame(&mut buf, RecordKind::Dropped, &count.to_le_bytes());
+        self.write(&buf, false).map_err(|e| match e {
+            AppendError::Io(e) => e,
+            AppendError::Full(_) => io::Error::other("the spool is full"),
+        })
+    }
+
+    /// Writes framed records to this process's open segment (a new one past the segment
+    /// size), refused when `bounded` and the directory would pass its byte bound.
+    fn write(&self, buf: &[u8], bounded: bool) -> Result<(), AppendError> {
         let mut w = self.lock();
-        if w.dir_bytes + buf.len() as u64 > self.limits.max_bytes {
+        if bounded && w.dir_bytes + buf.len() as u64 > self.limits.max_bytes {
             return Err(AppendError::Full(SpoolFull));
         }
         if w.open.as_ref().is_some_and(|(_, _, size)| *size >= SEGMENT_BYTES) {
@@ -135,24 +152,7 @@ impl Spool {
             w.open = Some(self.new_segment()?);
         }
         let (file, _, size) = w.open.as_mut().expect("opened above");
-        file.write_all(&buf)?;
-        *size += buf.len() as u64;
-        w.dir_bytes += buf.len() as u64;
-        w.dirty = true;
-        Ok(())
-    }
-
-    /// Appends a dropped-events count, even past the byte bound (it is a few bytes, and the
-    /// count must not be lost with the events).
-    pub fn append_dropped(&self, count: u64) -> io::Result<()> {
-        let mut buf = Vec::new();
-        frame(&mut buf, RecordKind::Dropped, &count.to_le_bytes());
-        let mut w = self.lock();
-        if w.open.is_none() {
-            w.open = Some(self.new_segment()?);
-        }
-        let (file, _, size) = w.open.as_mut().expect("opened above");
-        file.write_all(&buf)?;
+        file.write_all(buf)?;
         *size += buf.len() as u64;
         w.dir_bytes += buf.len() as u64;
         w.dirty = true;
