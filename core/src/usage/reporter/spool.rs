@@ -200,8 +200,11 @@ impl Spool {
             Err(_) => Vec::new(),
         };
         names.sort();
-        let bytes = self.count_bytes();
-        self.lock().dir_bytes = bytes;
+        // Recounted under the writer's lock: an append between the count and the store would
+        // otherwise be forgotten, and the bound passed.
+        let mut w = self.lock();
+        w.dir_bytes = self.count_bytes();
+        drop(w);
         names
     }
 
