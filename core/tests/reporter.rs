@@ -414,8 +414,11 @@ async fn processes_spooling_into_one_directory_at_once_lose_and_double_nothing()
     for id in a.iter().chain(&b) {
         assert!(unique.contains(id), "0 lost: {id}");
     }
+    // Nothing phantom: besides what the children printed, only calls recorded as the kills
+    // landed (whose lines never reached us; one was seen in CI to leave two such calls in
+    // flight between its two processes' kills).
     assert!(
-        unique.len() <= a.len() + b.len() + 2,
+        unique.len() <= a.len() + b.len() + 4,
         "{} received, {} + {} printed",
         unique.len(),
         a.len(),
