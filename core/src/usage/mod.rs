@@ -4,6 +4,7 @@
 //! (durably), and the [`sinks`] (JSON lines, host callbacks, OpenTelemetry).
 
 pub mod catalog;
+mod control;
 mod estimate;
 mod event;
 mod log;

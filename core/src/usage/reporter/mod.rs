@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use self::send::{Endpoint, Item, Sent};
@@ -43,6 +43,7 @@ use crate::pipeline::{Position, Stage};
 use crate::redact::Secret;
 use crate::runtime::Service;
 use crate::usage::UsageEvent;
+use crate::usage::control::{self, Control, Controller};
 use crate::usage::queue::EventQueue;
 
 /// How the reporter reaches the collector and what it may hold (the config's `collector:`).
@@ -134,7 +135,7 @@ pub struct ReporterStats {
 pub struct Reporter {
     shared: Arc<Shared>,
     queue: Arc<EventQueue>,
-    control: mpsc::UnboundedSender<Control>,
+    control: Controller,
 }
 
 struct Shared {
@@ -148,11 +149,6 @@ struct Shared {
     spooled: AtomicU64,
     dropped: AtomicU64,
     torn: AtomicU64,
-}
-
-enum Control {
-    Flush(oneshot::Sender<()>),
-    Shutdown(oneshot::Sender<()>),
 }
 
 impl std::fmt::Debug for Reporter {
@@ -192,7 +188,7 @@ impl Reporter {
         });
         let batch_size = settings.batch_size.max(1);
         let queue = Arc::new(EventQueue::new(settings.queue_size, batch_size));
-        let (control, commands) = mpsc::unbounded_channel();
+        let (control, commands) = control::channel();
         let endpoint = Endpoint {
             url: format!("{}/v1/events", settings.url.trim_end_matches('/')),
             key: settings.key.clone(),
@@ -235,13 +231,6 @@ impl Reporter {
     pub fn enqueue(&self, event: &Arc<UsageEvent>) {
         if self.shared.spooling.load(Ordering::Relaxed) || self.queue.push(event).is_err() {
             self.shared.spool_events([event.as_ref()]);
-        }
-    }
-
-    async fn command(&self, make: impl FnOnce(oneshot::Sender<()>) -> Control) {
-        let (done, wait) = oneshot::channel();
-        if self.control.send(make(done)).is_ok() {
-            let _ = wait.await;
         }
     }
 }
@@ -304,7 +293,7 @@ impl Service for Reporter {
 
     fn flush(&self) -> BoxFuture<'_, Result<()>> {
         async move {
-            self.command(Control::Flush).await;
+            self.control.flush().await;
             Ok(())
         }
         .boxed()
@@ -312,7 +301,7 @@ impl Service for Reporter {
 
     fn shutdown(&self) -> BoxFuture<'_, Result<()>> {
         async move {
-            self.command(Control::Shutdown).await;
+            self.control.stop().await;
             Ok(())
         }
         .boxed()
@@ -373,7 +362,7 @@ impl Task {
                         }
                         let _ = done.send(());
                     }
-                    Some(Control::Shutdown(done)) => {
+                    Some(Control::Stop(done)) => {
                         self.stop().await;
                         let _ = done.send(());
                         return;

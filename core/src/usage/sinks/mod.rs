@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 pub use callback::{CallbackSink, UsageCallback};
 pub use jsonl::JsonlSink;
@@ -27,6 +27,7 @@ use crate::pipeline::{Position, Stage};
 use crate::redact::Secret;
 use crate::runtime::Service;
 use crate::usage::UsageEvent;
+use crate::usage::control::{self, Control, Controller};
 use crate::usage::queue::{EventQueue, Refused};
 
 /// A sink named in the config's `sinks:`.
@@ -77,16 +78,11 @@ const BATCH: usize = 512;
 /// How long an event may wait for a sink's batch to fill.
 const WINDOW: Duration = Duration::from_millis(100);
 
-enum Control {
-    Flush(oneshot::Sender<()>),
-    Stop(oneshot::Sender<()>),
-}
-
 /// Runs a [`Sink`] off the request path: a record stage and a background service.
 pub struct Exporter {
     name: String,
     queue: Arc<EventQueue>,
-    control: mpsc::UnboundedSender<Control>,
+    control: Controller,
     dropped: AtomicU64,
 }
 
@@ -100,7 +96,7 @@ impl Exporter {
     /// Starts `sink`'s task on the process runtime.
     pub fn start(sink: impl Sink) -> Result<Arc<Exporter>> {
         let queue = Arc::new(EventQueue::new(QUEUE, BATCH));
-        let (control, commands) = mpsc::unbounded_channel();
+        let (control, commands) = control::channel();
         let name = sink.name().to_owned();
         crate::runtime::handle()?.spawn(run(sink, queue.clone(), commands));
         Ok(Arc::new(Exporter {
@@ -114,13 +110,6 @@ impl Exporter {
     /// Events dropped because the sink could not keep up.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
-    }
-
-    async fn command(&self, make: impl FnOnce(oneshot::Sender<()>) -> Control) {
-        let (done, wait) = oneshot::channel();
-        if self.control.send(make(done)).is_ok() {
-            let _ = wait.await;
-        }
     }
 }
 
@@ -202,7 +191,7 @@ impl Service for Exporter {
 
     fn flush(&self) -> BoxFuture<'_, Result<()>> {
         async move {
-            self.command(Control::Flush).await;
+            self.control.flush().await;
             Ok(())
         }
         .boxed()
@@ -210,7 +199,7 @@ impl Service for Exporter {
 
     fn shutdown(&self) -> BoxFuture<'_, Result<()>> {
         async move {
-            self.command(Control::Stop).await;
+            self.control.stop().await;
             Ok(())
         }
         .boxed()
