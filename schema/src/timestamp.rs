@@ -14,6 +14,18 @@ impl Timestamp {
     pub fn of(t: SystemTime) -> Timestamp {
         Timestamp(t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64)
     }
+
+    /// Parses the JSON form, `YYYY-MM-DDTHH:MM:SS[.mmm]Z`; `None` when `text` is not one.
+    pub fn parse(text: &str) -> Option<Timestamp> {
+        parse_rfc3339(text)
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    /// The JSON form: RFC 3339 UTC with milliseconds.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&rfc3339(UNIX_EPOCH + Duration::from_millis(self.0)))
+    }
 }
 
 impl Serialize for Timestamp {

@@ -1,0 +1,25 @@
+//! The modelplug collector: the one service an organisation runs for all its applications.
+//! Every SDK's usage events arrive here (`POST /v1/events`, [`ingest`]); they are stored once
+//! each, on SQLite (embedded default) or PostgreSQL (several replicas on one database)
+//! ([`store`]), rolled up per hour and day ([`rollup`]), and answered as usage and cost reports
+//! ([`report`]); `/metrics` exposes the collector's own numbers ([`metrics`]).
+//!
+//! It depends on the schema crate only — never on the provider code.
+
+pub mod auth;
+pub mod config;
+pub mod csv;
+pub mod event;
+pub mod hist;
+pub mod ingest;
+pub mod key_admin;
+pub mod keys;
+pub mod metrics;
+pub mod report;
+pub mod rollup;
+pub mod server;
+pub mod store;
+mod tls;
+
+pub use server::{ServeOptions, Server};
+pub use store::{DbUrl, Store, StoreOptions};

@@ -1,0 +1,177 @@
+//! Rollups: per hour and per day, the sums and latency histograms of every combination of the
+//! low-cardinality dimensions, so that reports over long ranges read thousands of rows instead
+//! of millions of events. Updated in the same transaction that stores the events (only events
+//! stored for the first time count, so a replay never adds twice).
+//!
+//! Three kinds of row share one table, told apart by `attr`:
+//! - `""`: the main rollup, by app, team, env, operation, provider, deployment, model, status
+//!   and error code;
+//! - `"user"`: the same, per end user (`attr_value`);
+//! - `"label:<key>"`: the same, per value of one label.
+//!
+//! User and labels are kept apart from the main rollup because their cardinality is open-ended.
+
+use std::collections::BTreeMap;
+
+use crate::event::StoredEvent;
+use crate::hist::Histogram;
+
+/// One hour in milliseconds.
+pub const HOUR_MS: i64 = 3_600_000;
+/// One day (UTC) in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// The `attr` of user rollup rows.
+pub const USER_ATTR: &str = "user";
+/// The prefix of label rollup rows' `attr`.
+pub const LABEL_ATTR_PREFIX: &str = "label:";
+
+/// The integer sums every rollup row and report group carries, in column order.
+pub const SUM_COLUMNS: [&str; 12] = [
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_nusd",
+    "priced_requests",
+    "estimated_cost_requests",
+    "fallbacks",
+    "cache_hits",
+    "streams",
+];
+
+/// The dimension columns of a rollup row, in column order (after period, start, attr, value).
+pub const DIM_COLUMNS: [&str; 9] = [
+    "app",
+    "team",
+    "env",
+    "operation",
+    "provider",
+    "deployment",
+    "model",
+    "status",
+    "error_code",
+];
+
+/// What a group of calls adds up to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Totals {
+    /// The sums, in [`SUM_COLUMNS`] order.
+    pub sums: [i64; 12],
+    /// The sum of the calls' wall times (for the mean).
+    pub latency_sum_ms: f64,
+    /// The calls' wall times.
+    pub latency: Histogram,
+    /// Time to first token of the streamed calls that produced one.
+    pub ttft: Histogram,
+}
+
+/// Indexes into [`Totals::sums`].
+#[allow(missing_docs)]
+pub mod sum {
+    pub const REQUESTS: usize = 0;
+    pub const INPUT_TOKENS: usize = 1;
+    pub const OUTPUT_TOKENS: usize = 2;
+    pub const CACHED_INPUT_TOKENS: usize = 3;
+    pub const CACHE_WRITE_TOKENS: usize = 4;
+    pub const REASONING_TOKENS: usize = 5;
+    pub const COST_NUSD: usize = 6;
+    pub const PRICED_REQUESTS: usize = 7;
+    pub const ESTIMATED_COST_REQUESTS: usize = 8;
+    pub const FALLBACKS: usize = 9;
+    pub const CACHE_HITS: usize = 10;
+    pub const STREAMS: usize = 11;
+}
+
+impl Totals {
+    /// Adds one call.
+    pub fn add_event(&mut self, e: &StoredEvent) {
+        let s = &mut self.sums;
+        s[sum::REQUESTS] += 1;
+        s[sum::INPUT_TOKENS] += e.input_tokens;
+        s[sum::OUTPUT_TOKENS] += e.output_tokens;
+        s[sum::CACHED_INPUT_TOKENS] += e.cached_input_tokens;
+        s[sum::CACHE_WRITE_TOKENS] += e.cache_write_tokens;
+        s[sum::REASONING_TOKENS] += e.reasoning_tokens;
+        if let Some(c) = e.cost_nusd {
+            s[sum::COST_NUSD] += c;
+            s[sum::PRICED_REQUESTS] += 1;
+        }
+        s[sum::ESTIMATED_COST_REQUESTS] += i64::from(e.cost_is_estimated);
+        s[sum::FALLBACKS] += i64::from(e.fallback_used);
+        s[sum::CACHE_HITS] += i64::from(e.cache_hit);
+        s[sum::STREAMS] += i64::from(e.stream);
+        self.latency_sum_ms += e.latency_ms;
+        self.latency.record(e.latency_ms);
+        if let Some(t) = e.ttft_ms {
+            self.ttft.record(t);
+        }
+    }
+
+    /// Adds another group's totals.
+    pub fn merge(&mut self, o: &Totals) {
+        for (a, b) in self.sums.iter_mut().zip(o.sums) {
+            *a += b;
+        }
+        self.latency_sum_ms += o.latency_sum_ms;
+        self.latency.merge(&o.latency);
+        self.ttft.merge(&o.ttft);
+    }
+}
+
+/// Where a rollup row sits: its period, its start, its attribute and its dimensions.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RollupKey {
+    /// [`HOUR_MS`] or [`DAY_MS`].
+    pub period_ms: i64,
+    /// The period's start (UTC), in milliseconds since the epoch.
+    pub start_ms: i64,
+    /// `""`, [`USER_ATTR`] or `label:<key>`.
+    pub attr: String,
+    /// The user or label value (`""` for the main rollup).
+    pub attr_value: String,
+    /// The dimension values, in [`DIM_COLUMNS`] order.
+    pub dims: [String; 9],
+}
+
+/// The rollup rows a set of newly stored events adds to, sorted (writers that lock rows in one
+/// order cannot deadlock each other).
+pub fn rollups_of<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> BTreeMap<RollupKey, Totals> {
+    let mut out: BTreeMap<RollupKey, Totals> = BTreeMap::new();
+    for e in events {
+        let dims = [
+            e.app.clone(),
+            e.team.clone(),
+            e.env.clone(),
+            e.operation.to_owned(),
+            e.provider.clone(),
+            e.deployment.clone(),
+            e.model.clone(),
+            e.status.to_owned(),
+            e.error_code.clone(),
+        ];
+        let mut attrs = vec![(String::new(), String::new())];
+        if !e.user.is_empty() {
+            attrs.push((USER_ATTR.to_owned(), e.user.clone()));
+        }
+        for (k, v) in &e.labels {
+            attrs.push((format!("{LABEL_ATTR_PREFIX}{k}"), v.clone()));
+        }
+        for period_ms in [HOUR_MS, DAY_MS] {
+            let start_ms = e.ts_ms - e.ts_ms.rem_euclid(period_ms);
+            for (attr, attr_value) in &attrs {
+                let key = RollupKey {
+                    period_ms,
+                    start_ms,
+                    attr: attr.clone(),
+                    attr_value: attr_value.clone(),
+                    dims: dims.clone(),
+                };
+                out.entry(key).or_default().add_event(e);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,787 @@
+//! The HTTP service: ingest, reports, event export, keys, `/metrics`, health — with graceful
+//! shutdown (in-flight batches finish and are committed) and optional TLS.
+
+// Handlers' helpers return the refusing response as their error: it is returned at once, so
+// boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use crate::auth::{Denied, KeyCache};
+use crate::ingest::{self, BatchError, Limits};
+use crate::key_admin::{self, KeyAdminError};
+use crate::keys::{KeyKind, KeyRecord};
+use crate::metrics::Metrics;
+use crate::report::{self, ReportQuery};
+use crate::rollup::DAY_MS;
+use crate::store::{IngestBatch, Store, StoreError};
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// A certificate chain and private key (PEM) to listen with TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Body bounds.
+    pub limits: Limits,
+    /// Serve `/metrics` without a key (for a scraper on a private network).
+    pub metrics_public: bool,
+    /// Days events are kept (0: for ever).
+    pub events_retention_days: u32,
+    /// Days rollups are kept (0: for ever).
+    pub rollups_retention_days: u32,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            tls: None,
+            limits: Limits::default(),
+            metrics_public: false,
+            events_retention_days: 90,
+            rollups_retention_days: 400,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    store: Arc<Store>,
+    keys: KeyCache,
+    metrics: Metrics,
+    opts: ServeOptions,
+    ready: AtomicBool,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as i64
+}
+
+/// An error answer: `{"error": {"code": …, "message": …}}`.
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let mut r = (
+        status,
+        axum::Json(json!({"error": {"code": code, "message": message.into()}})),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    r
+}
+
+fn store_error(s: &AppState, op: &'static str, e: StoreError) -> Response {
+    s.metrics.db_error(op);
+    tracing::error!(op, error = %e, "database error");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database_unavailable",
+        "the database did not answer; try again",
+    )
+}
+
+impl AppState {
+    /// The caller's key, or the answer refusing them.
+    async fn authorize(&self, headers: &HeaderMap, admin_only: bool) -> Result<KeyRecord, Response> {
+        let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        match self.keys.check(&self.store, header, admin_only, now_ms()).await {
+            Ok(Ok(k)) => Ok(k),
+            Ok(Err(Denied::Unauthenticated)) => Err(error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid key is required: `Authorization: Bearer mpk_…`",
+            )),
+            Ok(Err(Denied::Forbidden)) => Err(error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this needs an admin key",
+            )),
+            Err(e) => Err(store_error(self, "key_lookup", e)),
+        }
+    }
+}
+
+/// The routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/events", post(ingest_events).get(list_events))
+        .route("/v1/reports/usage", get(usage_report))
+        .route("/v1/keys", get(list_keys).post(create_key))
+        .route("/v1/keys/{id}/revoke", post(revoke_key))
+        .route("/v1/keys/{id}/rotate", post(rotate_key))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .with_state(state)
+}
+
+async fn ingest_events(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let started = Instant::now();
+    let response = ingest_inner(&s, &headers, body).await;
+    s.metrics
+        .ingest_request(response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
+}
+
+async fn ingest_inner(s: &AppState, headers: &HeaderMap, body: Body) -> Response {
+    let key = match s.authorize(headers, false).await {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let ct = ct
+            .to_str()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if ct != "application/json" {
+            return error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send `Content-Type: application/json`",
+            );
+        }
+    }
+    let limits = s.opts.limits;
+    let Ok(bytes) = axum::body::to_bytes(body, limits.max_body_bytes).await else {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the body is larger than {} bytes (or was cut off)",
+                limits.max_body_bytes
+            ),
+        );
+    };
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("unreadable"));
+    let decoded = match ingest::decode(encoding, &bytes, &limits) {
+        Ok(d) => d,
+        Err(e) => return batch_error(e),
+    };
+    let batch = match ingest::parse(&decoded, &limits) {
+        Ok(b) => b,
+        Err(e) => return batch_error(e),
+    };
+    let now = now_ms();
+    let mut events = Vec::with_capacity(batch.events.len());
+    let mut positions = Vec::with_capacity(batch.events.len());
+    let mut errors = Vec::new();
+    let mut rejected = 0usize;
+    let mut only_not_allowed = true;
+    for (i, raw) in batch.events.iter().enumerate() {
+        match ingest::admit(raw, &key, now as u64) {
+            Ok(e) => {
+                events.push(e);
+                positions.push(i);
+            }
+            Err(r) => {
+                rejected += 1;
+                s.metrics.rejected(r.reason);
+                only_not_allowed &= r.reason.ends_with("_not_allowed");
+                if errors.len() < 100 {
+                    errors.push(
+                        json!({"index": i, "id": event_id(raw), "reason": r.reason, "detail": r.detail}),
+                    );
+                }
+            }
+        }
+    }
+    let dropped = (batch.dropped > 0).then(|| {
+        let app = key
+            .app
+            .clone()
+            .unwrap_or_else(|| events.first().map(|e| e.app.clone()).unwrap_or_default());
+        s.metrics.client_dropped(&app, batch.dropped);
+        (app, batch.dropped.min(i64::MAX as u64) as i64)
+    });
+    let total = batch.events.len();
+    let (mut accepted, mut duplicate) = (0usize, 0usize);
+    if !events.is_empty() || dropped.is_some() {
+        let stored = IngestBatch {
+            key_id: key.id.clone(),
+            received_ms: now,
+            events,
+            dropped,
+        };
+        let fresh = match s.store.ingest(stored.clone()).await {
+            Ok(f) => f,
+            Err(e) => return store_error(s, "ingest", e),
+        };
+        for (e, new) in stored.events.iter().zip(&fresh) {
+            if *new {
+                accepted += 1;
+                s.metrics.stored(e);
+            } else {
+                duplicate += 1;
+            }
+        }
+        s.metrics.duplicates(duplicate as u64);
+    }
+    let _ = positions;
+    let status = if total > 0 && rejected == total {
+        if only_not_allowed {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    } else {
+        StatusCode::OK
+    };
+    if rejected > 0 {
+        tracing::warn!(key = %key.id, rejected, total, "events refused");
+    }
+    (
+        status,
+        axum::Json(
+            json!({"accepted": accepted, "duplicate": duplicate, "rejected": rejected, "errors": errors}),
+        ),
+    )
+        .into_response()
+}
+
+/// The id of a refused event, when it has a UUID one (nothing else of it is echoed).
+fn event_id(raw: &serde_json::value::RawValue) -> Value {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: Option<Value>,
+    }
+    serde_json::from_str::<Id>(raw.get())
+        .ok()
+        .and_then(|i| i.id)
+        .and_then(|v| v.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()))
+        .map_or(Value::Null, |u| Value::String(u.to_string()))
+}
+
+fn batch_error(e: BatchError) -> Response {
+    match e {
+        BatchError::Unsupported(m) => error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", m),
+        BatchError::TooLarge(m) => error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", m),
+        BatchError::Malformed(m) => error(StatusCode::BAD_REQUEST, "malformed", m),
+    }
+}
+
+fn query_pairs(raw: Option<String>) -> Result<Vec<(String, String)>, Response> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(raw.as_deref().unwrap_or("")).map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            "the query string is not readable",
+        )
+    })
+}
+
+fn wants_csv(pairs: &[(String, String)], headers: &HeaderMap) -> Result<bool, Response> {
+    match pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "format")
+        .map(|(_, v)| v.as_str())
+    {
+        Some("csv") => Ok(true),
+        Some("json") => Ok(false),
+        Some(_) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            "`format`: `json` or `csv`",
+        )),
+        None => Ok(headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.starts_with("text/csv"))),
+    }
+}
+
+fn csv_response(text: String, name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+async fn usage_report(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Err(r) = s.authorize(&headers, true).await {
+        return r;
+    }
+    let pairs = match query_pairs(raw) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let csv = match wants_csv(&pairs, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let q = match ReportQuery::from_pairs(&pairs, now_ms(), &["format"]) {
+        Ok(q) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_query", e.to_string()),
+    };
+    match report::run(&s.store, &q).await {
+        Ok(r) => {
+            s.metrics.report();
+            if csv {
+                csv_response(r.to_csv(), "usage")
+            } else {
+                axum::Json(r.to_json()).into_response()
+            }
+        }
+        Err(e) => store_error(&s, "report", e),
+    }
+}
+
+/// The event columns of a CSV export.
+const EVENT_CSV_COLUMNS: [&str; 28] = [
+    "id",
+    "ts",
+    "app",
+    "team",
+    "user",
+    "env",
+    "operation",
+    "model_requested",
+    "provider",
+    "deployment",
+    "model",
+    "stream",
+    "status",
+    "error_code",
+    "http_status",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "cost_is_estimated",
+    "latency_ms",
+    "ttft_ms",
+    "fallback_used",
+    "cache_hit",
+    "policy_version",
+    "labels",
+];
+
+/// The most events one page returns.
+const MAX_PAGE: i64 = 1000;
+
+async fn list_events(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Err(r) = s.authorize(&headers, true).await {
+        return r;
+    }
+    let pairs = match query_pairs(raw) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let csv = match wants_csv(&pairs, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let q = match ReportQuery::from_pairs(&pairs, now_ms(), &["format", "limit", "cursor"]) {
+        Ok(q) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_query", e.to_string()),
+    };
+    let get = |k: &str| pairs.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let limit = match get("limit").map(str::parse::<i64>) {
+        None => 100,
+        Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => n,
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                format!("`limit`: 1 to {MAX_PAGE}"),
+            );
+        }
+    };
+    let after = match get("cursor").map(parse_cursor) {
+        None => None,
+        Some(Some(c)) => Some(c),
+        Some(None) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                "`cursor`: not a cursor this API gave",
+            );
+        }
+    };
+    let sql = report::sql::events_select(s.store.dialect(), &q.filters, q.from_ms, q.to_ms, after, limit);
+    let rows = match s.store.event_page(sql).await {
+        Ok(r) => r,
+        Err(e) => return store_error(&s, "events", e),
+    };
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|(ts, id, _)| format!("{ts}_{id}")))
+        .flatten();
+    let events: Vec<Value> = rows
+        .iter()
+        .map(|(_, _, body)| serde_json::from_str(body).unwrap_or(Value::Null))
+        .collect();
+    if csv {
+        let columns: Vec<String> = EVENT_CSV_COLUMNS.iter().map(|c| c.to_string()).collect();
+        let maps: Vec<&serde_json::Map<String, Value>> = events.iter().filter_map(Value::as_object).collect();
+        let mut r = csv_response(crate::csv::write(&columns, &maps), "events");
+        if let Some(n) = next.and_then(|n| HeaderValue::from_str(&n).ok()) {
+            r.headers_mut().insert("x-next-cursor", n);
+        }
+        return r;
+    }
+    axum::Json(json!({"events": events, "next_cursor": next})).into_response()
+}
+
+fn parse_cursor(c: &str) -> Option<(i64, uuid::Uuid)> {
+    let (ts, id) = c.split_once('_')?;
+    Some((ts.parse().ok()?, uuid::Uuid::parse_str(id).ok()?))
+}
+
+fn key_admin_error(s: &AppState, e: KeyAdminError) -> Response {
+    match e {
+        KeyAdminError::Invalid(m) => error(StatusCode::BAD_REQUEST, "invalid", m),
+        KeyAdminError::NotFound(_) => error(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+        KeyAdminError::Store(e) => store_error(s, "keys", e),
+    }
+}
+
+async fn list_keys(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(r) = s.authorize(&headers, true).await {
+        return r;
+    }
+    match s.store.keys().await {
+        Ok(keys) => {
+            let now = now_ms();
+            axum::Json(json!({"keys": keys.iter().map(|k| key_admin::describe(k, now)).collect::<Vec<_>>()}))
+                .into_response()
+        }
+        Err(e) => store_error(&s, "keys", e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateKey {
+    kind: String,
+    app: Option<String>,
+    team: Option<String>,
+    name: Option<String>,
+}
+
+async fn create_key(State(s): State<Arc<AppState>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if let Err(r) = s.authorize(&headers, true).await {
+        return r;
+    }
+    let req: CreateKey = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                crate::event::describe(&e.to_string()),
+            );
+        }
+    };
+    let Some(kind) = KeyKind::parse(&req.kind) else {
+        return error(StatusCode::BAD_REQUEST, "invalid", "`kind`: `ingest` or `admin`");
+    };
+    let now = now_ms();
+    match key_admin::create(&s.store, kind, req.app, req.team, req.name, now).await {
+        Ok(k) => {
+            tracing::info!(key = %k.record.id, kind = kind.as_str(), "key created");
+            let mut v = key_admin::describe(&k.record, now);
+            v["key"] = Value::String(k.token);
+            (StatusCode::CREATED, axum::Json(v)).into_response()
+        }
+        Err(e) => key_admin_error(&s, e),
+    }
+}
+
+async fn revoke_key(State(s): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = s.authorize(&headers, true).await {
+        return r;
+    }
+    match key_admin::revoke(&s.store, &id, now_ms()).await {
+        Ok(()) => {
+            s.keys.forget(&id);
+            tracing::info!(key = %id, "key revoked");
+            axum::Json(json!({"id": id, "state": "revoked"})).into_response()
+        }
+        Err(e) => key_admin_error(&s, e),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Rotate {
+    #[serde(default)]
+    grace_s: i64,
+}
+
+async fn rotate_key(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = s.authorize(&headers, true).await {
+        return r;
+    }
+    let req: Rotate = if body.is_empty() {
+        Rotate::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid",
+                    crate::event::describe(&e.to_string()),
+                );
+            }
+        }
+    };
+    let now = now_ms();
+    match key_admin::rotate(&s.store, &id, req.grace_s.saturating_mul(1000), now).await {
+        Ok(k) => {
+            s.keys.forget(&id);
+            tracing::info!(old = %id, new = %k.record.id, "key rotated");
+            let mut v = key_admin::describe(&k.record, now);
+            v["key"] = Value::String(k.token);
+            v["replaces"] = Value::String(id);
+            (StatusCode::CREATED, axum::Json(v)).into_response()
+        }
+        Err(e) => key_admin_error(&s, e),
+    }
+}
+
+async fn metrics(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if !s.opts.metrics_public
+        && let Err(r) = s.authorize(&headers, true).await
+    {
+        return r;
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn readyz(State(s): State<Arc<AppState>>) -> Response {
+    if !s.ready.load(Ordering::Relaxed) {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "shutting down");
+    }
+    match tokio::time::timeout(Duration::from_secs(2), s.store.ping()).await {
+        Ok(Ok(())) => {
+            axum::Json(json!({"ready": true, "database": "ok", "migrations": "applied"})).into_response()
+        }
+        Ok(Err(e)) => store_error(&s, "ping", e),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database did not answer within 2 s",
+        ),
+    }
+}
+
+/// A running collector service.
+pub struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+    state: Arc<AppState>,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address could not be bound.
+    #[error("listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    /// The certificate or key could not be read.
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+impl Server {
+    /// Binds and starts serving `store`.
+    pub async fn start(store: Store, opts: ServeOptions) -> Result<Server, ServeError> {
+        let listener = bind(opts.listen).map_err(|e| ServeError::Listen(opts.listen, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ServeError::Listen(opts.listen, e))?;
+        let tls = opts
+            .tls
+            .as_ref()
+            .map(|(c, k)| crate::tls::acceptor(c, k))
+            .transpose()
+            .map_err(ServeError::Tls)?;
+        let state = Arc::new(AppState {
+            store: Arc::new(store),
+            keys: KeyCache::default(),
+            metrics: Metrics::new(),
+            opts: opts.clone(),
+            ready: AtomicBool::new(true),
+        });
+        let app = router(state.clone());
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let retention = tokio::spawn(retention_loop(state.clone()));
+        let grace = opts.shutdown_grace;
+        let serving_state = state.clone();
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stop_rx.await;
+                serving_state.ready.store(false, Ordering::Relaxed);
+            };
+            match tls {
+                None => {
+                    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+                    if let Err(e) = served.await {
+                        tracing::error!(error = %e, "the server stopped");
+                    }
+                }
+                Some(acceptor) => crate::tls::serve(listener, acceptor, app, shutdown, grace).await,
+            }
+            retention.abort();
+        });
+        tracing::info!(%addr, tls = opts.tls.is_some(), "collector listening");
+        Ok(Server {
+            addr,
+            stop: Some(stop_tx),
+            task,
+            state,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets requests in flight finish (their batches are committed), then
+    /// closes the database.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let grace = self.state.opts.shutdown_grace;
+        if tokio::time::timeout(grace, &mut self.task).await.is_err() {
+            tracing::warn!("requests still in flight after the grace period; stopping anyway");
+            self.task.abort();
+        }
+        self.state.store.close().await;
+    }
+
+    /// Runs until SIGINT or SIGTERM, then stops gracefully.
+    pub async fn run_until_signal(self) {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing requests in flight");
+        self.stop().await;
+        tracing::info!("stopped");
+    }
+}
+
+/// Binds with `SO_REUSEADDR`, so a restarted collector gets its port back at once.
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Deletes what is past retention, a minute after start and then hourly.
+async fn retention_loop(s: Arc<AppState>) {
+    let (events_days, rollups_days) = (s.opts.events_retention_days, s.opts.rollups_retention_days);
+    if events_days == 0 && rollups_days == 0 {
+        return;
+    }
+    let mut delay = Duration::from_secs(60);
+    loop {
+        tokio::time::sleep(delay).await;
+        delay = Duration::from_secs(3600);
+        let now = now_ms();
+        let before = |days: u32| {
+            if days == 0 {
+                i64::MIN
+            } else {
+                now - i64::from(days) * DAY_MS
+            }
+        };
+        match s
+            .store
+            .delete_before(before(events_days), before(rollups_days))
+            .await
+        {
+            Ok((e, r)) if e + r > 0 => tracing::info!(events = e, rollup_rows = r, "deleted past retention"),
+            Ok(_) => {}
+            Err(e) => {
+                s.metrics.db_error("retention");
+                tracing::warn!(error = %e, "retention pass failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,503 @@
+//! PostgreSQL: a connection pool per replica; each batch is one transaction that inserts its
+//! events with `ON CONFLICT (id) DO NOTHING` and adds only the new ones to the rollups, so
+//! replicas receiving the same batch at once store it once. Rows are written in a fixed order
+//! (events by id, rollups by key), so concurrent batches cannot deadlock; a serialization
+//! failure is retried.
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use super::{EventRow, IngestBatch, StoreError, StoreOptions, raw_event};
+use crate::event::StoredEvent;
+use crate::hist::Histogram;
+use crate::keys::{KeyKind, KeyRecord};
+use crate::report::sql::{Sql, SqlValue};
+use crate::report::{Cell, GroupedRow};
+use crate::rollup::{DIM_COLUMNS, SUM_COLUMNS, Totals, rollups_of};
+
+mod embedded {
+    refinery::embed_migrations!("migrations/postgres");
+}
+
+/// The advisory lock that lets one replica at a time migrate.
+const MIGRATION_LOCK: i64 = 0x6d70_636f_6c6c;
+/// Tries of a batch that lost a deadlock or serialization race.
+const TRIES: usize = 5;
+
+/// A PostgreSQL database.
+pub struct PgStore {
+    pool: Pool,
+}
+
+fn pool_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Pool(e.to_string())
+}
+
+fn boxed(v: &SqlValue) -> Box<dyn ToSql + Sync + Send> {
+    match v {
+        SqlValue::Int(i) => Box::new(*i),
+        SqlValue::Text(s) => Box::new(s.clone()),
+        SqlValue::Uuid(u) => Box::new(*u),
+    }
+}
+
+const INSERT_EVENTS: &str = "INSERT INTO events (id, ts, received_ms, key_id, app, team, user_id, env, operation, \
+    model_requested, provider, deployment, model, stream, status, error_code, http_status, input_tokens, output_tokens, \
+    cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_nusd, cost_is_estimated, latency_ms, ttft_ms, \
+    attempts, fallback_used, cache_hit, policy_version, labels, body) \
+    SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bool[], $15::text[], $16::text[], $17::int4[], \
+    $18::int8[], $19::int8[], $20::int8[], $21::int8[], $22::int8[], $23::int8[], $24::bool[], $25::float8[], \
+    $26::float8[], $27::int4[], $28::bool[], $29::bool[], $30::text[], $31::text[], $32::text[]) \
+    ON CONFLICT (id) DO NOTHING RETURNING id";
+
+fn upsert_rollups_sql() -> String {
+    let key: Vec<&str> = ["period_ms", "start_ms", "attr", "attr_value"]
+        .iter()
+        .chain(DIM_COLUMNS.iter())
+        .copied()
+        .collect();
+    let cols: Vec<&str> = key
+        .iter()
+        .chain(SUM_COLUMNS.iter())
+        .chain(["latency_sum_ms", "latency_hist", "ttft_hist"].iter())
+        .copied()
+        .collect();
+    let mut types = vec!["int8[]", "int8[]"];
+    types.extend(std::iter::repeat_n("text[]", 2 + DIM_COLUMNS.len()));
+    types.extend(std::iter::repeat_n("int8[]", SUM_COLUMNS.len()));
+    types.extend(["float8[]", "text[]", "text[]"]);
+    let args: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("${}::{t}", i + 1))
+        .collect();
+    let names: Vec<String> = (0..cols.len()).map(|i| format!("c{i}")).collect();
+    let mut select: Vec<String> = names[..cols.len() - 2].to_vec();
+    select.push(format!("{}::bigint[]", names[cols.len() - 2]));
+    select.push(format!("{}::bigint[]", names[cols.len() - 1]));
+    let sums: Vec<String> = SUM_COLUMNS
+        .iter()
+        .chain(["latency_sum_ms"].iter())
+        .map(|c| format!("{c} = rollups.{c} + excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO rollups ({}) SELECT {} FROM UNNEST({}) AS t({}) \
+         ON CONFLICT (period_ms, attr, start_ms, attr_value, {}) DO UPDATE SET {}, \
+         latency_hist = mp_hist_add(rollups.latency_hist, excluded.latency_hist), \
+         ttft_hist = mp_hist_add(rollups.ttft_hist, excluded.ttft_hist)",
+        cols.join(", "),
+        select.join(", "),
+        args.join(", "),
+        names.join(", "),
+        DIM_COLUMNS.join(", "),
+        sums.join(", ")
+    )
+}
+
+/// Whether a failed transaction may simply be tried again.
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.code()
+        .is_some_and(|c| *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE)
+}
+
+impl PgStore {
+    /// Connects, migrates (one replica at a time) and makes the pool.
+    pub async fn open(url: &str, opts: &StoreOptions) -> Result<PgStore, StoreError> {
+        let config: tokio_postgres::Config = url.parse()?;
+        let (mut client, connection) = config.connect(NoTls).await?;
+        let conn_task = tokio::spawn(connection);
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        let migrated = embedded::migrations::runner().run_async(&mut client).await;
+        client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        drop(client);
+        let _ = conn_task.await;
+        migrated.map_err(|e| StoreError::Migration(e.to_string()))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(opts.pg_pool_size.max(1))
+            .build()
+            .map_err(pool_error)?;
+        Ok(PgStore { pool })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    pub(super) async fn ingest(&self, batch: IngestBatch) -> Result<Vec<bool>, StoreError> {
+        // Sorted by id: two replicas inserting the same events lock them in one order.
+        let mut order: Vec<usize> = (0..batch.events.len()).collect();
+        order.sort_by_key(|&i| batch.events[i].id);
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.try_ingest(&batch, &order).await {
+                Err(StoreError::Postgres(e)) if tries < TRIES && retryable(&e) => {
+                    tracing::debug!(error = %e, "batch lost a race; trying again");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn try_ingest(&self, batch: &IngestBatch, order: &[usize]) -> Result<Vec<bool>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let ev: Vec<&StoredEvent> = order.iter().map(|&i| &batch.events[i]).collect();
+        macro_rules! col {
+            ($f:expr) => {
+                ev.iter().map($f).collect::<Vec<_>>()
+            };
+        }
+        let ids = col!(|e| e.id);
+        let ts = col!(|e| e.ts_ms);
+        let received = col!(|_| batch.received_ms);
+        let key_id = col!(|_| batch.key_id.as_str());
+        let app = col!(|e| e.app.as_str());
+        let team = col!(|e| e.team.as_str());
+        let user = col!(|e| e.user.as_str());
+        let env = col!(|e| e.env.as_str());
+        let operation = col!(|e| e.operation);
+        let model_requested = col!(|e| e.model_requested.as_str());
+        let provider = col!(|e| e.provider.as_str());
+        let deployment = col!(|e| e.deployment.as_str());
+        let model = col!(|e| e.model.as_str());
+        let stream = col!(|e| e.stream);
+        let status = col!(|e| e.status);
+        let error_code = col!(|e| e.error_code.as_str());
+        let http_status = col!(|e| e.http_status);
+        let input = col!(|e| e.input_tokens);
+        let output = col!(|e| e.output_tokens);
+        let cached = col!(|e| e.cached_input_tokens);
+        let cache_write = col!(|e| e.cache_write_tokens);
+        let reasoning = col!(|e| e.reasoning_tokens);
+        let cost = col!(|e| e.cost_nusd);
+        let cost_est = col!(|e| e.cost_is_estimated);
+        let latency = col!(|e| e.latency_ms);
+        let ttft = col!(|e| e.ttft_ms);
+        let attempts = col!(|e| e.attempts);
+        let fallback = col!(|e| e.fallback_used);
+        let cache_hit = col!(|e| e.cache_hit);
+        let policy = col!(|e| e.policy_version.as_deref());
+        let labels = col!(|e| e.labels_json());
+        let body = col!(|e| e.body.as_str());
+        let params: [&(dyn ToSql + Sync); 32] = [
+            &ids,
+            &ts,
+            &received,
+            &key_id,
+            &app,
+            &team,
+            &user,
+            &env,
+            &operation,
+            &model_requested,
+            &provider,
+            &deployment,
+            &model,
+            &stream,
+            &status,
+            &error_code,
+            &http_status,
+            &input,
+            &output,
+            &cached,
+            &cache_write,
+            &reasoning,
+            &cost,
+            &cost_est,
+            &latency,
+            &ttft,
+            &attempts,
+            &fallback,
+            &cache_hit,
+            &policy,
+            &labels,
+            &body,
+        ];
+        let stmt = tx.prepare_cached(INSERT_EVENTS).await?;
+        let inserted: std::collections::HashSet<Uuid> = tx
+            .query(&stmt, &params)
+            .await?
+            .iter()
+            .map(|r| r.get::<_, Uuid>(0))
+            .collect();
+        let rollups = rollups_of(ev.iter().copied().filter(|e| inserted.contains(&e.id)));
+        if !rollups.is_empty() {
+            let mut ints: Vec<Vec<i64>> = vec![Vec::new(); 2 + SUM_COLUMNS.len()];
+            let mut texts: Vec<Vec<String>> = vec![Vec::new(); 2 + DIM_COLUMNS.len()];
+            let (mut lat_sum, mut lat, mut ttft_h) = (Vec::new(), Vec::new(), Vec::new());
+            for (k, t) in rollups {
+                ints[0].push(k.period_ms);
+                ints[1].push(k.start_ms);
+                texts[0].push(k.attr);
+                texts[1].push(k.attr_value);
+                for (i, d) in k.dims.into_iter().enumerate() {
+                    texts[2 + i].push(d);
+                }
+                for (i, s) in t.sums.iter().enumerate() {
+                    ints[2 + i].push(*s);
+                }
+                lat_sum.push(t.latency_sum_ms);
+                lat.push(t.latency.to_pg_literal());
+                ttft_h.push(t.ttft.to_pg_literal());
+            }
+            let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ints[0], &ints[1]];
+            params.extend(texts.iter().map(|v| v as &(dyn ToSql + Sync)));
+            params.extend(ints[2..].iter().map(|v| v as &(dyn ToSql + Sync)));
+            params.push(&lat_sum);
+            params.push(&lat);
+            params.push(&ttft_h);
+            let stmt = tx.prepare_cached(&upsert_rollups_sql()).await?;
+            tx.execute(&stmt, &params).await?;
+        }
+        if let Some((app, n)) = &batch.dropped {
+            tx.execute(
+                "INSERT INTO client_drops (received_ms, app, dropped) VALUES ($1, $2, $3)",
+                &[&batch.received_ms, app, n],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        // Answer in the caller's order.
+        let mut fresh = vec![false; batch.events.len()];
+        for &i in order {
+            fresh[i] = inserted.contains(&batch.events[i].id);
+        }
+        Ok(fresh)
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .query_one("SELECT count(*) FROM refinery_schema_history", &[])
+            .await?;
+        Ok(())
+    }
+
+    async fn query(&self, sql: &Sql) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        let owned: Vec<Box<dyn ToSql + Sync + Send>> = sql.params.iter().map(boxed).collect();
+        let params: Vec<&(dyn ToSql + Sync)> =
+            owned.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
+        Ok(self.client().await?.query(&sql.text, &params).await?)
+    }
+
+    pub(super) async fn grouped_rows(
+        &self,
+        sql: Sql,
+        time_dims: Vec<bool>,
+    ) -> Result<Vec<GroupedRow>, StoreError> {
+        let n = time_dims.len();
+        let rows = self.query(&sql).await?;
+        rows.iter()
+            .map(|r| {
+                let cells = time_dims
+                    .iter()
+                    .enumerate()
+                    .map(|(i, time)| {
+                        Ok(if *time {
+                            Cell::Time(r.try_get(i)?)
+                        } else {
+                            Cell::Text(r.try_get(i)?)
+                        })
+                    })
+                    .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+                let mut totals = Totals::default();
+                for (j, s) in totals.sums.iter_mut().enumerate() {
+                    *s = r.try_get::<_, Option<i64>>(n + 2 + j)?.unwrap_or(0);
+                }
+                totals.latency_sum_ms = r.try_get::<_, Option<f64>>(n + 14)?.unwrap_or(0.0);
+                totals.latency =
+                    Histogram::from_counts(&r.try_get::<_, Option<Vec<i64>>>(n + 15)?.unwrap_or_default());
+                totals.ttft =
+                    Histogram::from_counts(&r.try_get::<_, Option<Vec<i64>>>(n + 16)?.unwrap_or_default());
+                Ok(GroupedRow {
+                    cells,
+                    status: r.try_get(n)?,
+                    error_code: r.try_get(n + 1)?,
+                    totals,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn raw_events(&self, sql: Sql) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = self.query(&sql).await?;
+        rows.iter()
+            .map(|r| {
+                let names = [
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                    r.try_get(5)?,
+                    r.try_get(6)?,
+                    r.try_get(7)?,
+                    r.try_get(8)?,
+                    r.try_get(9)?,
+                    r.try_get(10)?,
+                ];
+                Ok(raw_event(
+                    r.try_get(0)?,
+                    names,
+                    [r.try_get(11)?, r.try_get(18)?, r.try_get(21)?, r.try_get(22)?],
+                    [
+                        r.try_get(12)?,
+                        r.try_get(13)?,
+                        r.try_get(14)?,
+                        r.try_get(15)?,
+                        r.try_get(16)?,
+                    ],
+                    r.try_get(17)?,
+                    r.try_get(19)?,
+                    r.try_get(20)?,
+                    r.try_get(23)?,
+                ))
+            })
+            .collect()
+    }
+
+    pub(super) async fn event_page(&self, sql: Sql) -> Result<Vec<EventRow>, StoreError> {
+        let rows = self.query(&sql).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    pub(super) async fn key(&self, id: String) -> Result<Option<KeyRecord>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        row.map(|r| key_record(&r)).transpose()
+    }
+
+    pub(super) async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_ms, id"),
+                &[],
+            )
+            .await?;
+        rows.iter().map(key_record).collect()
+    }
+
+    pub(super) async fn insert_key(&self, k: KeyRecord) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                &format!("INSERT INTO api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
+                &[
+                    &k.id,
+                    &k.kind.as_str(),
+                    &k.app,
+                    &k.team,
+                    &k.name,
+                    &k.secret_sha256,
+                    &k.created_ms,
+                    &k.expires_ms,
+                    &k.revoked_ms,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn end_key(
+        &self,
+        id: String,
+        revoked_ms: Option<i64>,
+        expires_ms: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE api_keys SET revoked_ms = coalesce($2, revoked_ms), expires_ms = coalesce($3, expires_ms) WHERE id = $1",
+                &[&id, &revoked_ms, &expires_ms],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    pub(super) async fn delete_before(
+        &self,
+        events_before_ms: i64,
+        rollups_before_ms: i64,
+    ) -> Result<(u64, u64), StoreError> {
+        let client = self.client().await?;
+        let mut events = 0;
+        loop {
+            let n = client
+                .execute(
+                    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < $1 ORDER BY ts LIMIT 5000)",
+                    &[&events_before_ms],
+                )
+                .await?;
+            events += n;
+            if n < 5000 {
+                break;
+            }
+        }
+        let rollups = client
+            .execute("DELETE FROM rollups WHERE start_ms < $1", &[&rollups_before_ms])
+            .await?;
+        client
+            .execute(
+                "DELETE FROM client_drops WHERE received_ms < $1",
+                &[&rollups_before_ms],
+            )
+            .await?;
+        Ok((events, rollups))
+    }
+
+    pub(super) async fn count_events(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .client()
+            .await?
+            .query_one("SELECT count(*) FROM events", &[])
+            .await?
+            .get(0))
+    }
+
+    pub(super) async fn close(&self) {
+        self.pool.close();
+    }
+}
+
+const KEY_COLUMNS: &str = "id, kind, app, team, name, secret_sha256, created_ms, expires_ms, revoked_ms";
+
+fn key_record(r: &tokio_postgres::Row) -> Result<KeyRecord, StoreError> {
+    let kind: String = r.try_get(1)?;
+    Ok(KeyRecord {
+        id: r.try_get(0)?,
+        kind: KeyKind::parse(&kind).unwrap_or(KeyKind::Ingest),
+        app: r.try_get(2)?,
+        team: r.try_get(3)?,
+        name: r.try_get(4)?,
+        secret_sha256: r.try_get(5)?,
+        created_ms: r.try_get(6)?,
+        expires_ms: r.try_get(7)?,
+        revoked_ms: r.try_get(8)?,
+    })
+}
