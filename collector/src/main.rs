@@ -29,10 +29,10 @@ struct Cli {
 #[derive(Args, Clone)]
 struct DbArgs {
     /// `sqlite://PATH` (default `sqlite://modelplug-collector.db`) or `postgres://USER:PASSWORD@HOST:PORT/DB`.
-    #[arg(long, env = "MODELPLUG_COLLECTOR_DB")]
+    #[arg(long, env = "MODELPLUG_COLLECTOR_DB", global = true)]
     db: Option<String>,
     /// A YAML file of settings (flags and environment variables win over it).
-    #[arg(long, env = "MODELPLUG_COLLECTOR_CONFIG")]
+    #[arg(long, env = "MODELPLUG_COLLECTOR_CONFIG", global = true)]
     config: Option<PathBuf>,
 }
 
