@@ -14,6 +14,7 @@ export PYO3_BUILD_EXTENSION_MODULE ?= 1
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 DEBUG_DIR := $(TARGET_DIR)/$(CARGO_BUILD_TARGET)/debug
 MOCK_UPSTREAM := $(DEBUG_DIR)/modelplug-mock-upstream
+COLLECTOR := $(DEBUG_DIR)/modelplug-collector
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -23,7 +24,7 @@ UNIFFI_BINDGEN := $(DEBUG_DIR)/uniffi-bindgen
 KOTLIN_LIB := $(DEBUG_DIR)/libmodelplug_kotlin.so
 MVN := mvn -B -q -Dstyle.color=never
 
-.PHONY: help demo test schema test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream build mock-upstream
+.PHONY: help demo test schema test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream build mock-upstream collector
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +54,9 @@ tests/oracle/node_modules/.bin/prism: tests/oracle/package.json tests/oracle/pac
 mock-upstream: ## build the mock upstream server the language runners start
 	cargo build -q -p modelplug-mock-upstream
 
+collector: ## build the collector binary (debug) the Python Collector tests start
+	cargo build -q -p modelplug-collector
+
 $(VENV)/.ready: bindings-python/requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r bindings-python/requirements-dev.txt
@@ -61,8 +65,8 @@ $(VENV)/.ready: bindings-python/requirements-dev.txt
 python-dev: $(VENV)/.ready ## build the native module into .venv (editable install)
 	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop -q
 
-test-python: python-dev mock-upstream ## pytest (vectors, boundaries, API, examples, notebook), mypy --strict, stubtest
-	MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) $(PY) -m pytest
+test-python: python-dev mock-upstream collector ## pytest (vectors, boundaries, API, examples, notebook, Collector), mypy --strict, stubtest
+	MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) MODELPLUG_COLLECTOR=$(abspath $(COLLECTOR)) $(PY) -m pytest
 	$(PY) -m mypy --strict examples/python bindings-python/python/modelplug
 	$(PY) -m mypy.stubtest modelplug._native
 

@@ -7,15 +7,20 @@ The work happens in a Rust core linked into this process; this package is its Py
     client = modelplug.Client.from_config("modelplug.yaml")
     answer = client.chat(model="smart", messages=[{"role": "user", "content": "What is the capital of France?"}])
     print(answer.text, answer.usage.total_tokens)
+
+:class:`Collector` reads what the clients reported back from a ``modelplug-collector``: usage
+and cost reports and raw events as pandas DataFrames, and its keys.
 """
 
 from ._native import __version__
 from .client import Client
+from .collector import Collector
 from .errors import (
     AllDeploymentsFailedError,
     AuthenticationError,
     BudgetExceededError,
     CancelledError,
+    CollectorError,
     ConfigError,
     ContentFilteredError,
     ContextLengthExceededError,
@@ -53,6 +58,7 @@ from .types import (
 __all__ = [
     "__version__",
     "Client",
+    "Collector",
     "Stream",
     "AsyncStream",
     "ChatResponse",
@@ -87,5 +93,6 @@ __all__ = [
     "NetworkError",
     "ConfigError",
     "InternalError",
+    "CollectorError",
     "error_class",
 ]

@@ -6,6 +6,9 @@ Built-in exceptions are mixed in where they fit, so ``except TimeoutError`` and
 :class:`NetworkError` is a :class:`ConnectionError`.
 
 Messages never contain prompts, completions or secrets.
+
+:class:`CollectorError` stands apart: it is what :class:`~modelplug.Collector` raises for the
+collector's HTTP API, and its ``code`` is the collector's own (``unauthorized``, ``bad_query``…).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ __all__ = [
     "NetworkError",
     "ConfigError",
     "InternalError",
+    "CollectorError",
 ]
 
 
@@ -206,6 +210,41 @@ class InternalError(ModelplugError):
     """A bug in modelplug."""
 
     code = "INTERNAL"
+
+
+class CollectorError(ModelplugError):
+    """The collector refused a :class:`~modelplug.Collector` request, or gave no answer.
+
+    Not a core error: it comes from the collector's HTTP API, so ``code`` is the collector's
+    own error code — ``unauthorized`` (401: no valid key), ``forbidden`` (403: an ingest key
+    where an admin key is needed), ``bad_query`` (400: the message names the parameter),
+    ``invalid`` (400), ``not_found`` (404), ``database_unavailable`` (503) — or, when no
+    answer came, ``unreachable`` (the connection failed), ``timeout`` or ``bad_response``
+    (and ``redirect``, ``http_error`` for an answer that is not the collector's).
+    ``status`` is the HTTP status (``None`` without an answer); ``retryable`` is true for
+    429, 5xx and no answer. The message never contains the key.
+    """
+
+    code = "collector_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "collector_error",
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        retryable = status is None or status == 429 or status >= 500
+        super().__init__(message, status=status, retry_after=retry_after, retryable=retryable)
+        self.code = code
+
+    def __str__(self) -> str:
+        status = f" (HTTP {self.status})" if self.status is not None else ""
+        return f"[{self.code}] collector: {self.message}{status}"
+
+    def __repr__(self) -> str:
+        return f"CollectorError({self.message!r}, code={self.code!r}, status={self.status!r})"
 
 
 _CLASSES: dict[str, type[ModelplugError]] = {
