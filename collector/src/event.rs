@@ -1,6 +1,7 @@
 //! [`StoredEvent`]: one usage event checked and flattened into the columns the collector stores,
 //! plus the event exactly as received (so fields newer than this collector are kept).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use modelplug_schema::{CallStatus, Operation, SCHEMA_VERSION, UsageEvent};
@@ -79,8 +80,89 @@ pub struct StoredEvent {
     pub policy_version: Option<String>,
     /// The caller's labels.
     pub labels: BTreeMap<String, String>,
-    /// The event's JSON exactly as received.
-    pub body: String,
+    /// The event's other fields (attempts, sdk, guardrails, cost as sent, fields newer than
+    /// this collector, …) as a JSON object, exactly as received: with the columns it makes the
+    /// whole event again ([`StoredEvent::to_json`]) without storing every value twice.
+    pub extra: String,
+}
+
+/// Top-level fields the stored columns give back exactly ([`StoredEvent::to_json`]); all
+/// others are kept as sent in [`StoredEvent::extra`]. (`cost_usd` stays there: the column holds
+/// it in nano-dollars, for exact sums.)
+const COLUMN_FIELDS: [&str; 28] = [
+    "schema",
+    "id",
+    "ts",
+    "app",
+    "team",
+    "user",
+    "env",
+    "operation",
+    "model_requested",
+    "provider",
+    "deployment",
+    "model",
+    "stream",
+    "status",
+    "error_code",
+    "http_status",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_is_estimated",
+    "latency_ms",
+    "ttft_ms",
+    "fallback_used",
+    "cache_hit",
+    "policy_version",
+    "labels",
+];
+
+/// An object's entries, values left as their JSON text (one quick pass, no copies).
+struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+/// A key, borrowed from the input unless it had escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an event object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
+                let mut out = Vec::with_capacity(40);
+                while let Some((k, v)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    out.push((k.0, v));
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// Why one event was refused (the batch's other events are unaffected).
@@ -124,34 +206,62 @@ impl StoredEvent {
         if !text.starts_with('{') {
             return Err(Rejection::invalid("an event must be a JSON object"));
         }
-        // The version first: a future schema's event gets a clear reason, not a field error.
+        let entries: Entries<'_> =
+            serde_json::from_str(text).map_err(|e| Rejection::invalid(describe(&e.to_string())))?;
+        let event: UsageEvent = match serde_json::from_str(text) {
+            Ok(e) => e,
+            // The slow path, for the message: the field's path, or the schema version.
+            Err(_) => return Err(Self::explain(text)),
+        };
+        if event.schema != SCHEMA_VERSION {
+            return Err(Self::explain(text));
+        }
+        let mut extra = String::with_capacity(text.len() / 2);
+        extra.push('{');
+        for (key, value) in entries
+            .0
+            .iter()
+            .filter(|(k, _)| !COLUMN_FIELDS.contains(&k.as_ref()))
+        {
+            if extra.len() > 1 {
+                extra.push(',');
+            }
+            extra.push_str(&serde_json::to_string(key.as_ref()).unwrap_or_default());
+            extra.push(':');
+            extra.push_str(value.get());
+        }
+        extra.push('}');
+        Self::from_event(event, extra, now_ms)
+    }
+
+    /// Why an event that did not parse was refused: its schema version when that is not
+    /// ours, else the path of the first bad field.
+    fn explain(text: &str) -> Rejection {
         #[derive(serde::Deserialize)]
         struct Version {
             schema: Option<serde_json::Value>,
         }
-        let version: Version =
-            serde_json::from_str(text).map_err(|e| Rejection::invalid(describe(&e.to_string())))?;
-        match version.schema {
-            Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
-            Some(serde_json::Value::Number(n)) => {
-                return Err(Rejection {
+        match serde_json::from_str::<Version>(text).map(|v| v.schema) {
+            Ok(Some(serde_json::Value::Number(n))) if n.as_u64() != Some(u64::from(SCHEMA_VERSION)) => {
+                return Rejection {
                     reason: "schema_version",
                     detail: format!(
                         "schema version {n} is not supported (this collector reads {SCHEMA_VERSION})"
                     ),
-                });
+                };
             }
-            _ => return Err(Rejection::invalid("`schema`: missing or not a number")),
+            Ok(Some(serde_json::Value::Number(_))) => {}
+            Ok(_) => return Rejection::invalid("`schema`: missing or not a number"),
+            Err(e) => return Rejection::invalid(describe(&e.to_string())),
         }
         let mut de = serde_json::Deserializer::from_str(text);
-        let event: UsageEvent = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            Rejection::invalid(format!("`{path}`: {}", describe(&e.inner().to_string())))
-        })?;
-        Self::from_event(event, text, now_ms)
+        match serde_path_to_error::deserialize::<_, UsageEvent>(&mut de) {
+            Ok(_) => Rejection::invalid("the event is not a schema-1 usage event"),
+            Err(e) => Rejection::invalid(format!("`{}`: {}", e.path(), describe(&e.inner().to_string()))),
+        }
     }
 
-    fn from_event(e: UsageEvent, body: &str, now_ms: u64) -> Result<StoredEvent, Rejection> {
+    fn from_event(e: UsageEvent, extra: String, now_ms: u64) -> Result<StoredEvent, Rejection> {
         let id = Uuid::parse_str(&e.id).map_err(|_| Rejection::invalid("`id`: not a UUID"))?;
         if e.ts.0 > now_ms + MAX_FUTURE_MS {
             return Err(Rejection::invalid("`ts`: more than a day in the future"));
@@ -245,8 +355,78 @@ impl StoredEvent {
                 .map(|v| name("policy_version", Some(&v), false))
                 .transpose()?,
             labels: e.labels,
-            body: body.to_owned(),
+            extra,
         })
+    }
+
+    /// The whole event as JSON again: the columns' fields, then `extra`'s (absent optional
+    /// fields stay absent; names stored as `""` are absent).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        let mut put = |k: &str, v: serde_json::Value| {
+            m.insert(k.to_owned(), v);
+        };
+        put("schema", SCHEMA_VERSION.into());
+        put("id", self.id.to_string().into());
+        put(
+            "ts",
+            modelplug_schema::Timestamp(self.ts_ms.max(0) as u64)
+                .to_string()
+                .into(),
+        );
+        for (k, v) in [
+            ("app", &self.app),
+            ("team", &self.team),
+            ("user", &self.user),
+            ("env", &self.env),
+        ] {
+            if !v.is_empty() {
+                put(k, v.as_str().into());
+            }
+        }
+        put("operation", self.operation.into());
+        put("model_requested", self.model_requested.as_str().into());
+        for (k, v) in [
+            ("provider", &self.provider),
+            ("deployment", &self.deployment),
+            ("model", &self.model),
+        ] {
+            if !v.is_empty() {
+                put(k, v.as_str().into());
+            }
+        }
+        put("stream", self.stream.into());
+        put("status", self.status.into());
+        if !self.error_code.is_empty() {
+            put("error_code", self.error_code.as_str().into());
+        }
+        if let Some(h) = self.http_status {
+            put("http_status", h.into());
+        }
+        put("input_tokens", self.input_tokens.into());
+        put("output_tokens", self.output_tokens.into());
+        put("cached_input_tokens", self.cached_input_tokens.into());
+        put("cache_write_tokens", self.cache_write_tokens.into());
+        put("reasoning_tokens", self.reasoning_tokens.into());
+        put("cost_is_estimated", self.cost_is_estimated.into());
+        put("latency_ms", self.latency_ms.into());
+        if let Some(t) = self.ttft_ms {
+            put("ttft_ms", t.into());
+        }
+        put("fallback_used", self.fallback_used.into());
+        put("cache_hit", self.cache_hit.into());
+        if let Some(p) = &self.policy_version {
+            put("policy_version", p.as_str().into());
+        }
+        if !self.labels.is_empty() {
+            put("labels", serde_json::json!(self.labels));
+        }
+        if let Ok(serde_json::Value::Object(extra)) = serde_json::from_str::<serde_json::Value>(&self.extra) {
+            for (k, v) in extra {
+                m.entry(k).or_insert(v);
+            }
+        }
+        serde_json::Value::Object(m)
     }
 
     /// The labels as a JSON object, `None` when there are none.
@@ -306,7 +486,13 @@ mod tests {
         let e = StoredEvent::parse(&raw(v), NOW).unwrap();
         assert_eq!(e.cost_nusd, Some(12_300_000));
         assert_eq!(e.labels_json().as_deref(), Some(r#"{"exp":"x"}"#));
-        assert!(e.body.contains("from_the_future"));
+        assert!(e.extra.contains("from_the_future"));
+        assert!(!e.extra.contains("\"app\""), "{}", e.extra);
+        let back = e.to_json();
+        assert_eq!(back["from_the_future"], 1);
+        assert_eq!(back["cost_usd"], 0.0123);
+        assert_eq!(back["labels"]["exp"], "x");
+        assert_eq!(back["sdk"]["language"], "rust");
     }
 
     #[test]

@@ -450,12 +450,9 @@ async fn list_events(
         Err(e) => return store_error(&s, "events", e),
     };
     let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|(ts, id, _)| format!("{ts}_{id}")))
+        .then(|| rows.last().map(|e| format!("{}_{}", e.ts_ms, e.id)))
         .flatten();
-    let events: Vec<Value> = rows
-        .iter()
-        .map(|(_, _, body)| serde_json::from_str(body).unwrap_or(Value::Null))
-        .collect();
+    let events: Vec<Value> = rows.iter().map(crate::event::StoredEvent::to_json).collect();
     if csv {
         let columns: Vec<String> = EVENT_CSV_COLUMNS.iter().map(|c| c.to_string()).collect();
         let maps: Vec<&serde_json::Map<String, Value>> = events.iter().filter_map(Value::as_object).collect();

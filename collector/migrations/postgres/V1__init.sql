@@ -32,7 +32,7 @@ CREATE TABLE events (
     cache_hit boolean NOT NULL,
     policy_version text,
     labels text,
-    body text NOT NULL
+    extra text NOT NULL
 );
 CREATE INDEX events_ts ON events (ts);
 

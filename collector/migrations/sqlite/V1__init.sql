@@ -33,7 +33,7 @@ CREATE TABLE events (
     cache_hit INTEGER NOT NULL,
     policy_version TEXT,
     labels TEXT,
-    body TEXT NOT NULL
+    extra TEXT NOT NULL
 );
 CREATE INDEX events_ts ON events (ts);
 

@@ -174,7 +174,10 @@ pub fn raw_select(d: Dialect, filters: &[Filter], from: i64, to: i64) -> Sql {
     sql
 }
 
-/// A page of stored events, newest first: `ts`, `id` and the event as received.
+/// The columns [`events_select`] reads: [`RAW_COLUMNS`], then what makes the whole event again.
+pub const PAGE_COLUMNS: &str = "id, model_requested, http_status, policy_version, extra";
+
+/// A page of stored events, newest first, as [`RAW_COLUMNS`] then [`PAGE_COLUMNS`].
 pub fn events_select(
     d: Dialect,
     filters: &[Filter],
@@ -184,7 +187,7 @@ pub fn events_select(
     limit: i64,
 ) -> Sql {
     let mut sql = Sql {
-        text: "SELECT ts, id, body FROM events WHERE ts >= ".into(),
+        text: format!("SELECT {RAW_COLUMNS}, {PAGE_COLUMNS} FROM events WHERE ts >= "),
         params: vec![],
     };
     sql.bind(d, SqlValue::Int(from));

@@ -141,9 +141,6 @@ pub struct IngestBatch {
     pub dropped: Option<(String, i64)>,
 }
 
-/// A page row of stored events: time, id and the event as received.
-pub type EventRow = (i64, Uuid, String);
-
 /// The database.
 pub enum Store {
     /// SQLite.
@@ -201,7 +198,7 @@ impl Store {
     }
 
     /// Runs a page query of [`crate::report::sql::events_select`].
-    pub async fn event_page(&self, sql: Sql) -> Result<Vec<EventRow>, StoreError> {
+    pub async fn event_page(&self, sql: Sql) -> Result<Vec<StoredEvent>, StoreError> {
         each!(self, s => s.event_page(sql).await)
     }
 
@@ -264,7 +261,24 @@ pub(crate) fn static_name(s: &str) -> &'static str {
     }
 }
 
-/// An event read back from the columns of [`crate::report::sql::RAW_COLUMNS`] (no body).
+/// An event of a page: [`raw_event`] and the columns of [`crate::report::sql::PAGE_COLUMNS`].
+pub(crate) fn page_event(
+    mut e: StoredEvent,
+    id: Uuid,
+    model_requested: String,
+    http_status: Option<i32>,
+    policy_version: Option<String>,
+    extra: String,
+) -> StoredEvent {
+    e.id = id;
+    e.model_requested = model_requested;
+    e.http_status = http_status;
+    e.policy_version = policy_version;
+    e.extra = extra;
+    e
+}
+
+/// An event read back from the columns of [`crate::report::sql::RAW_COLUMNS`] (no extra).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn raw_event(
     ts_ms: i64,
@@ -321,6 +335,6 @@ pub(crate) fn raw_event(
         labels: labels
             .and_then(|l| serde_json::from_str(&l).ok())
             .unwrap_or_default(),
-        body: String::new(),
+        extra: String::new(),
     }
 }

@@ -9,7 +9,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::{EventRow, IngestBatch, StoreError, StoreOptions, raw_event};
+use super::{IngestBatch, StoreError, StoreOptions, page_event, raw_event};
 use crate::event::StoredEvent;
 use crate::hist::Histogram;
 use crate::keys::{KeyKind, KeyRecord};
@@ -46,7 +46,7 @@ fn boxed(v: &SqlValue) -> Box<dyn ToSql + Sync + Send> {
 const INSERT_EVENTS: &str = "INSERT INTO events (id, ts, received_ms, key_id, app, team, user_id, env, operation, \
     model_requested, provider, deployment, model, stream, status, error_code, http_status, input_tokens, output_tokens, \
     cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_nusd, cost_is_estimated, latency_ms, ttft_ms, \
-    attempts, fallback_used, cache_hit, policy_version, labels, body) \
+    attempts, fallback_used, cache_hit, policy_version, labels, extra) \
     SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bool[], $15::text[], $16::text[], $17::int4[], \
     $18::int8[], $19::int8[], $20::int8[], $21::int8[], $22::int8[], $23::int8[], $24::bool[], $25::float8[], \
@@ -194,7 +194,7 @@ impl PgStore {
         let cache_hit = col!(|e| e.cache_hit);
         let policy = col!(|e| e.policy_version.as_deref());
         let labels = col!(|e| e.labels_json());
-        let body = col!(|e| e.body.as_str());
+        let extra = col!(|e| e.extra.as_str());
         let params: [&(dyn ToSql + Sync); 32] = [
             &ids,
             &ts,
@@ -227,7 +227,7 @@ impl PgStore {
             &cache_hit,
             &policy,
             &labels,
-            &body,
+            &extra,
         ];
         let stmt = tx.prepare_cached(INSERT_EVENTS).await?;
         let inserted: std::collections::HashSet<Uuid> = tx
@@ -337,44 +337,22 @@ impl PgStore {
 
     pub(super) async fn raw_events(&self, sql: Sql) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = self.query(&sql).await?;
-        rows.iter()
-            .map(|r| {
-                let names = [
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    r.try_get(3)?,
-                    r.try_get(4)?,
-                    r.try_get(5)?,
-                    r.try_get(6)?,
-                    r.try_get(7)?,
-                    r.try_get(8)?,
-                    r.try_get(9)?,
-                    r.try_get(10)?,
-                ];
-                Ok(raw_event(
-                    r.try_get(0)?,
-                    names,
-                    [r.try_get(11)?, r.try_get(18)?, r.try_get(21)?, r.try_get(22)?],
-                    [
-                        r.try_get(12)?,
-                        r.try_get(13)?,
-                        r.try_get(14)?,
-                        r.try_get(15)?,
-                        r.try_get(16)?,
-                    ],
-                    r.try_get(17)?,
-                    r.try_get(19)?,
-                    r.try_get(20)?,
-                    r.try_get(23)?,
-                ))
-            })
-            .collect()
+        rows.iter().map(raw_row).collect()
     }
 
-    pub(super) async fn event_page(&self, sql: Sql) -> Result<Vec<EventRow>, StoreError> {
+    pub(super) async fn event_page(&self, sql: Sql) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = self.query(&sql).await?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .map(|r| {
+                Ok(page_event(
+                    raw_row(r)?,
+                    r.try_get(24)?,
+                    r.try_get(25)?,
+                    r.try_get(26)?,
+                    r.try_get(27)?,
+                    r.try_get(28)?,
+                ))
+            })
             .collect()
     }
 
@@ -483,6 +461,38 @@ impl PgStore {
     pub(super) async fn close(&self) {
         self.pool.close();
     }
+}
+
+/// An event from the columns of [`crate::report::sql::RAW_COLUMNS`].
+fn raw_row(r: &tokio_postgres::Row) -> Result<StoredEvent, StoreError> {
+    let names = [
+        r.try_get(1)?,
+        r.try_get(2)?,
+        r.try_get(3)?,
+        r.try_get(4)?,
+        r.try_get(5)?,
+        r.try_get(6)?,
+        r.try_get(7)?,
+        r.try_get(8)?,
+        r.try_get(9)?,
+        r.try_get(10)?,
+    ];
+    Ok(raw_event(
+        r.try_get(0)?,
+        names,
+        [r.try_get(11)?, r.try_get(18)?, r.try_get(21)?, r.try_get(22)?],
+        [
+            r.try_get(12)?,
+            r.try_get(13)?,
+            r.try_get(14)?,
+            r.try_get(15)?,
+            r.try_get(16)?,
+        ],
+        r.try_get(17)?,
+        r.try_get(19)?,
+        r.try_get(20)?,
+        r.try_get(23)?,
+    ))
 }
 
 const KEY_COLUMNS: &str = "id, kind, app, team, name, secret_sha256, created_ms, expires_ms, revoked_ms";

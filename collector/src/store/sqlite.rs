@@ -10,7 +10,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_ite
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use super::{EventRow, IngestBatch, StoreError, StoreOptions, raw_event};
+use super::{IngestBatch, StoreError, StoreOptions, page_event, raw_event};
+use crate::event::StoredEvent;
 use crate::hist::Histogram;
 use crate::keys::{KeyKind, KeyRecord};
 use crate::report::sql::{Sql, SqlValue};
@@ -95,7 +96,7 @@ fn to_value(v: &SqlValue) -> SqlLiteValue {
 const INSERT_EVENT: &str = "INSERT INTO events (id, ts, received_ms, key_id, app, team, user_id, env, operation, \
     model_requested, provider, deployment, model, stream, status, error_code, http_status, input_tokens, output_tokens, \
     cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_nusd, cost_is_estimated, latency_ms, ttft_ms, \
-    attempts, fallback_used, cache_hit, policy_version, labels, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
+    attempts, fallback_used, cache_hit, policy_version, labels, extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
     ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32) \
     ON CONFLICT (id) DO NOTHING";
 
@@ -169,7 +170,7 @@ fn write_batches(conn: &mut Connection, batches: &[&IngestBatch]) -> Result<Vec<
                     e.cache_hit,
                     e.policy_version,
                     e.labels_json(),
-                    e.body,
+                    e.extra,
                 ])?;
                 news.push(n == 1);
             }
@@ -390,44 +391,28 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn raw_events(&self, sql: Sql) -> Result<Vec<crate::event::StoredEvent>, StoreError> {
+    pub(super) async fn raw_events(&self, sql: Sql) -> Result<Vec<StoredEvent>, StoreError> {
         self.read(move |c| {
             let mut stmt = c.prepare(&sql.text)?;
-            let rows = stmt.query_map(params_from_iter(sql.params.iter().map(to_value)), |r| {
-                let names = [
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                ];
-                Ok(raw_event(
-                    r.get(0)?,
-                    names,
-                    [r.get(11)?, r.get(18)?, r.get(21)?, r.get(22)?],
-                    [r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?],
-                    r.get(17)?,
-                    r.get(19)?,
-                    r.get(20)?,
-                    r.get(23)?,
-                ))
-            })?;
+            let rows = stmt.query_map(params_from_iter(sql.params.iter().map(to_value)), raw_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }
 
-    pub(super) async fn event_page(&self, sql: Sql) -> Result<Vec<EventRow>, StoreError> {
+    pub(super) async fn event_page(&self, sql: Sql) -> Result<Vec<StoredEvent>, StoreError> {
         self.read(move |c| {
             let mut stmt = c.prepare(&sql.text)?;
             let rows = stmt.query_map(params_from_iter(sql.params.iter().map(to_value)), |r| {
-                let id: Vec<u8> = r.get(1)?;
-                Ok((r.get(0)?, Uuid::from_slice(&id).unwrap_or_default(), r.get(2)?))
+                let id: Vec<u8> = r.get(24)?;
+                Ok(page_event(
+                    raw_row(r)?,
+                    Uuid::from_slice(&id).unwrap_or_default(),
+                    r.get(25)?,
+                    r.get(26)?,
+                    r.get(27)?,
+                    r.get(28)?,
+                ))
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
@@ -547,6 +532,32 @@ impl SqliteStore {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
     }
+}
+
+/// An event from the columns of [`crate::report::sql::RAW_COLUMNS`].
+fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    let names = [
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ];
+    Ok(raw_event(
+        r.get(0)?,
+        names,
+        [r.get(11)?, r.get(18)?, r.get(21)?, r.get(22)?],
+        [r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?],
+        r.get(17)?,
+        r.get(19)?,
+        r.get(20)?,
+        r.get(23)?,
+    ))
 }
 
 fn prepare_reader(conn: &Connection) -> Result<(), StoreError> {
