@@ -47,9 +47,9 @@ fn event(i: u64, ts_ms: i64) -> Value {
         "schema": 1, "id": uuid::Uuid::now_v7().to_string(),
         "ts": modelplug_schema::Timestamp(ts_ms as u64).to_string(),
         "app": format!("app-{app:02}"), "team": format!("team-{}", app % 5),
-        "user": format!("user-{}", (h >> 8) % 200), "env": if (h >> 16) % 4 == 0 { "staging" } else { "prod" },
+        "user": format!("user-{}", (h >> 8) % 200), "env": if (h >> 16).is_multiple_of(4) { "staging" } else { "prod" },
         "operation": "chat", "model_requested": "smart", "provider": provider,
-        "deployment": format!("{provider}-eu"), "model": model, "stream": (h >> 20) % 2 == 0,
+        "deployment": format!("{provider}-eu"), "model": model, "stream": (h >> 20).is_multiple_of(2),
         "status": if error { "error" } else { "ok" },
         "input_tokens": 200 + (h >> 24) % 2000, "output_tokens": 50 + (h >> 32) % 500,
         "cached_input_tokens": (h >> 40) % 100, "reasoning_tokens": 0,
@@ -65,7 +65,7 @@ fn event(i: u64, ts_ms: i64) -> Value {
         e["error_code"] = json!("RATE_LIMITED");
         e["http_status"] = json!(429);
     }
-    if (h >> 20) % 2 == 0 {
+    if (h >> 20).is_multiple_of(2) {
         e["ttft_ms"] = json!(80.0 + ((h >> 48) % 400) as f64);
     }
     e
