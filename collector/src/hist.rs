@@ -1,13 +1,16 @@
 //! [`Histogram`]: latency counts in log-scale buckets, so that percentiles of any group over any
 //! range come from rollups (summed bucket by bucket) instead of every raw event.
 //!
-//! Bucket 0 holds values under 1 ms; bucket `i ≥ 1` holds `[2^((i-1)/4), 2^(i/4))` ms, four
-//! buckets per doubling. A percentile is reported as its bucket's geometric middle, within ±9 %
+//! Bucket 0 holds values under 10 µs; bucket `i ≥ 1` holds `[2^((i-1)/4), 2^(i/4))` × 10 µs,
+//! four buckets per doubling, up to about 8 hours (cache hits answer in microseconds, models in
+//! seconds). A percentile is reported as its bucket's geometric middle, within ±9 %
 //! of the true value. Stored as little-endian `u32` counts with trailing empty buckets trimmed
 //! (SQLite `BLOB`) or as `bigint[]` (PostgreSQL); both databases add two histograms with a
 //! function of ours, `mp_hist_add` (see the migrations).
 
-/// The highest bucket: 2^(126/4) ms is far past any call's latency.
+/// The lowest value told apart, in milliseconds.
+const MIN_MS: f64 = 0.01;
+/// The highest bucket: 2^(126/4) × 10 µs is about 8 hours.
 const MAX_BUCKET: usize = 127;
 
 /// Counts per log-scale bucket (see the module docs).
@@ -19,10 +22,10 @@ pub struct Histogram {
 impl Histogram {
     /// The bucket of a value in milliseconds.
     pub fn bucket_of(ms: f64) -> usize {
-        if ms.is_nan() || ms < 1.0 {
+        if ms.is_nan() || ms < MIN_MS {
             return 0;
         }
-        ((ms.log2() * 4.0).floor() as usize + 1).min(MAX_BUCKET)
+        (((ms / MIN_MS).log2() * 4.0).floor() as usize + 1).min(MAX_BUCKET)
     }
 
     /// Counts one value.
@@ -74,9 +77,9 @@ impl Histogram {
     /// The geometric middle of bucket `i`, in milliseconds.
     fn middle_of(i: usize) -> f64 {
         if i == 0 {
-            0.5
+            MIN_MS / 2.0
         } else {
-            ((i as f64 - 0.5) / 4.0).exp2()
+            MIN_MS * ((i as f64 - 0.5) / 4.0).exp2()
         }
     }
 
@@ -134,10 +137,10 @@ mod tests {
 
     #[test]
     fn buckets_are_a_quarter_doubling_wide() {
-        assert_eq!(Histogram::bucket_of(0.2), 0);
+        assert_eq!(Histogram::bucket_of(0.002), 0);
         assert_eq!(Histogram::bucket_of(f64::NAN), 0);
-        assert_eq!(Histogram::bucket_of(1.0), 1);
-        assert_eq!(Histogram::bucket_of(2.0), 5);
+        assert_eq!(Histogram::bucket_of(0.01), 1);
+        assert_eq!(Histogram::bucket_of(0.02), 5);
         assert_eq!(Histogram::bucket_of(1e30), MAX_BUCKET);
     }
 

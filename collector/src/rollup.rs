@@ -6,7 +6,9 @@
 //! Three kinds of row share one table, told apart by `attr`:
 //! - `""`: the main rollup, by app, team, env, operation, provider, deployment, model, status
 //!   and error code;
-//! - `"user"`: the same, per end user (`attr_value`);
+//! - `"user"`: per end user (`attr_value`), by app, team, status and error code only — a
+//!   user's calls are many and varied, and rows by every dimension would be as many as the
+//!   events (a report by user and model reads the events);
 //! - `"label:<key>"`: the same, per value of one label.
 //!
 //! User and labels are kept apart from the main rollup because their cardinality is open-ended.
@@ -153,8 +155,14 @@ pub fn rollups_of<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> BTre
             e.error_code.clone(),
         ];
         let mut attrs = vec![(String::new(), String::new())];
+        let mut user = None;
         if !e.user.is_empty() {
-            attrs.push((USER_ATTR.to_owned(), e.user.clone()));
+            // App, team, status and error code only (see the module docs).
+            let mut d = dims.clone();
+            for i in 2..7 {
+                d[i].clear();
+            }
+            user = Some((e.user.clone(), d));
         }
         for (k, v) in &e.labels {
             attrs.push((format!("{LABEL_ATTR_PREFIX}{k}"), v.clone()));
@@ -168,6 +176,16 @@ pub fn rollups_of<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> BTre
                     attr: attr.clone(),
                     attr_value: attr_value.clone(),
                     dims: dims.clone(),
+                };
+                out.entry(key).or_default().add_event(e);
+            }
+            if let Some((value, d)) = &user {
+                let key = RollupKey {
+                    period_ms,
+                    start_ms,
+                    attr: USER_ATTR.to_owned(),
+                    attr_value: value.clone(),
+                    dims: d.clone(),
                 };
                 out.entry(key).or_default().add_event(e);
             }

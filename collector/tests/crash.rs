@@ -155,8 +155,17 @@ async fn a_collector_killed_mid_ingest_loses_no_acknowledged_event() {
     // Restarted on the same file: it recovers and serves.
     let mut again = serve(&db, port).await;
     assert_eq!(post(&url, &key, &[event("app-k", now_ms(), 1)]).await.0, 200);
+    // SIGKILL again: the rollups it had not written yet are mended when the store next opens.
     again.kill().unwrap();
     again.wait().unwrap();
+    modelplug_collector::Store::open(
+        &modelplug_collector::DbUrl::Sqlite(path.clone()),
+        &Default::default(),
+    )
+    .await
+    .unwrap()
+    .close()
+    .await;
     let (ids, count, rolled) = stored(&path);
     let lost: Vec<&String> = acked.iter().filter(|id| !ids.contains(*id)).collect();
     assert!(

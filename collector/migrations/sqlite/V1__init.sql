@@ -87,3 +87,11 @@ CREATE TABLE client_drops (
     app TEXT NOT NULL,
     dropped INTEGER NOT NULL
 );
+
+-- The rollups hold every event up to this `events.seq`; later ones are added by the writer
+-- within a second, or on start after a crash (collector/src/store/sqlite.rs).
+CREATE TABLE rollup_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    rolled_seq INTEGER NOT NULL
+);
+INSERT INTO rollup_state (id, rolled_seq) VALUES (1, 0);

@@ -206,24 +206,27 @@ pub async fn run(store: &Store, q: &ReportQuery) -> Result<Report, StoreError> {
     let plan = Plan::of(q);
     let d = store.dialect();
     let mut groups: HashMap<Vec<Cell>, Group> = HashMap::new();
-    let mut rollup_rows = 0;
-    if let Some(sql) = sql::rollup_select(d, &q.group_by, &q.filters, &plan) {
-        let time_dims: Vec<bool> = q.group_by.iter().map(Dim::is_time).collect();
-        for row in store.grouped_rows(sql, time_dims).await? {
-            rollup_rows += 1;
-            groups
-                .entry(row.cells)
-                .or_default()
-                .add(&row.status, &row.error_code, &row.totals);
-        }
+    let time_dims: Vec<bool> = q.group_by.iter().map(Dim::is_time).collect();
+    let rollup = sql::rollup_select(d, &q.group_by, &q.filters, &plan).map(|s| (s, time_dims));
+    let mut raw: Vec<sql::Sql> = plan
+        .raw
+        .iter()
+        .map(|(from, to)| sql::raw_select(d, &q.filters, *from, *to))
+        .collect();
+    if let (true, Some((from, to))) = (store.rollups_trail(), plan.covered) {
+        raw.push(sql::tail_select(d, &q.filters, from, to));
     }
-    let mut raw_events = 0;
-    for (from, to) in &plan.raw {
-        for e in store
-            .raw_events(sql::raw_select(d, &q.filters, *from, *to))
-            .await?
-        {
-            raw_events += 1;
+    let (rows, events) = store.report_reads(rollup, raw).await?;
+    let rollup_rows = rows.len();
+    for row in rows {
+        groups
+            .entry(row.cells)
+            .or_default()
+            .add(&row.status, &row.error_code, &row.totals);
+    }
+    let raw_events = events.len();
+    {
+        for e in events {
             if !passes_open_filters(&e, &q.filters) {
                 continue;
             }

@@ -3,7 +3,7 @@
 //! a 90-day range reads about 90 rows per group instead of every event.
 
 use super::query::{Dim, ReportQuery};
-use crate::rollup::{DAY_MS, HOUR_MS};
+use crate::rollup::{DAY_MS, HOUR_MS, USER_ATTR};
 
 /// Rollup rows to read: their attribute and `(period, start, end)` ranges of row starts.
 pub type RollupRanges = (String, Vec<(i64, i64, i64)>);
@@ -17,6 +17,8 @@ pub struct Plan {
     pub rollups: Option<RollupRanges>,
     /// Ranges `[from, to)` read from the events.
     pub raw: Vec<(i64, i64)>,
+    /// The range the rollup rows cover, `[from, to)`.
+    pub covered: Option<(i64, i64)>,
 }
 
 fn floor(t: i64, unit: i64) -> i64 {
@@ -31,27 +33,28 @@ fn ceil(t: i64, unit: i64) -> i64 {
 impl Plan {
     /// The plan for `q`.
     pub fn of(q: &ReportQuery) -> Plan {
-        let mut attrs: Vec<String> = q
-            .group_by
-            .iter()
-            .chain(q.filters.iter().map(|f| &f.dim))
-            .filter_map(Dim::attr)
-            .collect();
+        let dims = || q.group_by.iter().chain(q.filters.iter().map(|f| &f.dim));
+        let mut attrs: Vec<String> = dims().filter_map(Dim::attr).collect();
         attrs.sort();
         attrs.dedup();
         if attrs.len() > 1 {
-            return Plan {
-                rollups: None,
-                raw: vec![(q.from_ms, q.to_ms)],
-            };
+            return Plan::events_only(q);
         }
         let attr = attrs.pop().unwrap_or_default();
+        // User rollup rows keep app, team, status and error code only (a user's calls are many
+        // and varied; finer rows would be as many as the events).
+        let in_user_rows = |d: &Dim| {
+            matches!(
+                d,
+                Dim::User | Dim::App | Dim::Team | Dim::Status | Dim::ErrorCode | Dim::Day | Dim::Hour
+            )
+        };
+        if attr == USER_ATTR && !dims().all(in_user_rows) {
+            return Plan::events_only(q);
+        }
         let (h0, h1) = (ceil(q.from_ms, HOUR_MS), floor(q.to_ms, HOUR_MS));
         if h0 >= h1 {
-            return Plan {
-                rollups: None,
-                raw: vec![(q.from_ms, q.to_ms)],
-            };
+            return Plan::events_only(q);
         }
         let mut raw = vec![];
         if q.from_ms < h0 {
@@ -77,6 +80,15 @@ impl Plan {
         Plan {
             rollups: Some((attr, ranges)),
             raw,
+            covered: Some((h0, h1)),
+        }
+    }
+
+    fn events_only(q: &ReportQuery) -> Plan {
+        Plan {
+            rollups: None,
+            raw: vec![(q.from_ms, q.to_ms)],
+            covered: None,
         }
     }
 }
@@ -133,10 +145,16 @@ mod tests {
             Plan::of(&two),
             Plan {
                 rollups: None,
-                raw: vec![(0, 10 * DAY_MS)]
+                raw: vec![(0, 10 * DAY_MS)],
+                covered: None
             }
         );
-        let one = q(0, 10 * DAY_MS, vec![Dim::User, Dim::Model]);
+        let one = q(0, 10 * DAY_MS, vec![Dim::User, Dim::App]);
         assert_eq!(Plan::of(&one).rollups.unwrap().0, "user");
+        // User rows hold no model: by user and model, the events answer.
+        assert_eq!(
+            Plan::of(&q(0, 10 * DAY_MS, vec![Dim::User, Dim::Model])).rollups,
+            None
+        );
     }
 }

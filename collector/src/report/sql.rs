@@ -177,6 +177,15 @@ pub fn raw_select(d: Dialect, filters: &[Filter], from: i64, to: i64) -> Sql {
 /// The columns [`events_select`] reads: [`RAW_COLUMNS`], then what makes the whole event again.
 pub const PAGE_COLUMNS: &str = "id, model_requested, http_status, policy_version, extra";
 
+/// The events of `[from, to)` past the rollups' mark (SQLite, whose writer adds events to the
+/// rollups once a second): read with the rollups in one snapshot, they make a report exact.
+pub fn tail_select(d: Dialect, filters: &[Filter], from: i64, to: i64) -> Sql {
+    let mut sql = raw_select(d, filters, from, to);
+    sql.text
+        .push_str(" AND seq > (SELECT rolled_seq FROM rollup_state WHERE id = 1)");
+    sql
+}
+
 /// A page of stored events, newest first, as [`RAW_COLUMNS`] then [`PAGE_COLUMNS`].
 pub fn events_select(
     d: Dialect,

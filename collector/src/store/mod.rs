@@ -192,6 +192,43 @@ impl Store {
         each!(self, s => s.grouped_rows(sql, time_dims).await)
     }
 
+    /// A report's reads: the rollup groups and the events of `raw`, in one snapshot where
+    /// the database allows (SQLite).
+    pub async fn report_reads(
+        &self,
+        rollup: Option<(Sql, Vec<bool>)>,
+        raw: Vec<Sql>,
+    ) -> Result<(Vec<GroupedRow>, Vec<StoredEvent>), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.report_reads(rollup, raw).await,
+            Store::Postgres(s) => {
+                let groups = match rollup {
+                    Some((sql, time_dims)) => s.grouped_rows(sql, time_dims).await?,
+                    None => Vec::new(),
+                };
+                let mut events = Vec::new();
+                for sql in raw {
+                    events.extend(s.raw_events(sql).await?);
+                }
+                Ok((groups, events))
+            }
+        }
+    }
+
+    /// Whether the rollups trail the events (SQLite writes them once a second; a report adds
+    /// the events past the mark, [`crate::report::sql::tail_select`]).
+    pub fn rollups_trail(&self) -> bool {
+        matches!(self, Store::Sqlite(_))
+    }
+
+    /// Writes rollup sums held in memory now (SQLite; PostgreSQL writes them with each batch).
+    pub async fn flush_rollups(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.flush_rollups().await,
+            Store::Postgres(_) => Ok(()),
+        }
+    }
+
     /// Runs an events query of [`crate::report::sql::raw_select`].
     pub async fn raw_events(&self, sql: Sql) -> Result<Vec<StoredEvent>, StoreError> {
         each!(self, s => s.raw_events(sql).await)

@@ -1,8 +1,16 @@
 //! SQLite: WAL, one writer thread that commits every batch waiting at that moment in one
 //! transaction (group commit), and a small pool of read connections for reports.
+//!
+//! The writer adds events to the rollups in memory and writes those sums every second (or
+//! every [`FLUSH_EVENTS`] events), with the `events.seq` they reach (`rollup_state`), in one
+//! transaction: a rollup row is written once a second instead of once a batch. A report reads
+//! the rollups and the events past that mark in one snapshot, so it is exact at every moment;
+//! after a crash the events past the mark are rolled up on start.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use rusqlite::functions::{Aggregate, Context, FunctionFlags};
 use rusqlite::types::Value as SqlLiteValue;
@@ -16,7 +24,7 @@ use crate::hist::Histogram;
 use crate::keys::{KeyKind, KeyRecord};
 use crate::report::sql::{Sql, SqlValue};
 use crate::report::{Cell, GroupedRow};
-use crate::rollup::{DIM_COLUMNS, SUM_COLUMNS, Totals, rollups_of};
+use crate::rollup::{DIM_COLUMNS, RollupKey, SUM_COLUMNS, Totals, rollups_of};
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -24,6 +32,10 @@ mod embedded {
 
 /// The most batches one writer transaction takes.
 const GROUP_COMMIT_BATCHES: usize = 64;
+/// Events after which pending rollup sums are written, whatever the time.
+const FLUSH_EVENTS: usize = 200_000;
+/// How long rollup sums wait in memory at most.
+const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 /// Idle read connections kept.
 const READ_POOL: usize = 4;
 
@@ -31,6 +43,7 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 enum WriterMsg {
     Ingest(IngestBatch, oneshot::Sender<Result<Vec<bool>, StoreError>>),
+    Flush(oneshot::Sender<()>),
     Run(Job),
     Stop,
 }
@@ -130,9 +143,13 @@ fn upsert_rollup_sql() -> String {
 }
 
 /// Stores batches in one transaction; per batch, which events were new.
-fn write_batches(conn: &mut Connection, batches: &[&IngestBatch]) -> Result<Vec<Vec<bool>>, StoreError> {
+fn write_batches(
+    conn: &mut Connection,
+    batches: &[&IngestBatch],
+) -> Result<(Vec<Vec<bool>>, i64), StoreError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut fresh = Vec::with_capacity(batches.len());
+    let mut last_seq = 0;
     {
         let mut insert = tx.prepare_cached(INSERT_EVENT)?;
         for b in batches {
@@ -172,28 +189,12 @@ fn write_batches(conn: &mut Connection, batches: &[&IngestBatch]) -> Result<Vec<
                     e.labels_json(),
                     e.extra,
                 ])?;
+                if n == 1 {
+                    last_seq = tx.last_insert_rowid();
+                }
                 news.push(n == 1);
             }
             fresh.push(news);
-        }
-        let new_events = batches
-            .iter()
-            .zip(&fresh)
-            .flat_map(|(b, n)| b.events.iter().zip(n).filter(|(_, n)| **n).map(|(e, _)| e));
-        let mut upsert = tx.prepare_cached(&upsert_rollup_sql())?;
-        for (k, t) in rollups_of(new_events) {
-            let mut values: Vec<SqlLiteValue> = vec![
-                SqlLiteValue::Integer(k.period_ms),
-                SqlLiteValue::Integer(k.start_ms),
-                SqlLiteValue::Text(k.attr),
-                SqlLiteValue::Text(k.attr_value),
-            ];
-            values.extend(k.dims.into_iter().map(SqlLiteValue::Text));
-            values.extend(t.sums.iter().map(|s| SqlLiteValue::Integer(*s)));
-            values.push(SqlLiteValue::Real(t.latency_sum_ms));
-            values.push(SqlLiteValue::Blob(t.latency.to_blob()));
-            values.push(SqlLiteValue::Blob(t.ttft.to_blob()));
-            upsert.execute(params_from_iter(values))?;
         }
         let mut drops =
             tx.prepare_cached("INSERT INTO client_drops (received_ms, app, dropped) VALUES (?1, ?2, ?3)")?;
@@ -204,29 +205,152 @@ fn write_batches(conn: &mut Connection, batches: &[&IngestBatch]) -> Result<Vec<
         }
     }
     tx.commit()?;
-    Ok(fresh)
+    Ok((fresh, last_seq))
+}
+
+/// Rollup sums not yet written, and the `seq` they reach.
+#[derive(Default)]
+struct Pending {
+    sums: HashMap<RollupKey, Totals>,
+    seq: i64,
+    events: usize,
+    since: Option<Instant>,
+}
+
+impl Pending {
+    fn add<'a>(&mut self, events: impl IntoIterator<Item = &'a StoredEvent>, seq: i64) {
+        for (k, t) in rollups_of(events) {
+            self.sums.entry(k).or_default().merge(&t);
+        }
+        self.seq = self.seq.max(seq);
+        self.since.get_or_insert_with(Instant::now);
+    }
+
+    fn due(&self) -> bool {
+        self.events >= FLUSH_EVENTS || self.since.is_some_and(|t| t.elapsed() >= FLUSH_INTERVAL)
+    }
+}
+
+/// Writes rollup sums and the mark they reach, in one transaction.
+fn write_rollups(
+    conn: &mut Connection,
+    sums: &HashMap<RollupKey, Totals>,
+    seq: i64,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut upsert = tx.prepare_cached(&upsert_rollup_sql())?;
+        for (k, t) in sums {
+            let mut values: Vec<SqlLiteValue> = vec![
+                SqlLiteValue::Integer(k.period_ms),
+                SqlLiteValue::Integer(k.start_ms),
+                SqlLiteValue::Text(k.attr.clone()),
+                SqlLiteValue::Text(k.attr_value.clone()),
+            ];
+            values.extend(k.dims.iter().map(|d| SqlLiteValue::Text(d.clone())));
+            values.extend(t.sums.iter().map(|s| SqlLiteValue::Integer(*s)));
+            values.push(SqlLiteValue::Real(t.latency_sum_ms));
+            values.push(SqlLiteValue::Blob(t.latency.to_blob()));
+            values.push(SqlLiteValue::Blob(t.ttft.to_blob()));
+            upsert.execute(params_from_iter(values))?;
+        }
+        tx.execute(
+            "UPDATE rollup_state SET rolled_seq = max(rolled_seq, ?1) WHERE id = 1",
+            [seq],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Writes the pending sums; on failure they are kept for the next try (and a crash before
+/// then is mended on start by [`catch_up`]).
+fn flush(conn: &mut Connection, pending: &mut Pending) {
+    if pending.sums.is_empty() {
+        *pending = Pending::default();
+        return;
+    }
+    match write_rollups(conn, &pending.sums, pending.seq) {
+        Ok(()) => *pending = Pending::default(),
+        Err(e) => tracing::error!(error = %e, "writing rollups failed; will try again"),
+    }
+}
+
+/// Rolls up the events past the mark (those a crash kept from the rollups), in slices.
+fn catch_up(conn: &mut Connection) -> Result<u64, StoreError> {
+    let mut total = 0;
+    loop {
+        let rolled: i64 = conn.query_row("SELECT rolled_seq FROM rollup_state WHERE id = 1", [], |r| {
+            r.get(0)
+        })?;
+        let mut last = rolled;
+        let mut events = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {}, seq FROM events WHERE seq > ?1 ORDER BY seq LIMIT 50000",
+                crate::report::sql::RAW_COLUMNS
+            ))?;
+            let rows = stmt.query_map([rolled], |r| Ok((raw_row(r)?, r.get::<_, i64>(24)?)))?;
+            for row in rows {
+                let (e, seq) = row?;
+                last = seq;
+                events.push(e);
+            }
+        }
+        if events.is_empty() {
+            return Ok(total);
+        }
+        total += events.len() as u64;
+        let mut pending = Pending::default();
+        pending.add(&events, last);
+        write_rollups(conn, &pending.sums, last)?;
+    }
 }
 
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriterMsg>) {
-    let mut pending: Option<WriterMsg> = None;
+    let mut next: Option<WriterMsg> = None;
+    let mut pending = Pending::default();
     loop {
-        let msg = match pending.take() {
+        if pending.due() {
+            flush(&mut conn, &mut pending);
+        }
+        let msg = match next.take() {
             Some(m) => m,
-            None => match rx.recv() {
-                Ok(m) => m,
-                Err(_) => return,
-            },
+            None => {
+                let received = match pending.since {
+                    Some(t) => rx
+                        .recv_timeout(FLUSH_INTERVAL.saturating_sub(t.elapsed()))
+                        .map_err(|e| e == mpsc::RecvTimeoutError::Disconnected),
+                    None => rx.recv().map_err(|_| true),
+                };
+                match received {
+                    Ok(m) => m,
+                    // Time to write the sums.
+                    Err(false) => continue,
+                    Err(true) => {
+                        flush(&mut conn, &mut pending);
+                        return;
+                    }
+                }
+            }
         };
         match msg {
-            WriterMsg::Stop => return,
+            WriterMsg::Stop => {
+                flush(&mut conn, &mut pending);
+                return;
+            }
             WriterMsg::Run(job) => job(&mut conn),
+            WriterMsg::Flush(reply) => {
+                flush(&mut conn, &mut pending);
+                let _ = reply.send(());
+            }
             WriterMsg::Ingest(batch, reply) => {
                 let mut group = vec![(batch, reply)];
                 while group.len() < GROUP_COMMIT_BATCHES {
                     match rx.try_recv() {
                         Ok(WriterMsg::Ingest(b, r)) => group.push((b, r)),
                         Ok(other) => {
-                            pending = Some(other);
+                            next = Some(other);
                             break;
                         }
                         Err(_) => break,
@@ -234,7 +358,13 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriterMsg>) {
                 }
                 let batches: Vec<&IngestBatch> = group.iter().map(|(b, _)| b).collect();
                 match write_batches(&mut conn, &batches) {
-                    Ok(fresh) => {
+                    Ok((fresh, seq)) => {
+                        let new_events = batches
+                            .iter()
+                            .zip(&fresh)
+                            .flat_map(|(b, n)| b.events.iter().zip(n).filter(|(_, n)| **n).map(|(e, _)| e));
+                        pending.add(new_events, seq);
+                        pending.events += fresh.iter().map(Vec::len).sum::<usize>();
                         for ((_, reply), f) in group.into_iter().zip(fresh) {
                             let _ = reply.send(Ok(f));
                         }
@@ -263,10 +393,16 @@ impl SqliteStore {
                     .map_err(|e| StoreError::Url(format!("{}: {e}", dir.display())))?;
             }
             let mut conn = Connection::open(&path)?;
+            // Large rows (events) insert faster on larger pages; only a new file takes it.
+            conn.execute_batch("PRAGMA page_size = 16384;")?;
             prepare(&conn, &sync)?;
             embedded::migrations::runner()
                 .run(&mut conn)
                 .map_err(|e| StoreError::Migration(e.to_string()))?;
+            let caught_up = catch_up(&mut conn)?;
+            if caught_up > 0 {
+                tracing::info!(events = caught_up, "rolled up the events a crash had left out");
+            }
             Ok((conn, path))
         })
         .await
@@ -342,6 +478,42 @@ impl SqliteStore {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Writes the pending rollup sums now.
+    pub(super) async fn flush_rollups(&self) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(WriterMsg::Flush(tx))?;
+        rx.await.map_err(|_| StoreError::Closed)
+    }
+
+    /// A report's reads in one snapshot: rollup groups, then events.
+    pub(super) async fn report_reads(
+        &self,
+        rollup: Option<(Sql, Vec<bool>)>,
+        raw: Vec<Sql>,
+    ) -> Result<(Vec<GroupedRow>, Vec<StoredEvent>), StoreError> {
+        self.read(move |c| {
+            c.execute_batch("BEGIN DEFERRED")?;
+            let out = (|| {
+                let groups = match &rollup {
+                    Some((sql, time_dims)) => grouped(c, sql, time_dims)?,
+                    None => Vec::new(),
+                };
+                let mut events = Vec::new();
+                for sql in &raw {
+                    let mut stmt = c.prepare(&sql.text)?;
+                    let rows = stmt.query_map(params_from_iter(sql.params.iter().map(to_value)), raw_row)?;
+                    for r in rows {
+                        events.push(r?);
+                    }
+                }
+                Ok((groups, events))
+            })();
+            let _ = c.execute_batch("COMMIT");
+            out
+        })
+        .await
+    }
+
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| {
             Ok(
@@ -359,36 +531,7 @@ impl SqliteStore {
         sql: Sql,
         time_dims: Vec<bool>,
     ) -> Result<Vec<GroupedRow>, StoreError> {
-        self.read(move |c| {
-            let mut stmt = c.prepare(&sql.text)?;
-            let n = time_dims.len();
-            let rows = stmt.query_map(params_from_iter(sql.params.iter().map(to_value)), |r| {
-                let mut cells = Vec::with_capacity(n);
-                for (i, time) in time_dims.iter().enumerate() {
-                    cells.push(if *time {
-                        Cell::Time(r.get(i)?)
-                    } else {
-                        Cell::Text(r.get(i)?)
-                    });
-                }
-                let mut totals = Totals::default();
-                for (j, s) in totals.sums.iter_mut().enumerate() {
-                    *s = r.get::<_, Option<i64>>(n + 2 + j)?.unwrap_or(0);
-                }
-                totals.latency_sum_ms = r.get::<_, Option<f64>>(n + 14)?.unwrap_or(0.0);
-                totals.latency =
-                    Histogram::from_blob(&r.get::<_, Option<Vec<u8>>>(n + 15)?.unwrap_or_default());
-                totals.ttft = Histogram::from_blob(&r.get::<_, Option<Vec<u8>>>(n + 16)?.unwrap_or_default());
-                Ok(GroupedRow {
-                    cells,
-                    status: r.get(n)?,
-                    error_code: r.get(n + 1)?,
-                    totals,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        self.read(move |c| grouped(c, &sql, &time_dims)).await
     }
 
     pub(super) async fn raw_events(&self, sql: Sql) -> Result<Vec<StoredEvent>, StoreError> {
@@ -532,6 +675,36 @@ impl SqliteStore {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
     }
+}
+
+/// Runs a rollup query of [`crate::report::sql::rollup_select`].
+fn grouped(c: &Connection, sql: &Sql, time_dims: &[bool]) -> Result<Vec<GroupedRow>, StoreError> {
+    let mut stmt = c.prepare(&sql.text)?;
+    let n = time_dims.len();
+    let rows = stmt.query_map(params_from_iter(sql.params.iter().map(to_value)), |r| {
+        let mut cells = Vec::with_capacity(n);
+        for (i, time) in time_dims.iter().enumerate() {
+            cells.push(if *time {
+                Cell::Time(r.get(i)?)
+            } else {
+                Cell::Text(r.get(i)?)
+            });
+        }
+        let mut totals = Totals::default();
+        for (j, s) in totals.sums.iter_mut().enumerate() {
+            *s = r.get::<_, Option<i64>>(n + 2 + j)?.unwrap_or(0);
+        }
+        totals.latency_sum_ms = r.get::<_, Option<f64>>(n + 14)?.unwrap_or(0.0);
+        totals.latency = Histogram::from_blob(&r.get::<_, Option<Vec<u8>>>(n + 15)?.unwrap_or_default());
+        totals.ttft = Histogram::from_blob(&r.get::<_, Option<Vec<u8>>>(n + 16)?.unwrap_or_default());
+        Ok(GroupedRow {
+            cells,
+            status: r.get(n)?,
+            error_code: r.get(n + 1)?,
+            totals,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// An event from the columns of [`crate::report::sql::RAW_COLUMNS`].

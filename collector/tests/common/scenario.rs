@@ -183,7 +183,8 @@ pub async fn ingest_and_report(c: &Collector) {
         "a wide range reads rollups: {}",
         r["sources"]
     );
-    assert_eq!(r["sources"]["raw_events"], 0);
+    // Events the rollups do not hold yet (SQLite writes them each second) are read from the
+    // events in the same snapshot: the checks above are exact at every moment.
     check_report(c, &all, wide_from, wide_to, &["day"], "").await;
     // Unaligned: minutes from the events, hours and days from the rollups.
     let (from, to) = (
