@@ -159,8 +159,8 @@ pub fn rollups_of<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> BTre
         if !e.user.is_empty() {
             // App, team, status and error code only (see the module docs).
             let mut d = dims.clone();
-            for i in 2..7 {
-                d[i].clear();
+            for d in &mut d[2..7] {
+                d.clear();
             }
             user = Some((e.user.clone(), d));
         }
