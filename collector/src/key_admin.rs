@@ -77,6 +77,15 @@ pub async fn rotate(store: &Store, id: &str, grace_ms: i64, now_ms: i64) -> Resu
         .await?
         .filter(|k| k.active(now_ms))
         .ok_or_else(|| KeyAdminError::NotFound(id.to_owned()))?;
+    if grace_ms < 0 {
+        return Err(KeyAdminError::Invalid("`grace_s`: 0 or more seconds".into()));
+    }
+    if old.expires_ms.is_some() {
+        // Rotated already: a second successor would cut the first one's grace short.
+        return Err(KeyAdminError::Invalid(format!(
+            "`{id}` was rotated already and is in its grace period"
+        )));
+    }
     let key = new_key(
         old.kind,
         old.app.clone(),
@@ -85,7 +94,7 @@ pub async fn rotate(store: &Store, id: &str, grace_ms: i64, now_ms: i64) -> Resu
         now_ms,
     );
     store.insert_key(key.record.clone()).await?;
-    store.end_key(id, None, Some(now_ms + grace_ms.max(0))).await?;
+    store.end_key(id, None, Some(now_ms + grace_ms)).await?;
     Ok(key)
 }
 

@@ -105,27 +105,46 @@ impl Metrics {
         self.ingest_seconds.observe(seconds);
     }
 
-    /// One event stored.
-    pub fn stored(&self, e: &StoredEvent) {
-        let base = || vec![("app", e.app.clone()), ("model", e.model.clone())];
-        let mut l = base();
-        l.push(("provider", e.provider.clone()));
-        l.push(("status", e.status.to_owned()));
-        self.events.get_or_create(&l).inc();
-        for (kind, n) in [
-            ("input", e.input_tokens),
-            ("output", e.output_tokens),
-            ("cached_input", e.cached_input_tokens),
-            ("reasoning", e.reasoning_tokens),
-        ] {
-            if n > 0 {
-                let mut l = base();
-                l.push(("kind", kind.to_owned()));
-                self.tokens.get_or_create(&l).inc_by(n as u64);
+    /// Events stored by one request: summed per label set first, so the families are touched
+    /// once per (app, model, …) rather than once per event.
+    pub fn stored<'a>(&self, events: impl IntoIterator<Item = &'a StoredEvent>) {
+        type Key<'a> = (&'a str, &'a str, &'a str, &'a str);
+        let mut sums: std::collections::HashMap<Key<'a>, (u64, [u64; 4], i64)> =
+            std::collections::HashMap::new();
+        for e in events {
+            let s = sums
+                .entry((e.app.as_str(), e.model.as_str(), e.provider.as_str(), e.status))
+                .or_default();
+            s.0 += 1;
+            for (t, n) in s.1.iter_mut().zip([
+                e.input_tokens,
+                e.output_tokens,
+                e.cached_input_tokens,
+                e.reasoning_tokens,
+            ]) {
+                *t += n as u64;
             }
+            s.2 += e.cost_nusd.unwrap_or(0);
         }
-        if let Some(c) = e.cost_nusd {
-            self.cost.get_or_create(&base()).inc_by(c as f64 / 1e9);
+        for ((app, model, provider, status), (n, tokens, cost)) in sums {
+            let base = || vec![("app", app.to_owned()), ("model", model.to_owned())];
+            let mut l = base();
+            l.push(("provider", provider.to_owned()));
+            l.push(("status", status.to_owned()));
+            self.events.get_or_create(&l).inc_by(n);
+            for (kind, n) in ["input", "output", "cached_input", "reasoning"]
+                .into_iter()
+                .zip(tokens)
+            {
+                if n > 0 {
+                    let mut l = base();
+                    l.push(("kind", kind.to_owned()));
+                    self.tokens.get_or_create(&l).inc_by(n);
+                }
+            }
+            if cost > 0 {
+                self.cost.get_or_create(&base()).inc_by(cost as f64 / 1e9);
+            }
         }
     }
 

@@ -192,7 +192,6 @@ async fn ingest_inner(s: &AppState, headers: &HeaderMap, body: Body) -> Response
     };
     let now = now_ms();
     let mut events = Vec::with_capacity(batch.events.len());
-    let mut positions = Vec::with_capacity(batch.events.len());
     let mut errors = Vec::new();
     let mut rejected = 0usize;
     let mut only_not_allowed = true;
@@ -200,7 +199,6 @@ async fn ingest_inner(s: &AppState, headers: &HeaderMap, body: Body) -> Response
         match ingest::admit(raw, &key, now as u64) {
             Ok(e) => {
                 events.push(e);
-                positions.push(i);
             }
             Err(r) => {
                 rejected += 1;
@@ -231,21 +229,22 @@ async fn ingest_inner(s: &AppState, headers: &HeaderMap, body: Body) -> Response
             events,
             dropped,
         };
-        let fresh = match s.store.ingest(stored.clone()).await {
+        let (fresh, stored) = match s.store.ingest(stored).await {
             Ok(f) => f,
             Err(e) => return store_error(s, "ingest", e),
         };
-        for (e, new) in stored.events.iter().zip(&fresh) {
-            if *new {
-                accepted += 1;
-                s.metrics.stored(e);
-            } else {
-                duplicate += 1;
-            }
-        }
+        accepted = fresh.iter().filter(|n| **n).count();
+        duplicate = fresh.len() - accepted;
+        s.metrics.stored(
+            stored
+                .events
+                .iter()
+                .zip(&fresh)
+                .filter(|(_, n)| **n)
+                .map(|(e, _)| e),
+        );
         s.metrics.duplicates(duplicate as u64);
     }
-    let _ = positions;
     let status = if total > 0 && rejected == total {
         if only_not_allowed {
             StatusCode::FORBIDDEN
@@ -421,6 +420,13 @@ async fn list_events(
         Ok(q) => q,
         Err(e) => return error(StatusCode::BAD_REQUEST, "bad_query", e.to_string()),
     };
+    if !q.group_by.is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            "`group_by`: events are not grouped (see /v1/reports/usage)",
+        );
+    }
     let get = |k: &str| pairs.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let limit = match get("limit").map(str::parse::<i64>) {
         None => 100,
@@ -444,12 +450,22 @@ async fn list_events(
             );
         }
     };
-    let sql = report::sql::events_select(s.store.dialect(), &q.filters, q.from_ms, q.to_ms, after, limit);
-    let rows = match s.store.event_page(sql).await {
+    // One more than asked: whether there is a next page at all.
+    let sql = report::sql::events_select(
+        s.store.dialect(),
+        &q.filters,
+        q.from_ms,
+        q.to_ms,
+        after,
+        limit + 1,
+    );
+    let mut rows = match s.store.event_page(sql).await {
         Ok(r) => r,
         Err(e) => return store_error(&s, "events", e),
     };
-    let next = (rows.len() as i64 == limit)
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = more
         .then(|| rows.last().map(|e| format!("{}_{}", e.ts_ms, e.id)))
         .flatten();
     let events: Vec<Value> = rows.iter().map(crate::event::StoredEvent::to_json).collect();

@@ -101,6 +101,22 @@ async fn every_endpoint_refuses_a_missing_or_wrong_key_and_ingest_keys_only_inge
         .unwrap();
     assert_eq!(r.status(), 201);
     let rotated = json_of(r).await["key"].as_str().unwrap().to_owned();
+    // A key in its grace period is not rotated twice; grace is never negative.
+    let again = h
+        .post(format!("{}/v1/keys/{}/rotate", c.url, id(&key)))
+        .bearer_auth(&c.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 400);
+    let negative = h
+        .post(format!("{}/v1/keys/{}/rotate", c.url, id(&rotated)))
+        .bearer_auth(&c.admin)
+        .body(json!({"grace_s": -5}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(negative.status(), 400);
     assert_eq!(post(&c.url, &key, &[event("app-a", now_ms(), 4)]).await.0, 200);
     assert_eq!(
         post(&c.url, &rotated, &[event("app-a", now_ms(), 5)]).await.0,
@@ -325,6 +341,15 @@ async fn zstd_bodies_csv_exports_paging_and_metrics() {
         }
     }
     assert_eq!(seen.len(), 250);
+    // A page that ends exactly at the last event says there is no next one.
+    let page = c.admin_get("/v1/events?from=1d&limit=250").await;
+    assert_eq!(
+        (
+            page["events"].as_array().unwrap().len(),
+            page["next_cursor"].is_null()
+        ),
+        (250, true)
+    );
 
     let h = http();
     let csv = h

@@ -176,8 +176,8 @@ impl Store {
     }
 
     /// Stores a batch in one transaction, with its rollups: for each event, whether it was new
-    /// (`false`: its id was stored before, by this or another replica).
-    pub async fn ingest(&self, batch: IngestBatch) -> Result<Vec<bool>, StoreError> {
+    /// (`false`: its id was stored before, by this or another replica); the batch comes back.
+    pub async fn ingest(&self, batch: IngestBatch) -> Result<(Vec<bool>, IngestBatch), StoreError> {
         each!(self, s => s.ingest(batch).await)
     }
 

@@ -138,7 +138,7 @@ impl PgStore {
         self.pool.get().await.map_err(pool_error)
     }
 
-    pub(super) async fn ingest(&self, batch: IngestBatch) -> Result<Vec<bool>, StoreError> {
+    pub(super) async fn ingest(&self, batch: IngestBatch) -> Result<(Vec<bool>, IngestBatch), StoreError> {
         // Sorted by id: two replicas inserting the same events lock them in one order.
         let mut order: Vec<usize> = (0..batch.events.len()).collect();
         order.sort_by_key(|&i| batch.events[i].id);
@@ -149,7 +149,7 @@ impl PgStore {
                 Err(StoreError::Postgres(e)) if tries < TRIES && retryable(&e) => {
                     tracing::debug!(error = %e, "batch lost a race; trying again");
                 }
-                other => return other,
+                other => return other.map(|fresh| (fresh, batch)),
             }
         }
     }

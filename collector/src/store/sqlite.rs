@@ -42,7 +42,10 @@ const READ_POOL: usize = 4;
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 enum WriterMsg {
-    Ingest(IngestBatch, oneshot::Sender<Result<Vec<bool>, StoreError>>),
+    Ingest(
+        IngestBatch,
+        oneshot::Sender<Result<(Vec<bool>, IngestBatch), StoreError>>,
+    ),
     Flush(oneshot::Sender<()>),
     Run(Job),
     Stop,
@@ -365,8 +368,9 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriterMsg>) {
                             .flat_map(|(b, n)| b.events.iter().zip(n).filter(|(_, n)| **n).map(|(e, _)| e));
                         pending.add(new_events, seq);
                         pending.events += fresh.iter().map(Vec::len).sum::<usize>();
-                        for ((_, reply), f) in group.into_iter().zip(fresh) {
-                            let _ = reply.send(Ok(f));
+                        drop(batches);
+                        for ((batch, reply), f) in group.into_iter().zip(fresh) {
+                            let _ = reply.send(Ok((f, batch)));
                         }
                     }
                     Err(e) => {
@@ -472,7 +476,7 @@ impl SqliteStore {
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    pub(super) async fn ingest(&self, batch: IngestBatch) -> Result<Vec<bool>, StoreError> {
+    pub(super) async fn ingest(&self, batch: IngestBatch) -> Result<(Vec<bool>, IngestBatch), StoreError> {
         let (tx, rx) = oneshot::channel();
         self.send(WriterMsg::Ingest(batch, tx))?;
         rx.await.map_err(|_| StoreError::Closed)?
