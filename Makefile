@@ -24,7 +24,7 @@ UNIFFI_BINDGEN := $(DEBUG_DIR)/uniffi-bindgen
 KOTLIN_LIB := $(DEBUG_DIR)/libmodelplug_kotlin.so
 MVN := mvn -B -q -Dstyle.color=never
 
-.PHONY: help demo test schema test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream build mock-upstream collector
+.PHONY: help demo test schema test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream bench-collector build mock-upstream collector postgres
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,7 +37,7 @@ test: test-rust test-oracle test-python test-node test-kotlin ## every test suit
 build: ## build the workspace (debug)
 	cargo build
 
-test-rust: ## core unit + integration tests, shared vectors, recordings replay, examples; the usage-event JSON Schema is current
+test-rust: postgres ## core and collector tests (the collector's on SQLite and a throwaway PostgreSQL), vectors, recordings, examples; the usage-event JSON Schema is current
 	cargo test
 	cargo test -q -p modelplug-schema --features json-schema --test json_schema
 
@@ -50,6 +50,9 @@ test-oracle: tests/oracle/node_modules/.bin/prism ## the adapter's requests agai
 tests/oracle/node_modules/.bin/prism: tests/oracle/package.json tests/oracle/package-lock.json
 	npm ci --prefix tests/oracle --no-audit --no-fund --loglevel=error
 	@touch $@
+
+postgres: ## PostgreSQL's server programs for the collector's tests (Debian's package, when missing; the tests run their own server)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql)
 
 mock-upstream: ## build the mock upstream server the language runners start
 	cargo build -q -p modelplug-mock-upstream
@@ -107,6 +110,17 @@ lint: ## formatting and clippy, warnings are errors
 
 bench-core: ## criterion benchmarks of the core hot path
 	cargo bench -p modelplug-bench
+
+BENCH_COLLECTOR := $(TARGET_DIR)/$(CARGO_BUILD_TARGET)/release/collector-bench
+BENCH_EVENTS ?= 200000
+REPORT_EVENTS ?= 10000000
+
+bench-collector: postgres ## collector ingest (SQLite, PostgreSQL) and 30-day report latency over REPORT_EVENTS events
+	cargo build --release -q -p modelplug-bench-collector
+	rm -f /tmp/collector-bench-ingest.db*
+	$(BENCH_COLLECTOR) ingest --db sqlite:///tmp/collector-bench-ingest.db --events $(BENCH_EVENTS) --senders 4 | tee -a bench/results/collector.jsonl
+	bench/collector/with-postgres.sh $(BENCH_COLLECTOR) ingest --events $(BENCH_EVENTS) --senders 4 | tee -a bench/results/collector.jsonl
+	$(BENCH_COLLECTOR) report --db sqlite:///tmp/collector-bench-report.db --events $(REPORT_EVENTS) | tee -a bench/results/collector.jsonl
 
 # The shared yardstick (../shared/bench): peers and modelplug against the same canned nginx.
 BENCH_DIR ?= ../shared/bench
