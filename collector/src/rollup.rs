@@ -13,7 +13,7 @@
 //!
 //! User and labels are kept apart from the main rollup because their cardinality is open-ended.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::event::StoredEvent;
 use crate::hist::Histogram;
@@ -138,58 +138,117 @@ pub struct RollupKey {
     pub dims: [String; 9],
 }
 
+/// A rollup row's place with borrowed names: events are summed under these first (one lookup
+/// per event and attribute, no copies), and owned keys are made once per group.
+type BorrowedKey<'a> = (i64, &'a str, &'a str, &'a str, [&'a str; 9]);
+
 /// The rollup rows a set of newly stored events adds to, sorted (writers that lock rows in one
 /// order cannot deadlock each other).
 pub fn rollups_of<'a>(events: impl IntoIterator<Item = &'a StoredEvent>) -> BTreeMap<RollupKey, Totals> {
-    let mut out: BTreeMap<RollupKey, Totals> = BTreeMap::new();
+    let mut hourly: HashMap<BorrowedKey<'a>, Totals> = HashMap::new();
     for e in events {
+        let hour = e.ts_ms - e.ts_ms.rem_euclid(HOUR_MS);
         let dims = [
-            e.app.clone(),
-            e.team.clone(),
-            e.env.clone(),
-            e.operation.to_owned(),
-            e.provider.clone(),
-            e.deployment.clone(),
-            e.model.clone(),
-            e.status.to_owned(),
-            e.error_code.clone(),
+            e.app.as_str(),
+            e.team.as_str(),
+            e.env.as_str(),
+            e.operation,
+            e.provider.as_str(),
+            e.deployment.as_str(),
+            e.model.as_str(),
+            e.status,
+            e.error_code.as_str(),
         ];
-        let mut attrs = vec![(String::new(), String::new())];
-        let mut user = None;
+        hourly.entry((hour, "", "", "", dims)).or_default().add_event(e);
         if !e.user.is_empty() {
             // App, team, status and error code only (see the module docs).
-            let mut d = dims.clone();
-            for d in &mut d[2..7] {
-                d.clear();
-            }
-            user = Some((e.user.clone(), d));
+            let d = [dims[0], dims[1], "", "", "", "", "", dims[7], dims[8]];
+            hourly
+                .entry((hour, USER_ATTR, "", e.user.as_str(), d))
+                .or_default()
+                .add_event(e);
         }
         for (k, v) in &e.labels {
-            attrs.push((format!("{LABEL_ATTR_PREFIX}{k}"), v.clone()));
-        }
-        for period_ms in [HOUR_MS, DAY_MS] {
-            let start_ms = e.ts_ms - e.ts_ms.rem_euclid(period_ms);
-            for (attr, attr_value) in &attrs {
-                let key = RollupKey {
-                    period_ms,
-                    start_ms,
-                    attr: attr.clone(),
-                    attr_value: attr_value.clone(),
-                    dims: dims.clone(),
-                };
-                out.entry(key).or_default().add_event(e);
-            }
-            if let Some((value, d)) = &user {
-                let key = RollupKey {
-                    period_ms,
-                    start_ms,
-                    attr: USER_ATTR.to_owned(),
-                    attr_value: value.clone(),
-                    dims: d.clone(),
-                };
-                out.entry(key).or_default().add_event(e);
-            }
+            hourly
+                .entry((hour, LABEL_ATTR_PREFIX, k.as_str(), v.as_str(), dims))
+                .or_default()
+                .add_event(e);
         }
     }
+    let mut out: BTreeMap<RollupKey, Totals> = BTreeMap::new();
+    for ((hour, attr, label, value, dims), totals) in hourly {
+        let attr = if label.is_empty() {
+            attr.to_owned()
+        } else {
+            format!("{attr}{label}")
+        };
+        let key = RollupKey {
+            period_ms: HOUR_MS,
+            start_ms: hour,
+            attr,
+            attr_value: value.to_owned(),
+            dims: dims.map(str::to_owned),
+        };
+        let day = RollupKey {
+            period_ms: DAY_MS,
+            start_ms: hour - hour.rem_euclid(DAY_MS),
+            ..key.clone()
+        };
+        out.entry(day).or_default().merge(&totals);
+        out.insert(key, totals);
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::value::RawValue;
+
+    fn event(i: u64, ts_ms: i64, user: &str) -> StoredEvent {
+        let v = serde_json::json!({
+            "schema": 1, "id": uuid::Uuid::now_v7().to_string(),
+            "ts": modelplug_schema::Timestamp(ts_ms as u64).to_string(), "app": "a", "user": user,
+            "operation": "chat", "model_requested": "m", "model": format!("m{}", i % 2), "status": "ok",
+            "input_tokens": i, "latency_ms": 10.0, "labels": {"f": "x"},
+            "sdk": {"language": "rust", "version": "0"}
+        });
+        StoredEvent::parse(&RawValue::from_string(v.to_string()).unwrap(), u64::MAX / 2).unwrap()
+    }
+
+    #[test]
+    fn each_event_counts_once_per_period_and_attribute() {
+        let events: Vec<StoredEvent> = (0..10)
+            .map(|i| event(i, 5 * DAY_MS + i as i64 * HOUR_MS / 2, "u"))
+            .collect();
+        let rows = rollups_of(&events);
+        let total = |period: i64, attr: &str| -> i64 {
+            rows.iter()
+                .filter(|(k, _)| k.period_ms == period && k.attr == attr)
+                .map(|(_, t)| t.sums[sum::INPUT_TOKENS])
+                .sum()
+        };
+        for attr in ["", USER_ATTR, "label:f"] {
+            assert_eq!(total(HOUR_MS, attr), 45, "{attr} hourly");
+            assert_eq!(total(DAY_MS, attr), 45, "{attr} daily");
+        }
+        // Five hours, two models: main rows by model; user rows hold no model.
+        assert_eq!(
+            rows.keys()
+                .filter(|k| k.period_ms == HOUR_MS && k.attr.is_empty())
+                .count(),
+            10
+        );
+        assert_eq!(
+            rows.keys()
+                .filter(|k| k.period_ms == HOUR_MS && k.attr == USER_ATTR)
+                .count(),
+            5
+        );
+        assert!(
+            rows.keys()
+                .filter(|k| k.attr == USER_ATTR)
+                .all(|k| k.dims[6].is_empty() && k.dims[0] == "a")
+        );
+    }
 }
