@@ -650,6 +650,11 @@ impl SqliteStore {
         let rollups = self
             .write(move |c| {
                 let n = c.execute("DELETE FROM rollups WHERE start_ms < ?1", [rollups_before_ms])?;
+                // With every event gone, the next one is `seq` 1 again: the mark follows.
+                c.execute(
+                    "UPDATE rollup_state SET rolled_seq = min(rolled_seq, coalesce((SELECT max(seq) FROM events), 0))",
+                    [],
+                )?;
                 c.execute(
                     "DELETE FROM client_drops WHERE received_ms < ?1",
                     [rollups_before_ms],
