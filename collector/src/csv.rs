@@ -10,7 +10,10 @@ fn cell(v: Option<&Value>) -> String {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Object(m)) => m
             .iter()
-            .map(|(k, v)| format!("{k}:{v}"))
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k}={s}"),
+                other => format!("{k}={other}"),
+            })
             .collect::<Vec<_>>()
             .join(";"),
         Some(other) => other.to_string(),
@@ -61,7 +64,7 @@ mod tests {
         let cols: Vec<String> = ["a", "b", "c", "d", "e"].iter().map(|s| s.to_string()).collect();
         assert_eq!(
             write(&cols, &[&row]),
-            "a,b,c,d,e\r\n\"x,\"\"y\"\"\",'=HYPERLINK(1),-1.5,E:2,\r\n"
+            "a,b,c,d,e\r\n\"x,\"\"y\"\"\",'=HYPERLINK(1),-1.5,E=2,\r\n"
         );
     }
 }

@@ -308,14 +308,10 @@ impl StoredEvent {
             return Err(Rejection::invalid(format!("`labels`: more than {MAX_LABELS}")));
         }
         for (k, v) in &e.labels {
-            if k.is_empty()
-                || k.len() > 64
-                || v.len() > MAX_NAME_BYTES
-                || k.contains('\0')
-                || v.contains('\0')
-            {
+            // The SDKs' rule for keys (reports name them in a query the same way).
+            if !crate::report::query::valid_label_key(k) || v.len() > MAX_NAME_BYTES || v.contains('\0') {
                 return Err(Rejection::invalid(
-                    "`labels`: a key of 1–64 bytes and a value of at most 256",
+                    "`labels`: keys of 1–64 letters, digits, `_ - . / :`; values of at most 256 bytes",
                 ));
             }
         }

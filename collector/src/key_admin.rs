@@ -13,7 +13,7 @@ pub enum KeyAdminError {
     #[error("{0}")]
     Invalid(String),
     /// No key has that id.
-    #[error("no key with id `{0}`")]
+    #[error("no working key with id `{0}`")]
     NotFound(String),
     /// The database failed.
     #[error(transparent)]

@@ -222,6 +222,7 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
             .or_else(|| file.text("sqlite_synchronous"))
             .unwrap_or_else(|| "normal".into()),
         pg_pool_size: num(a.pg_pool_size.map(|n| n as u64), "pg_pool_size", 8)? as usize,
+        serving: true,
     };
     if !matches!(store_opts.sqlite_synchronous.as_str(), "normal" | "full") {
         return Err("`sqlite_synchronous`: `normal` or `full`".into());

@@ -195,11 +195,13 @@ async fn ingest_inner(s: &AppState, headers: &HeaderMap, body: Body) -> Response
     let mut errors = Vec::new();
     let mut rejected = 0usize;
     let mut only_not_allowed = true;
+    let mut ids = std::collections::HashSet::with_capacity(batch.events.len());
+    let mut repeated = 0usize;
     for (i, raw) in batch.events.iter().enumerate() {
         match ingest::admit(raw, &key, now as u64) {
-            Ok(e) => {
-                events.push(e);
-            }
+            // The same event twice in one batch: stored once, the copy answered as a duplicate.
+            Ok(e) if !ids.insert(e.id) => repeated += 1,
+            Ok(e) => events.push(e),
             Err(r) => {
                 rejected += 1;
                 s.metrics.rejected(r.reason);
@@ -245,6 +247,7 @@ async fn ingest_inner(s: &AppState, headers: &HeaderMap, body: Body) -> Response
         );
         s.metrics.duplicates(duplicate as u64);
     }
+    duplicate += repeated;
     let status = if total > 0 && rejected == total {
         if only_not_allowed {
             StatusCode::FORBIDDEN

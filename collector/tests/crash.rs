@@ -158,14 +158,15 @@ async fn a_collector_killed_mid_ingest_loses_no_acknowledged_event() {
     // SIGKILL again: the rollups it had not written yet are mended when the store next opens.
     again.kill().unwrap();
     again.wait().unwrap();
-    modelplug_collector::Store::open(
-        &modelplug_collector::DbUrl::Sqlite(path.clone()),
-        &Default::default(),
-    )
-    .await
-    .unwrap()
-    .close()
-    .await;
+    let serving = modelplug_collector::StoreOptions {
+        serving: true,
+        ..Default::default()
+    };
+    modelplug_collector::Store::open(&modelplug_collector::DbUrl::Sqlite(path.clone()), &serving)
+        .await
+        .unwrap()
+        .close()
+        .await;
     let (ids, count, rolled) = stored(&path);
     let lost: Vec<&String> = acked.iter().filter(|id| !ids.contains(*id)).collect();
     assert!(
@@ -189,7 +190,25 @@ async fn sigterm_drains_requests_in_flight_and_exits_cleanly() {
     let port = free_port();
     let server = serve(&db, port).await;
     let (acked, tasks) = send_until_gone(format!("http://127.0.0.1:{port}"), key, 2).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Beside the live server: a report and key commands work (and add nothing to the rollups);
+    // a second server on the same file is refused.
+    let report = cli(&db, &["report", "--from", "1d", "--format", "json"]);
+    assert!(report.contains("\"requests\""), "{report}");
+    cli(&db, &["keys", "list"]);
+    let second = Command::new(BIN)
+        .args([
+            "serve",
+            "--db",
+            &db,
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another collector serves"));
+    tokio::time::sleep(Duration::from_millis(400)).await;
     let term = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()

@@ -19,6 +19,24 @@ async fn events_are_stored_once_and_reports_add_up_on_postgres() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_twice_in_one_batch_counts_once() {
+    let url = pg::fresh_database("twice").await;
+    let mut c = Collector::on(DbUrl::parse(&url).unwrap(), 0).await;
+    let key = c.ingest_key("app-t", None).await;
+    let e = common::event("app-t", common::now_ms() - 1000, 3);
+    let (status, body) = post(&c.url, &key, &[e.clone(), e.clone(), e]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (body["accepted"].as_u64(), body["duplicate"].as_u64()),
+        (Some(1), Some(2)),
+        "{body}"
+    );
+    let r = c.admin_get("/v1/reports/usage?from=1d").await;
+    assert_eq!(r["totals"]["requests"], 1);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_on_one_database_store_each_event_once_and_add_up_exactly() {
     let url = pg::fresh_database("replicas").await;
     let db = DbUrl::parse(&url).unwrap();

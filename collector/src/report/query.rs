@@ -194,6 +194,13 @@ impl ReportQuery {
                     if values.len() > MAX_FILTER_VALUES {
                         return Err(bad(k, format!("at most {MAX_FILTER_VALUES} values")));
                     }
+                    // Calls without a user or label are never grouped by them: no empty value.
+                    if dim.attr().is_some() && values.iter().any(String::is_empty) {
+                        return Err(bad(
+                            k,
+                            "name one or more values (calls without it are not counted by it)",
+                        ));
+                    }
                     q.filters.push(Filter { dim, values });
                 }
             }
@@ -287,6 +294,7 @@ mod tests {
             ("colour", "red"),
             ("group_by", "day,hour"),
             ("label.bad key", "x"),
+            ("user", ""),
         ] {
             let e = ReportQuery::from_pairs(&pairs(&[(k, v)]), DAY_MS * 40, &[]).unwrap_err();
             assert!(!e.param.is_empty(), "{k}={v}: {e}");

@@ -41,6 +41,9 @@ pub enum StoreError {
     /// A blocking task failed to run.
     #[error("a database task stopped: {0}")]
     Task(String),
+    /// Another process serves this SQLite file.
+    #[error("another collector serves {0} (its lock file is held)")]
+    Locked(String),
     /// The SQLite writer thread is gone (the store is closing).
     #[error("the SQLite writer has stopped")]
     Closed,
@@ -117,6 +120,11 @@ pub struct StoreOptions {
     pub sqlite_synchronous: String,
     /// PostgreSQL connections per replica.
     pub pg_pool_size: usize,
+    /// This process serves the database (`modelplug-collector serve`), rather than reading it
+    /// or managing keys beside a running server. SQLite only: it takes `<file>.lock` (one
+    /// server per file) and rolls up the events a crash left out of the rollups — which a
+    /// second process doing the same beside a live server would count twice.
+    pub serving: bool,
 }
 
 impl Default for StoreOptions {
@@ -124,6 +132,7 @@ impl Default for StoreOptions {
         StoreOptions {
             sqlite_synchronous: "normal".into(),
             pg_pool_size: 8,
+            serving: false,
         }
     }
 }

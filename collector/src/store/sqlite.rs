@@ -57,6 +57,8 @@ pub struct SqliteStore {
     writer: Mutex<Option<mpsc::Sender<WriterMsg>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    /// Held while serving (`StoreOptions::serving`): one server per file.
+    _lock: Option<std::fs::File>,
 }
 
 /// `mp_hist_sum`: adds histogram blobs over a group.
@@ -86,7 +88,7 @@ fn prepare(conn: &Connection, synchronous: &str) -> Result<(), StoreError> {
         "NORMAL"
     };
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA temp_store = MEMORY;"
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;"
     ))?;
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function("mp_hist_add", 2, flags, |ctx| {
@@ -391,7 +393,8 @@ impl SqliteStore {
     pub async fn open(path: &Path, opts: &StoreOptions) -> Result<SqliteStore, StoreError> {
         let path = path.to_path_buf();
         let sync = opts.sqlite_synchronous.clone();
-        let (conn, path) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+        let serving = opts.serving;
+        let (conn, path, lock) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| StoreError::Url(format!("{}: {e}", dir.display())))?;
@@ -403,11 +406,25 @@ impl SqliteStore {
             embedded::migrations::runner()
                 .run(&mut conn)
                 .map_err(|e| StoreError::Migration(e.to_string()))?;
-            let caught_up = catch_up(&mut conn)?;
-            if caught_up > 0 {
-                tracing::info!(events = caught_up, "rolled up the events a crash had left out");
-            }
-            Ok((conn, path))
+            let lock = if serving {
+                let lock_path = format!("{}.lock", path.display());
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&lock_path)
+                    .map_err(|e| StoreError::Url(format!("{lock_path}: {e}")))?;
+                file.try_lock()
+                    .map_err(|_| StoreError::Locked(path.display().to_string()))?;
+                let caught_up = catch_up(&mut conn)?;
+                if caught_up > 0 {
+                    tracing::info!(events = caught_up, "rolled up the events a crash had left out");
+                }
+                Some(file)
+            } else {
+                None
+            };
+            Ok((conn, path, lock))
         })
         .await
         .map_err(|e| StoreError::Migration(e.to_string()))??;
@@ -421,6 +438,7 @@ impl SqliteStore {
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(thread)),
             readers: Arc::new(Mutex::new(Vec::new())),
+            _lock: lock,
         })
     }
 
@@ -744,6 +762,7 @@ fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
 
 fn prepare_reader(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;")?;
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_aggregate_function("mp_hist_sum", 1, flags, HistSum)?;
     Ok(())
