@@ -93,6 +93,17 @@ impl Histogram {
         out
     }
 
+    /// Adds a histogram in the SQLite form.
+    pub fn add_blob(&mut self, blob: &[u8]) {
+        let n = blob.len() / 4;
+        if self.counts.len() < n {
+            self.counts.resize(n, 0);
+        }
+        for (c, b) in self.counts.iter_mut().zip(blob.chunks_exact(4)) {
+            *c += u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        }
+    }
+
     /// Reads the SQLite form; a length that is not a multiple of 4 ignores the remainder.
     pub fn from_blob(blob: &[u8]) -> Histogram {
         let counts = blob
@@ -166,6 +177,9 @@ mod tests {
         b.record(3.0);
         let sum = Histogram::from_blob(&Histogram::add_blobs(&a.to_blob(), &b.to_blob()));
         assert_eq!(sum.count(), 3);
+        let mut in_place = a.clone();
+        in_place.add_blob(&b.to_blob());
+        assert_eq!(in_place, sum);
         assert_eq!(sum.quantile(0.5), a.quantile(0.0));
         assert_eq!(Histogram::default().to_blob(), Vec::<u8>::new());
         assert_eq!(Histogram::from_counts(&[0, 2]).to_pg_literal(), "{0,2}");

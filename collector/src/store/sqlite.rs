@@ -64,19 +64,19 @@ pub struct SqliteStore {
 /// `mp_hist_sum`: adds histogram blobs over a group.
 struct HistSum;
 
-impl Aggregate<Vec<u8>, Vec<u8>> for HistSum {
-    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Vec<u8>> {
-        Ok(Vec::new())
+impl Aggregate<Histogram, Vec<u8>> for HistSum {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Histogram> {
+        Ok(Histogram::default())
     }
-    fn step(&self, ctx: &mut Context<'_>, acc: &mut Vec<u8>) -> rusqlite::Result<()> {
-        let blob: Option<Vec<u8>> = ctx.get(0)?;
-        if let Some(b) = blob {
-            *acc = Histogram::add_blobs(acc, &b);
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut Histogram) -> rusqlite::Result<()> {
+        // Borrowed: each row's blob is added in place, with no copy.
+        if let rusqlite::types::ValueRef::Blob(b) = ctx.get_raw(0) {
+            acc.add_blob(b);
         }
         Ok(())
     }
-    fn finalize(&self, _: &mut Context<'_>, acc: Option<Vec<u8>>) -> rusqlite::Result<Vec<u8>> {
-        Ok(acc.unwrap_or_default())
+    fn finalize(&self, _: &mut Context<'_>, acc: Option<Histogram>) -> rusqlite::Result<Vec<u8>> {
+        Ok(acc.unwrap_or_default().to_blob())
     }
 }
 
