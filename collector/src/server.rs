@@ -228,6 +228,7 @@ async fn ingest_inner(s: &AppState, headers: &HeaderMap, body: Body) -> Response
         let stored = IngestBatch {
             key_id: key.id.clone(),
             received_ms: now,
+            rollups: Some(crate::rollup::rollups_of(&events)),
             events,
             dropped,
         };

@@ -78,6 +78,32 @@ async fn two_replicas_on_one_database_store_each_event_once_and_add_up_exactly()
         total.check(&r["rows"][0], "replica report");
         total.check(&r["totals"], "replica totals");
     }
+    // A second later the deltas are folded into the rollups (by one replica), and the reports
+    // say the same.
+    let (db_client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let start = std::time::Instant::now();
+    loop {
+        let left: i64 = db_client
+            .query_one("SELECT count(*) FROM rollup_deltas", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if left == 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{left} deltas never folded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for c in [&a, &b] {
+        let r = c.admin_get("/v1/reports/usage?from=30d&group_by=app").await;
+        total.check(&r["rows"][0], "report after folding");
+    }
     a.stop().await;
     b.stop().await;
 }

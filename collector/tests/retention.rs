@@ -44,6 +44,7 @@ async fn old_events_go_their_rollups_stay_and_new_events_still_count() {
         received_ms: now,
         events: old,
         dropped: None,
+        rollups: None,
     };
     store.ingest(batch).await.unwrap();
     store.flush_rollups().await.unwrap();
@@ -66,6 +67,7 @@ async fn old_events_go_their_rollups_stay_and_new_events_still_count() {
             received_ms: now,
             events: fresh,
             dropped: None,
+            rollups: None,
         })
         .await
         .unwrap();

@@ -3,9 +3,12 @@
 //! - `ingest --db URL [--events N] [--senders S] [--batch B]`: a collector on a loopback port
 //!   over `URL`, `S` concurrent senders posting gzipped batches of `B` events (built before the
 //!   clock starts) with per-app ingest keys; events/s from first send to last answer. In the
-//!   same run, the database's own floor: the same events stored as bare `(id, ts, body)` rows by
-//!   one prepared INSERT per row in one transaction per batch (no HTTP, JSON, checks or
-//!   rollups) — what a collector that only logs the JSON would do.
+//!   same run, the database's own floor: the same events stored as bare `(id, ts, body)` rows, a
+//!   transaction per batch (SQLite: one prepared INSERT per row; PostgreSQL: one UNNEST INSERT
+//!   per batch), with no HTTP, JSON, checks or rollups — what a collector that only logs the JSON
+//!   would do, one sender at a time.
+//! - `parts --db URL [--events N]`: the two halves of ingest apart — µs per event to check and
+//!   flatten (one thread) and to store (pre-parsed batches of 500 from four tasks).
 //! - `report --db URL [--events N]`: seeds `N` events over the 30 days before now (through the
 //!   store, rollups included; skipped when the database already holds them), then times grouped
 //!   30-day reports answered from the rollups against the same reports answered from the events
@@ -219,28 +222,82 @@ async fn bare_insert_rate(db: &DbUrl, batches: &[Vec<Value>]) -> f64 {
             let mut client = client;
             let start = Instant::now();
             for b in &prepared {
+                // One statement per batch, as the collector does.
                 let tx = client.transaction().await.unwrap();
-                let st = tx
-                    .prepare("INSERT INTO bare_events (id, ts, body) VALUES ($1::text::uuid, $2, $3)")
-                    .await
-                    .unwrap();
-                // Pipelined: all rows of the batch in flight at once.
-                let futures: Vec<_> = b
-                    .iter()
-                    .map(|(id, ts, body)| {
-                        let id = id.to_string();
-                        let (tx, st) = (&tx, &st);
-                        async move { tx.execute(st, &[&id, ts, body]).await.unwrap() }
-                    })
-                    .collect();
-                for f in futures {
-                    f.await;
-                }
+                let ids: Vec<uuid::Uuid> = b.iter().map(|r| r.0).collect();
+                let ts: Vec<i64> = b.iter().map(|r| r.1).collect();
+                let bodies: Vec<&str> = b.iter().map(|r| r.2.as_str()).collect();
+                tx.execute(
+                    "INSERT INTO bare_events (id, ts, body) SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::text[])",
+                    &[&ids, &ts, &bodies],
+                )
+                .await
+                .unwrap();
                 tx.commit().await.unwrap();
             }
             n as f64 / start.elapsed().as_secs_f64()
         }
     }
+}
+
+/// The two halves of ingest apart, per event: checking and flattening (`StoredEvent::parse`,
+/// on the request threads) and storing (the database's writer, fed pre-parsed batches of 500
+/// by four tasks).
+async fn parts(db: DbUrl, events: usize) {
+    let now = now_ms();
+    let texts: Vec<Box<serde_json::value::RawValue>> = (0..events)
+        .map(|i| {
+            serde_json::value::RawValue::from_string(event(i as u64, now - 3_600_000 + i as i64).to_string())
+                .unwrap()
+        })
+        .collect();
+    let start = Instant::now();
+    let parsed: Vec<_> = texts
+        .iter()
+        .map(|t| modelplug_collector::event::StoredEvent::parse(t, now as u64).unwrap())
+        .collect();
+    let parse_us = start.elapsed().as_secs_f64() * 1e6 / events as f64;
+    let store = Arc::new(Store::open(&db, &StoreOptions::default()).await.unwrap());
+    let batches: Vec<Vec<_>> = parsed.chunks(500).map(|c| c.to_vec()).collect();
+    let queue = Arc::new(std::sync::Mutex::new(batches));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (queue, store) = (queue.clone(), store.clone());
+            tokio::spawn(async move {
+                loop {
+                    let Some(events) = queue.lock().unwrap().pop() else {
+                        return;
+                    };
+                    // As the server does: the sums on the request's thread, off the writer's.
+                    let rollups = Some(modelplug_collector::rollup::rollups_of(&events));
+                    store
+                        .ingest(IngestBatch {
+                            key_id: "bench".into(),
+                            received_ms: now,
+                            events,
+                            dropped: None,
+                            rollups,
+                        })
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    store.flush_rollups().await.unwrap();
+    let store_us = start.elapsed().as_secs_f64() * 1e6 / events as f64;
+    println!(
+        "{{\"bench\": \"ingest_parts\", \"db\": \"{}\", \"events\": {events}, \"parse_us_per_event\": {parse_us:.1}, \"store_us_per_event\": {store_us:.1}}}",
+        match db {
+            DbUrl::Sqlite(_) => "sqlite",
+            DbUrl::Postgres(_) => "postgres",
+        }
+    );
+    store.close().await;
 }
 
 async fn report_bench(db: DbUrl, events: usize) {
@@ -268,6 +325,7 @@ async fn report_bench(db: DbUrl, events: usize) {
                     received_ms: now,
                     events: batch,
                     dropped: None,
+                    rollups: None,
                 })
                 .await
                 .unwrap();
@@ -350,6 +408,10 @@ async fn main() {
             let senders: usize = arg(&args, "--senders", "4").parse().unwrap();
             let batch: usize = arg(&args, "--batch", "500").parse().unwrap();
             ingest(db, events, senders, batch).await;
+        }
+        Some("parts") => {
+            let events: usize = arg(&args, "--events", "200000").parse().unwrap();
+            parts(db, events).await;
         }
         Some("report") => {
             let events: usize = arg(&args, "--events", "10000000").parse().unwrap();

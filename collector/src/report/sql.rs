@@ -126,9 +126,22 @@ pub fn rollup_select(d: Dialect, group_by: &[Dim], filters: &[Filter], plan: &Pl
         sql.text.push_str(", ");
         sql.text.push_str(&d.sum_int(c));
     }
-    sql.text.push_str(
-        ", SUM(latency_sum_ms), mp_hist_sum(latency_hist), mp_hist_sum(ttft_hist) FROM rollups WHERE attr = ",
+    sql.text
+        .push_str(", SUM(latency_sum_ms), mp_hist_sum(latency_hist), mp_hist_sum(ttft_hist) FROM ");
+    // Sums not yet folded in (hourly rows of `rollup_deltas`, collector/src/store/postgres.rs)
+    // count too, as their hours and as their days.
+    let pg_rollups_with_deltas = format!(
+        "(SELECT * FROM rollups UNION ALL SELECT * FROM rollup_deltas UNION ALL \
+         SELECT {DAY_MS}::bigint, start_ms - start_ms % {DAY_MS}, attr, attr_value, {}, {}, latency_sum_ms, \
+         latency_hist, ttft_hist FROM rollup_deltas) AS rollups",
+        crate::rollup::DIM_COLUMNS.join(", "),
+        SUM_COLUMNS.join(", ")
     );
+    sql.text.push_str(match d {
+        Dialect::Sqlite => "rollups",
+        Dialect::Postgres => &pg_rollups_with_deltas,
+    });
+    sql.text.push_str(" WHERE attr = ");
     sql.bind(d, SqlValue::Text(attr.clone()));
     sql.text.push_str(" AND (");
     for (i, (period, start, end)) in ranges.iter().enumerate() {

@@ -8,12 +8,15 @@ mod sqlite;
 
 use std::fmt;
 
+use std::collections::BTreeMap;
+
 use uuid::Uuid;
 
 use crate::event::StoredEvent;
 use crate::keys::KeyRecord;
 use crate::report::GroupedRow;
 use crate::report::sql::{Dialect, Sql};
+use crate::rollup::{RollupKey, Totals, rollups_of};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -148,6 +151,19 @@ pub struct IngestBatch {
     pub events: Vec<StoredEvent>,
     /// The app and count of events its client reported dropping, if any.
     pub dropped: Option<(String, i64)>,
+    /// The rollup sums of all `events`, when the caller worked them out (on the request's
+    /// thread, off the database writer's); used when every event turns out new.
+    pub rollups: Option<BTreeMap<RollupKey, Totals>>,
+}
+
+impl IngestBatch {
+    /// The rollup sums of the events that were new (`fresh`).
+    pub(crate) fn new_rollups(&self, fresh: &[bool]) -> BTreeMap<RollupKey, Totals> {
+        match &self.rollups {
+            Some(all) if fresh.iter().all(|n| *n) => all.clone(),
+            _ => rollups_of(self.events.iter().zip(fresh).filter(|(_, n)| **n).map(|(e, _)| e)),
+        }
+    }
 }
 
 /// The database.

@@ -1,6 +1,8 @@
 //! PostgreSQL: a connection pool per replica; each batch is one transaction that inserts its
-//! events with `ON CONFLICT (id) DO NOTHING` and adds only the new ones to the rollups, so
-//! replicas receiving the same batch at once store it once. Rows are written in a fixed order
+//! events with `ON CONFLICT (id) DO NOTHING` and appends the rollup sums of the new ones only to
+//! `rollup_deltas`, so replicas receiving the same batch at once store and count it once. One
+//! replica at a time folds the deltas into `rollups` each second; reports read both, in one
+//! statement (so they are exact at every moment). Rows are written in a fixed order
 //! (events by id, rollups by key), so concurrent batches cannot deadlock; a serialization
 //! failure is retried.
 
@@ -15,7 +17,7 @@ use crate::hist::Histogram;
 use crate::keys::{KeyKind, KeyRecord};
 use crate::report::sql::{Sql, SqlValue};
 use crate::report::{Cell, GroupedRow};
-use crate::rollup::{DIM_COLUMNS, SUM_COLUMNS, Totals, rollups_of};
+use crate::rollup::{DAY_MS, DIM_COLUMNS, HOUR_MS, SUM_COLUMNS, Totals};
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -29,6 +31,8 @@ const TRIES: usize = 5;
 /// A PostgreSQL database.
 pub struct PgStore {
     pool: Pool,
+    /// Folds `rollup_deltas` into `rollups` every second (one replica at a time).
+    folding: tokio::task::JoinHandle<()>,
 }
 
 fn pool_error(e: impl std::fmt::Display) -> StoreError {
@@ -53,18 +57,21 @@ const INSERT_EVENTS: &str = "INSERT INTO events (id, ts, received_ms, key_id, ap
     $26::float8[], $27::int4[], $28::bool[], $29::bool[], $30::text[], $31::text[], $32::text[]) \
     ON CONFLICT (id) DO NOTHING RETURNING id";
 
-fn upsert_rollups_sql() -> String {
-    let key: Vec<&str> = ["period_ms", "start_ms", "attr", "attr_value"]
+/// The rollup key columns, then the sums and histograms: the column order of `rollups` and
+/// `rollup_deltas`.
+fn rollup_columns() -> Vec<&'static str> {
+    ["period_ms", "start_ms", "attr", "attr_value"]
         .iter()
         .chain(DIM_COLUMNS.iter())
-        .copied()
-        .collect();
-    let cols: Vec<&str> = key
-        .iter()
         .chain(SUM_COLUMNS.iter())
         .chain(["latency_sum_ms", "latency_hist", "ttft_hist"].iter())
         .copied()
-        .collect();
+        .collect()
+}
+
+/// Appends a batch's rollup sums to `rollup_deltas` (one UNNEST; histograms as array text).
+fn insert_deltas_sql() -> String {
+    let cols = rollup_columns();
     let mut types = vec!["int8[]", "int8[]"];
     types.extend(std::iter::repeat_n("text[]", 2 + DIM_COLUMNS.len()));
     types.extend(std::iter::repeat_n("int8[]", SUM_COLUMNS.len()));
@@ -78,23 +85,75 @@ fn upsert_rollups_sql() -> String {
     let mut select: Vec<String> = names[..cols.len() - 2].to_vec();
     select.push(format!("{}::bigint[]", names[cols.len() - 2]));
     select.push(format!("{}::bigint[]", names[cols.len() - 1]));
-    let sums: Vec<String> = SUM_COLUMNS
+    format!(
+        "INSERT INTO rollup_deltas ({}) SELECT {} FROM UNNEST({}) AS t({})",
+        cols.join(", "),
+        select.join(", "),
+        args.join(", "),
+        names.join(", ")
+    )
+}
+
+/// Folds every visible delta (hourly sums) into `rollups` in one statement: deleted, summed per
+/// hour and per day, and added (keys in order, so that folds never deadlock).
+fn fold_deltas_sql() -> String {
+    let cols = rollup_columns();
+    let rest: Vec<&str> = cols[2..].to_vec();
+    let key: Vec<&str> = ["period_ms", "start_ms", "attr", "attr_value"]
+        .iter()
+        .chain(DIM_COLUMNS.iter())
+        .copied()
+        .collect();
+    let mut sums: Vec<String> = SUM_COLUMNS.iter().map(|c| format!("SUM({c})::bigint")).collect();
+    sums.push("SUM(latency_sum_ms)".into());
+    sums.push("mp_hist_sum(latency_hist)".into());
+    sums.push("mp_hist_sum(ttft_hist)".into());
+    let set: Vec<String> = SUM_COLUMNS
         .iter()
         .chain(["latency_sum_ms"].iter())
         .map(|c| format!("{c} = rollups.{c} + excluded.{c}"))
         .collect();
     format!(
-        "INSERT INTO rollups ({}) SELECT {} FROM UNNEST({}) AS t({}) \
-         ON CONFLICT (period_ms, attr, start_ms, attr_value, {}) DO UPDATE SET {}, \
+        "WITH moved AS (DELETE FROM rollup_deltas RETURNING *), \
+         periods AS (SELECT * FROM moved UNION ALL \
+                     SELECT {DAY_MS}::bigint, start_ms - start_ms % {DAY_MS}, {rest} FROM moved) \
+         INSERT INTO rollups ({cols}) SELECT {key}, {sums} FROM periods GROUP BY {key} \
+         ORDER BY period_ms, attr, start_ms, {order} \
+         ON CONFLICT (period_ms, attr, start_ms, attr_value, {dims}) DO UPDATE SET {set}, \
          latency_hist = mp_hist_add(rollups.latency_hist, excluded.latency_hist), \
          ttft_hist = mp_hist_add(rollups.ttft_hist, excluded.ttft_hist)",
-        cols.join(", "),
-        select.join(", "),
-        args.join(", "),
-        names.join(", "),
-        DIM_COLUMNS.join(", "),
-        sums.join(", ")
+        rest = rest.join(", "),
+        cols = cols.join(", "),
+        key = key.join(", "),
+        sums = sums.join(", "),
+        order = std::iter::once("attr_value")
+            .chain(DIM_COLUMNS.iter().copied())
+            .collect::<Vec<_>>()
+            .join(", "),
+        dims = DIM_COLUMNS.join(", "),
+        set = set.join(", "),
     )
+}
+
+/// The advisory lock that lets one replica at a time fold deltas.
+const FOLD_LOCK: i64 = 0x6d70_666f_6c64;
+/// How often a replica tries to fold.
+const FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Folds deltas into the rollups if no other replica is doing it: rows folded.
+async fn fold(pool: &Pool) -> Result<u64, StoreError> {
+    let mut client = pool.get().await.map_err(pool_error)?;
+    let tx = client.transaction().await?;
+    let locked: bool = tx
+        .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&FOLD_LOCK])
+        .await?
+        .get(0);
+    if !locked {
+        return Ok(0);
+    }
+    let n = tx.execute(&fold_deltas_sql(), &[]).await?;
+    tx.commit().await?;
+    Ok(n)
 }
 
 /// Whether a failed transaction may simply be tried again.
@@ -131,7 +190,16 @@ impl PgStore {
             .max_size(opts.pg_pool_size.max(1))
             .build()
             .map_err(pool_error)?;
-        Ok(PgStore { pool })
+        let folder = pool.clone();
+        let folding = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(FOLD_INTERVAL).await;
+                if let Err(e) = fold(&folder).await {
+                    tracing::warn!(error = %e, "folding rollup deltas failed; will try again");
+                }
+            }
+        });
+        Ok(PgStore { pool, folding })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -236,7 +304,10 @@ impl PgStore {
             .iter()
             .map(|r| r.get::<_, Uuid>(0))
             .collect();
-        let rollups = rollups_of(ev.iter().copied().filter(|e| inserted.contains(&e.id)));
+        let fresh: Vec<bool> = batch.events.iter().map(|e| inserted.contains(&e.id)).collect();
+        // Hourly sums only: the fold adds each to its day as well.
+        let mut rollups = batch.new_rollups(&fresh);
+        rollups.retain(|k, _| k.period_ms == HOUR_MS);
         if !rollups.is_empty() {
             let mut ints: Vec<Vec<i64>> = vec![Vec::new(); 2 + SUM_COLUMNS.len()];
             let mut texts: Vec<Vec<String>> = vec![Vec::new(); 2 + DIM_COLUMNS.len()];
@@ -262,7 +333,7 @@ impl PgStore {
             params.push(&lat_sum);
             params.push(&lat);
             params.push(&ttft_h);
-            let stmt = tx.prepare_cached(&upsert_rollups_sql()).await?;
+            let stmt = tx.prepare_cached(&insert_deltas_sql()).await?;
             tx.execute(&stmt, &params).await?;
         }
         if let Some((app, n)) = &batch.dropped {
@@ -459,6 +530,8 @@ impl PgStore {
     }
 
     pub(super) async fn close(&self) {
+        self.folding.abort();
+        let _ = fold(&self.pool).await;
         self.pool.close();
     }
 }

@@ -7,7 +7,7 @@
 //! the rollups and the events past that mark in one snapshot, so it is exact at every moment;
 //! after a crash the events past the mark are rolled up on start.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -231,6 +231,19 @@ impl Pending {
         self.since.get_or_insert_with(Instant::now);
     }
 
+    fn merge(&mut self, sums: BTreeMap<RollupKey, Totals>, seq: i64) {
+        for (k, t) in sums {
+            match self.sums.get_mut(&k) {
+                Some(acc) => acc.merge(&t),
+                None => {
+                    self.sums.insert(k, t);
+                }
+            }
+        }
+        self.seq = self.seq.max(seq);
+        self.since.get_or_insert_with(Instant::now);
+    }
+
     fn due(&self) -> bool {
         self.events >= FLUSH_EVENTS || self.since.is_some_and(|t| t.elapsed() >= FLUSH_INTERVAL)
     }
@@ -364,11 +377,9 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriterMsg>) {
                 let batches: Vec<&IngestBatch> = group.iter().map(|(b, _)| b).collect();
                 match write_batches(&mut conn, &batches) {
                     Ok((fresh, seq)) => {
-                        let new_events = batches
-                            .iter()
-                            .zip(&fresh)
-                            .flat_map(|(b, n)| b.events.iter().zip(n).filter(|(_, n)| **n).map(|(e, _)| e));
-                        pending.add(new_events, seq);
+                        for (b, f) in batches.iter().zip(&fresh) {
+                            pending.merge(b.new_rollups(f), seq);
+                        }
                         pending.events += fresh.iter().map(Vec::len).sum::<usize>();
                         drop(batches);
                         for ((batch, reply), f) in group.into_iter().zip(fresh) {
