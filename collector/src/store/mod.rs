@@ -211,12 +211,6 @@ impl Store {
         each!(self, s => s.ping().await)
     }
 
-    /// Runs a rollup query of [`crate::report::sql::rollup_select`]; `time_dims` tells which
-    /// group columns are bucket starts.
-    pub async fn grouped_rows(&self, sql: Sql, time_dims: Vec<bool>) -> Result<Vec<GroupedRow>, StoreError> {
-        each!(self, s => s.grouped_rows(sql, time_dims).await)
-    }
-
     /// A report's reads: the rollup groups and the events of `raw`, in one snapshot where
     /// the database allows (SQLite).
     pub async fn report_reads(

@@ -223,14 +223,6 @@ struct Pending {
 }
 
 impl Pending {
-    fn add<'a>(&mut self, events: impl IntoIterator<Item = &'a StoredEvent>, seq: i64) {
-        for (k, t) in rollups_of(events) {
-            self.sums.entry(k).or_default().merge(&t);
-        }
-        self.seq = self.seq.max(seq);
-        self.since.get_or_insert_with(Instant::now);
-    }
-
     fn merge(&mut self, sums: BTreeMap<RollupKey, Totals>, seq: i64) {
         for (k, t) in sums {
             match self.sums.get_mut(&k) {
@@ -320,7 +312,7 @@ fn catch_up(conn: &mut Connection) -> Result<u64, StoreError> {
         }
         total += events.len() as u64;
         let mut pending = Pending::default();
-        pending.add(&events, last);
+        pending.merge(rollups_of(&events), last);
         write_rollups(conn, &pending.sums, last)?;
     }
 }
@@ -557,14 +549,6 @@ impl SqliteStore {
             )
         })
         .await
-    }
-
-    pub(super) async fn grouped_rows(
-        &self,
-        sql: Sql,
-        time_dims: Vec<bool>,
-    ) -> Result<Vec<GroupedRow>, StoreError> {
-        self.read(move |c| grouped(c, &sql, &time_dims)).await
     }
 
     pub(super) async fn raw_events(&self, sql: Sql) -> Result<Vec<StoredEvent>, StoreError> {
