@@ -29,7 +29,7 @@ MVN := mvn -B -q -Dstyle.color=never
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-demo: ## the main job on embedded defaults: the demo scenarios through the core against the mock upstream
+demo: ## the main job on embedded defaults: the demo scenarios through the core against the mock upstream, reported to a local collector
 	cargo run -q -p modelplug-examples --bin demo
 
 test: test-rust test-oracle test-python test-node test-kotlin ## every test suite in the repo
