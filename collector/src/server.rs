@@ -249,6 +249,7 @@ async fn ingest_inner(s: &AppState, headers: &HeaderMap, body: Body) -> Response
         s.metrics.duplicates(duplicate as u64);
     }
     duplicate += repeated;
+    s.metrics.duplicates(repeated as u64);
     let status = if total > 0 && rejected == total {
         if only_not_allowed {
             StatusCode::FORBIDDEN
