@@ -216,7 +216,15 @@ pub async fn run(store: &Store, q: &ReportQuery) -> Result<Report, StoreError> {
     if let (true, Some((from, to))) = (store.rollups_trail(), plan.covered) {
         raw.push(sql::tail_select(d, &q.filters, from, to));
     }
-    let (rows, events) = store.report_reads(rollup, raw).await?;
+    // PostgreSQL sums histograms bucket by bucket in separate queries (see `bucket_select`).
+    let buckets = match store.dialect() {
+        sql::Dialect::Postgres => [sql::Hist::Latency, sql::Hist::Ttft]
+            .into_iter()
+            .filter_map(|h| sql::bucket_select(&q.group_by, &q.filters, &plan, h).map(|s| (s, h)))
+            .collect(),
+        sql::Dialect::Sqlite => Vec::new(),
+    };
+    let (rows, events) = store.report_reads(rollup, buckets, raw).await?;
     let rollup_rows = rows.len();
     for row in rows {
         groups

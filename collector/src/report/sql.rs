@@ -28,7 +28,7 @@ pub enum Dialect {
 }
 
 /// A query being built: its text and parameters.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Sql {
     /// The text.
     pub text: String,
@@ -107,6 +107,33 @@ fn push_event_filters(sql: &mut Sql, d: Dialect, filters: &[Filter]) {
 /// code. Columns: one per group dimension (text, or the bucket start for day/hour), status,
 /// error code, [`SUM_COLUMNS`], the latency sum and the two histograms.
 pub fn rollup_select(d: Dialect, group_by: &[Dim], filters: &[Filter], plan: &Plan) -> Option<Sql> {
+    rollup_query(d, group_by, filters, plan, None)
+}
+
+/// Which histogram a [`bucket_select`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hist {
+    /// `latency_hist`.
+    Latency,
+    /// `ttft_hist`.
+    Ttft,
+}
+
+/// PostgreSQL: one histogram of the rollup rows of `plan`, summed bucket by bucket in SQL
+/// (`unnest`, a native sum) rather than by `mp_hist_sum` (an SQL-language aggregate, called per
+/// row and slow over many rows). Columns: the group columns, status, error code, the 1-based
+/// bucket, its count.
+pub fn bucket_select(group_by: &[Dim], filters: &[Filter], plan: &Plan, hist: Hist) -> Option<Sql> {
+    rollup_query(Dialect::Postgres, group_by, filters, plan, Some(hist))
+}
+
+fn rollup_query(
+    d: Dialect,
+    group_by: &[Dim],
+    filters: &[Filter],
+    plan: &Plan,
+    buckets: Option<Hist>,
+) -> Option<Sql> {
     let (attr, ranges) = plan.rollups.as_ref()?;
     let mut groups: Vec<String> = group_by
         .iter()
@@ -122,12 +149,22 @@ pub fn rollup_select(d: Dialect, group_by: &[Dim], filters: &[Filter], plan: &Pl
     let mut sql = Sql::default();
     sql.text.push_str("SELECT ");
     sql.text.push_str(&groups.join(", "));
-    for c in SUM_COLUMNS {
-        sql.text.push_str(", ");
-        sql.text.push_str(&d.sum_int(c));
+    match (buckets, d) {
+        (Some(_), _) => sql.text.push_str(", h.i, SUM(h.x)::bigint FROM "),
+        (None, _) => {
+            for c in SUM_COLUMNS {
+                sql.text.push_str(", ");
+                sql.text.push_str(&d.sum_int(c));
+            }
+            sql.text.push_str(match d {
+                Dialect::Sqlite => {
+                    ", SUM(latency_sum_ms), mp_hist_sum(latency_hist), mp_hist_sum(ttft_hist) FROM "
+                }
+                // The histograms come from `bucket_select`.
+                Dialect::Postgres => ", SUM(latency_sum_ms), NULL::bigint[], NULL::bigint[] FROM ",
+            });
+        }
     }
-    sql.text
-        .push_str(", SUM(latency_sum_ms), mp_hist_sum(latency_hist), mp_hist_sum(ttft_hist) FROM ");
     // Sums not yet folded in (hourly rows of `rollup_deltas`, collector/src/store/postgres.rs)
     // count too, as their hours and as their days.
     let pg_rollups_with_deltas = format!(
@@ -141,6 +178,15 @@ pub fn rollup_select(d: Dialect, group_by: &[Dim], filters: &[Filter], plan: &Pl
         Dialect::Sqlite => "rollups",
         Dialect::Postgres => &pg_rollups_with_deltas,
     });
+    match buckets {
+        Some(Hist::Latency) => sql
+            .text
+            .push_str(" CROSS JOIN LATERAL unnest(latency_hist) WITH ORDINALITY AS h(x, i)"),
+        Some(Hist::Ttft) => sql
+            .text
+            .push_str(" CROSS JOIN LATERAL unnest(ttft_hist) WITH ORDINALITY AS h(x, i)"),
+        None => {}
+    }
     sql.text.push_str(" WHERE attr = ");
     sql.bind(d, SqlValue::Text(attr.clone()));
     sql.text.push_str(" AND (");
@@ -166,6 +212,9 @@ pub fn rollup_select(d: Dialect, group_by: &[Dim], filters: &[Filter], plan: &Pl
     }
     sql.text.push_str(" GROUP BY ");
     sql.text.push_str(&groups.join(", "));
+    if buckets.is_some() {
+        sql.text.push_str(", h.i HAVING SUM(h.x) > 0");
+    }
     Some(sql)
 }
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::event::StoredEvent;
 use crate::keys::KeyRecord;
 use crate::report::GroupedRow;
-use crate::report::sql::{Dialect, Sql};
+use crate::report::sql::{Dialect, Hist, Sql};
 use crate::rollup::{RollupKey, Totals, rollups_of};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -216,15 +216,35 @@ impl Store {
     pub async fn report_reads(
         &self,
         rollup: Option<(Sql, Vec<bool>)>,
+        buckets: Vec<(Sql, Hist)>,
         raw: Vec<Sql>,
     ) -> Result<(Vec<GroupedRow>, Vec<StoredEvent>), StoreError> {
         match self {
             Store::Sqlite(s) => s.report_reads(rollup, raw).await,
             Store::Postgres(s) => {
-                let groups = match rollup {
-                    Some((sql, time_dims)) => s.grouped_rows(sql, time_dims).await?,
+                let mut groups = match &rollup {
+                    Some((sql, time_dims)) => s.grouped_rows(sql.clone(), time_dims.clone()).await?,
                     None => Vec::new(),
                 };
+                if let Some((_, time_dims)) = &rollup {
+                    let index: std::collections::HashMap<(Vec<crate::report::Cell>, String, String), usize> =
+                        groups
+                            .iter()
+                            .enumerate()
+                            .map(|(i, g)| ((g.cells.clone(), g.status.clone(), g.error_code.clone()), i))
+                            .collect();
+                    for (sql, hist) in buckets {
+                        for (key, bucket, n) in s.bucket_rows(sql, time_dims.clone()).await? {
+                            if let Some(&i) = index.get(&key) {
+                                let h = match hist {
+                                    Hist::Latency => &mut groups[i].totals.latency,
+                                    Hist::Ttft => &mut groups[i].totals.ttft,
+                                };
+                                h.add_to_bucket((bucket - 1).max(0) as usize, n.max(0) as u64);
+                            }
+                        }
+                    }
+                }
                 let mut events = Vec::new();
                 for sql in raw {
                     events.extend(s.raw_events(sql).await?);

@@ -406,6 +406,37 @@ impl PgStore {
             .collect()
     }
 
+    /// Runs a [`crate::report::sql::bucket_select`]: per group, status and code, a bucket and
+    /// its count.
+    pub(super) async fn bucket_rows(
+        &self,
+        sql: Sql,
+        time_dims: Vec<bool>,
+    ) -> Result<Vec<((Vec<Cell>, String, String), i64, i64)>, StoreError> {
+        let n = time_dims.len();
+        let rows = self.query(&sql).await?;
+        rows.iter()
+            .map(|r| {
+                let cells = time_dims
+                    .iter()
+                    .enumerate()
+                    .map(|(i, time)| {
+                        Ok(if *time {
+                            Cell::Time(r.try_get(i)?)
+                        } else {
+                            Cell::Text(r.try_get(i)?)
+                        })
+                    })
+                    .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+                Ok((
+                    (cells, r.try_get(n)?, r.try_get(n + 1)?),
+                    r.try_get(n + 2)?,
+                    r.try_get(n + 3)?,
+                ))
+            })
+            .collect()
+    }
+
     pub(super) async fn raw_events(&self, sql: Sql) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = self.query(&sql).await?;
         rows.iter().map(raw_row).collect()

@@ -128,6 +128,17 @@ pub async fn check_report(
         expected.entry(key_of(e, dims)).or_default().add(e);
         total.add(e);
     }
+    let mut latencies: Vec<f64> = sent
+        .iter()
+        .filter(|e| {
+            let ts = modelplug_schema::Timestamp::parse(e["ts"].as_str().unwrap())
+                .unwrap()
+                .0 as i64;
+            ts >= from && ts < to
+        })
+        .map(|e| e["latency_ms"].as_f64().unwrap())
+        .collect();
+    latencies.sort_by(f64::total_cmp);
     let q = format!(
         "/v1/reports/usage?from={from}&to={to}&group_by={}{extra}",
         dims.join(",")
@@ -146,6 +157,21 @@ pub async fn check_report(
             .check(row, &format!("{q} {key:?}"));
     }
     total.check(&report["totals"], &q);
+    // Percentiles come from the histograms: within 9 % of the exact ones.
+    for (k, p) in [
+        ("latency_ms_p50", 0.50),
+        ("latency_ms_p95", 0.95),
+        ("latency_ms_p99", 0.99),
+    ] {
+        let exact = latencies[((p * latencies.len() as f64).ceil() as usize).max(1) - 1];
+        let got = report["totals"][k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{q}: {k} missing"));
+        assert!(
+            (got / exact - 1.0).abs() < 0.09,
+            "{q}: {k} {got} vs exact {exact}"
+        );
+    }
     report
 }
 
