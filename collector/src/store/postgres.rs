@@ -376,17 +376,7 @@ impl PgStore {
         let rows = self.query(&sql).await?;
         rows.iter()
             .map(|r| {
-                let cells = time_dims
-                    .iter()
-                    .enumerate()
-                    .map(|(i, time)| {
-                        Ok(if *time {
-                            Cell::Time(r.try_get(i)?)
-                        } else {
-                            Cell::Text(r.try_get(i)?)
-                        })
-                    })
-                    .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+                let cells = group_cells(r, &time_dims)?;
                 let mut totals = Totals::default();
                 for (j, s) in totals.sums.iter_mut().enumerate() {
                     *s = r.try_get::<_, Option<i64>>(n + 2 + j)?.unwrap_or(0);
@@ -417,17 +407,7 @@ impl PgStore {
         let rows = self.query(&sql).await?;
         rows.iter()
             .map(|r| {
-                let cells = time_dims
-                    .iter()
-                    .enumerate()
-                    .map(|(i, time)| {
-                        Ok(if *time {
-                            Cell::Time(r.try_get(i)?)
-                        } else {
-                            Cell::Text(r.try_get(i)?)
-                        })
-                    })
-                    .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+                let cells = group_cells(r, &time_dims)?;
                 Ok((
                     (cells, r.try_get(n)?, r.try_get(n + 1)?),
                     r.try_get(n + 2)?,
@@ -565,6 +545,21 @@ impl PgStore {
         let _ = fold(&self.pool).await;
         self.pool.close();
     }
+}
+
+/// A grouped row's first columns: one per group dimension (bucket starts for day/hour).
+fn group_cells(r: &tokio_postgres::Row, time_dims: &[bool]) -> Result<Vec<Cell>, tokio_postgres::Error> {
+    time_dims
+        .iter()
+        .enumerate()
+        .map(|(i, time)| {
+            Ok(if *time {
+                Cell::Time(r.try_get(i)?)
+            } else {
+                Cell::Text(r.try_get(i)?)
+            })
+        })
+        .collect()
 }
 
 /// An event from the columns of [`crate::report::sql::RAW_COLUMNS`].
