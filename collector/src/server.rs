@@ -323,6 +323,22 @@ fn wants_csv(pairs: &[(String, String)], headers: &HeaderMap) -> Result<bool, Re
     }
 }
 
+/// An admin read's common start: the admin key, the query pairs, JSON or CSV, and the
+/// question (`ignore`: parameters that are not filters).
+async fn admin_query(
+    s: &AppState,
+    headers: &HeaderMap,
+    raw: Option<String>,
+    ignore: &[&str],
+) -> Result<(Vec<(String, String)>, bool, ReportQuery), Response> {
+    s.authorize(headers, true).await?;
+    let pairs = query_pairs(raw)?;
+    let csv = wants_csv(&pairs, headers)?;
+    let q = ReportQuery::from_pairs(&pairs, now_ms(), ignore)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, "bad_query", e.to_string()))?;
+    Ok((pairs, csv, q))
+}
+
 fn csv_response(text: String, name: &str) -> Response {
     (
         [
@@ -342,20 +358,9 @@ async fn usage_report(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(r) = s.authorize(&headers, true).await {
-        return r;
-    }
-    let pairs = match query_pairs(raw) {
-        Ok(p) => p,
+    let (_, csv, q) = match admin_query(&s, &headers, raw, &["format"]).await {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let csv = match wants_csv(&pairs, &headers) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let q = match ReportQuery::from_pairs(&pairs, now_ms(), &["format"]) {
-        Ok(q) => q,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_query", e.to_string()),
     };
     match report::run(&s.store, &q).await {
         Ok(r) => {
@@ -410,20 +415,9 @@ async fn list_events(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(r) = s.authorize(&headers, true).await {
-        return r;
-    }
-    let pairs = match query_pairs(raw) {
-        Ok(p) => p,
+    let (pairs, csv, q) = match admin_query(&s, &headers, raw, &["format", "limit", "cursor"]).await {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let csv = match wants_csv(&pairs, &headers) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let q = match ReportQuery::from_pairs(&pairs, now_ms(), &["format", "limit", "cursor"]) {
-        Ok(q) => q,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_query", e.to_string()),
     };
     if !q.group_by.is_empty() {
         return error(
