@@ -301,6 +301,12 @@ fn crash_child() {
     .unwrap();
 }
 
+/// The id on one line of the crash child's output. libtest writes `test crash_child ... `
+/// with no newline before the child's first line, so the marker is looked for anywhere.
+fn child_id(line: &str) -> Option<&str> {
+    line.split_once("ID ").map(|(_, id)| id.trim())
+}
+
 /// Runs the crash child against `url` with `extra` collector settings, SIGKILLs it once it has
 /// printed 300 ids; returns every id it printed.
 fn run_and_kill_child(url: &str, spool: &Path, extra: Value) -> Vec<String> {
@@ -323,7 +329,7 @@ fn run_and_kill_child(url: &str, spool: &Path, extra: Value) -> Vec<String> {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     while printed.len() < 300 {
         let line = lines.next().expect("the child prints ids").unwrap();
-        if let Some(id) = line.strip_prefix("ID ") {
+        if let Some(id) = child_id(&line) {
             printed.push(id.to_owned());
         }
     }
@@ -332,7 +338,7 @@ fn run_and_kill_child(url: &str, spool: &Path, extra: Value) -> Vec<String> {
     child.wait().unwrap();
     // Whatever the child printed before it died.
     for line in lines.map_while(Result::ok) {
-        if let Some(id) = line.strip_prefix("ID ") {
+        if let Some(id) = child_id(&line) {
             printed.push(id.to_owned());
         }
     }
@@ -387,10 +393,9 @@ async fn with_write_through_a_kill_while_the_collector_answers_loses_nothing() {
         assert!(unique.contains(id), "0 lost: {id} was recorded before the kill");
     }
     // Nothing phantom: besides what the child printed, only the call recording as the kill
-    // landed. A CI run on a loaded machine once received two such events (cause not found; the
-    // guarantees — every printed id received, none twice — stay exact), hence the slack of 2.
+    // landed.
     assert!(
-        unique.len() <= printed.len() + 2,
+        unique.len() <= printed.len() + 1,
         "{} received, {} printed",
         unique.len(),
         printed.len()
@@ -422,11 +427,10 @@ async fn processes_spooling_into_one_directory_at_once_lose_and_double_nothing()
     for id in a.iter().chain(&b) {
         assert!(unique.contains(id), "0 lost: {id}");
     }
-    // Nothing phantom: besides what the children printed, only calls recorded as the kills
-    // landed (whose lines never reached us; one was seen in CI to leave two such calls in
-    // flight between its two processes' kills).
+    // Nothing phantom: besides what the children printed, only the call each was recording
+    // as its kill landed.
     assert!(
-        unique.len() <= a.len() + b.len() + 4,
+        unique.len() <= a.len() + b.len() + 2,
         "{} received, {} + {} printed",
         unique.len(),
         a.len(),
