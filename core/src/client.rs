@@ -56,6 +56,7 @@ pub struct ClientBuilder {
     stages: Vec<Arc<dyn Stage>>,
     services: Vec<ServiceFactory>,
     usage_callbacks: Vec<crate::usage::UsageCallback>,
+    custom_guardrails: Vec<crate::guardrails::CustomGuardrail>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -129,6 +130,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Adds a guardrail written in the host language: it runs after the configured rules of
+    /// its stage, with its timeout and fail-open/closed setting. This is how the bindings
+    /// register a Python callable, a JS function or a Kotlin `Guardrail`.
+    pub fn guardrail(mut self, guardrail: crate::guardrails::CustomGuardrail) -> ClientBuilder {
+        self.custom_guardrails.push(guardrail);
+        self
+    }
+
     /// Builds the client and every configured deployment's adapter.
     pub fn build(self) -> Result<Client> {
         let config = self.config.unwrap_or_else(Config::empty);
@@ -139,6 +148,7 @@ impl ClientBuilder {
             stages: self.stages,
             services: self.services,
             usage_callbacks: self.usage_callbacks,
+            custom_guardrails: self.custom_guardrails,
         };
         let generation = fork_generation();
         let pipeline = Arc::new(Pipeline::build(&config, &settings)?);
@@ -168,6 +178,21 @@ impl Client {
     /// A client for a `modelplug.yaml` file (secrets from the environment).
     pub fn from_config_file(path: impl AsRef<Path>) -> Result<Client> {
         Client::new(Config::from_file(path)?)
+    }
+
+    /// Puts a new set of guardrail rules in force (the config's `guardrails:` are replaced;
+    /// custom guardrails stay). Atomic: a call runs entirely on the set it started with. Fails
+    /// with CONFIG, naming the rule, when a rule does not compile; the old set stays then.
+    pub fn replace_guardrails(&self, rules: &[crate::guardrails::GuardrailSpec]) -> Result<()> {
+        let compiled = crate::guardrails::RuleSet::compile(rules)
+            .map_err(|(i, why)| Error::config(format!("guardrails[{i}] (`{}`): {why}", rules[i].name)))?;
+        let pipeline = self.pipeline()?;
+        let guardrails = pipeline
+            .guardrails
+            .as_ref()
+            .ok_or_else(|| Error::internal("the client has no guardrail stage"))?;
+        guardrails.replace(compiled);
+        Ok(())
     }
 
     /// The config this client runs on.

@@ -14,6 +14,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod ffi;
+pub mod guardrails;
 pub mod http;
 pub mod json;
 pub mod pipeline;

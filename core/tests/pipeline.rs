@@ -55,6 +55,7 @@ impl Stage for Redact {
                         name: "redact".into(),
                         stage: "input".into(),
                         action: "redact".into(),
+                        count: 1,
                     });
                 }
             }

@@ -34,8 +34,12 @@ pub struct GuardrailOutcome {
     pub name: String,
     /// `input` or `output`.
     pub stage: String,
-    /// What it did: `pass`, `redact`, `block`, `warn`.
+    /// What it did: `pass` (ran, found nothing), `redact`, `block`, `warn`, or `error` (a
+    /// custom guardrail raised or timed out and fails open).
     pub action: String,
+    /// How many matches it found (0 for `pass`; 1 for checks without spans).
+    #[serde(default)]
+    pub count: u32,
 }
 
 /// What kind of call an event records.

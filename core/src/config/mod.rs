@@ -57,6 +57,8 @@ pub struct Config {
     pub sinks: Vec<SinkConfig>,
     /// Put prompt and completion text on usage events (`capture_content`, off by default).
     pub capture_content: bool,
+    /// Guardrail rules (`guardrails:`), in config order.
+    pub guardrails: Vec<crate::guardrails::GuardrailSpec>,
     /// Where the config came from (a file path, or `<dict>`).
     pub source: String,
     /// A stable hash of the config's meaning (secrets excluded), 16 hex digits.
@@ -302,6 +304,7 @@ impl Config {
             collector: None,
             sinks: Vec::new(),
             capture_content: false,
+            guardrails: Vec::new(),
             source: "<defaults>".to_owned(),
             hash: String::new(),
         };

@@ -12,6 +12,7 @@ use crate::providers::ProviderKind;
 use crate::redact::Secret;
 use crate::usage::{Price, PriceTable};
 
+mod guardrails;
 mod usage;
 
 /// What `defaults:` sets for every model and deployment that does not say otherwise.
@@ -42,6 +43,7 @@ const TOP_FIELDS: &[&str] = &[
     "collector",
     "sinks",
     "capture_content",
+    "guardrails",
 ];
 const PRICE_FIELDS: &[&str] = &["input", "cached_input", "cache_write", "output"];
 const DEFAULTS_FIELDS: &[&str] = &["timeout_ms", "deadline_ms", "retry"];
@@ -302,6 +304,7 @@ impl Validator<'_> {
             collector: None,
             sinks: Vec::new(),
             capture_content: false,
+            guardrails: Vec::new(),
             source: self.file.clone(),
             hash: String::new(),
         };
@@ -335,6 +338,9 @@ impl Validator<'_> {
             .and_then(|n| self.boolean(n, "capture_content"))
         {
             config.capture_content = b;
+        }
+        if let Some(n) = f.get("guardrails") {
+            config.guardrails = self.guardrails(n);
         }
         config
     }

@@ -13,7 +13,15 @@ use crate::routing::{Deadline, Deployment, Router, Run};
 /// Makes the call's plan and deadline, once.
 fn begin(router: &Router, cx: &mut CallCx) -> Result<()> {
     if cx.run.is_none() {
-        let plan = router.plan(cx.request.model())?;
+        let mut plan = router.plan(cx.request.model())?;
+        if let Some(rules) = cx.guard_rules.clone()
+            && rules.has_plan_rules()
+        {
+            let mut tally = crate::guardrails::RuleSet::tally(&rules);
+            let requested = cx.request.model().to_owned();
+            plan.retain(|d| rules.permits(&requested, d, &mut tally));
+            rules.plan_outcomes(&tally, plan.len(), &mut cx.guardrails)?;
+        }
         let total_ms = cx.request.timeout_ms().unwrap_or(plan.deadline_ms());
         let deadline = Deadline::new(cx.started, total_ms);
         cx.deadline = Some(deadline.at());

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use super::{Admit, Pipeline, Pricing, Stage};
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::guardrails::{CustomGuardrail, Guardrails, RuleSet};
 use crate::routing::Router;
 use crate::runtime::{Service, ServiceFactory, Services};
 use crate::usage::{ClientFacts, PriceCatalog, Reporter, SdkInfo, UsageCallback, UsageLog, sinks};
@@ -26,6 +27,8 @@ pub(crate) struct PipelineSettings {
     pub(crate) services: Vec<ServiceFactory>,
     /// The caller's usage callbacks.
     pub(crate) usage_callbacks: Vec<UsageCallback>,
+    /// The caller's host-language guardrails.
+    pub(crate) custom_guardrails: Vec<CustomGuardrail>,
 }
 
 impl Pipeline {
@@ -63,10 +66,19 @@ impl Pipeline {
         pricing.prepare(config);
         stages.push(Arc::new(pricing));
         stages.push(Arc::new(Admit));
+        let rules = RuleSet::compile(&config.guardrails).map_err(|(i, why)| {
+            Error::config(format!(
+                "guardrails[{i}] (`{}`): {why}",
+                config.guardrails[i].name
+            ))
+        })?;
+        let guardrails = Guardrails::new(rules, settings.custom_guardrails.clone());
+        stages.extend(guardrails.stages());
         stages.extend(settings.stages.iter().cloned());
         let services = Services::start(services, &settings.services)?;
         let mut pipeline = Pipeline::new(stages, router, facts, services, usage);
         pipeline.reporter = reporter;
+        pipeline.guardrails = Some(guardrails);
         Ok(pipeline)
     }
 }

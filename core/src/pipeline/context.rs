@@ -82,6 +82,27 @@ impl CallRequest {
             CallRequest::Embed(r) => r.input.iter().map(String::as_str).collect(),
         }
     }
+
+    /// The same texts as [`CallRequest::texts`], to rewrite (input guardrails redact here).
+    pub fn texts_mut(&mut self) -> Vec<&mut String> {
+        match self {
+            CallRequest::Chat(r) => {
+                let mut out = Vec::with_capacity(r.messages.len());
+                for m in &mut r.messages {
+                    match &mut m.content {
+                        Content::Text(t) => out.push(t),
+                        Content::Parts(parts) => out.extend(parts.iter_mut().filter_map(|p| match p {
+                            ContentPart::Text { text } => Some(text),
+                            ContentPart::Image(_) => None,
+                        })),
+                    }
+                    out.extend(m.tool_calls.iter_mut().map(|c| &mut c.function.arguments));
+                }
+                out
+            }
+            CallRequest::Embed(r) => r.input.iter_mut().collect(),
+        }
+    }
 }
 
 /// One call's state, owned by the pipeline and lent to each stage's hooks.
@@ -123,6 +144,8 @@ pub struct CallCx {
     pub(crate) served_model: Option<Arc<str>>,
     /// Characters of content the caller has received (streams).
     pub(crate) delivered_chars: u64,
+    /// The guardrail rules this call runs on (the set in force when it started).
+    pub(crate) guard_rules: Option<Arc<crate::guardrails::RuleSet>>,
 }
 
 impl CallCx {
@@ -147,6 +170,7 @@ impl CallCx {
             answered_by: None,
             served_model: None,
             delivered_chars: 0,
+            guard_rules: None,
         }
     }
 

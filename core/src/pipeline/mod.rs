@@ -54,6 +54,8 @@ pub(crate) struct Pipeline {
     pub(crate) usage: Arc<UsageLog>,
     /// The usage reporter, when the config names a collector.
     pub(crate) reporter: Option<Arc<crate::usage::Reporter>>,
+    /// The guardrails (whose rule set can be replaced while calls run).
+    pub(crate) guardrails: Option<Arc<crate::guardrails::Guardrails>>,
     closed: AtomicBool,
 }
 
@@ -74,6 +76,7 @@ impl Pipeline {
             services,
             usage,
             reporter: None,
+            guardrails: None,
             closed: AtomicBool::new(false),
         }
     }

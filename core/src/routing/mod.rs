@@ -113,6 +113,21 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Keeps only the deployments `keep` accepts (guardrails on models and providers).
+    pub fn retain(&mut self, mut keep: impl FnMut(&DeploymentNames) -> bool) {
+        self.steps.retain(|(d, _)| keep(&d.names));
+    }
+
+    /// How many deployments the plan may try.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Whether the plan has no deployment left.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
     /// The whole call's deadline (the requested alias's, or the config default), in ms.
     pub fn deadline_ms(&self) -> u64 {
         self.deadline_ms

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::request::ToolCall;
-pub use modelplug_schema::Attempt;
+pub use modelplug_schema::{Attempt, GuardrailOutcome};
 
 /// A chat completion.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -40,9 +40,24 @@ pub struct ChatResponse {
     /// The provider's raw JSON answer, when the request asked for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<Value>,
+    /// What each guardrail did on this call (name, stage, action, count; never matched text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardrails: Vec<GuardrailOutcome>,
 }
 
 impl ChatResponse {
+    /// The answer's texts a guardrail checks, to rewrite: content, reasoning, refusal and
+    /// tool-call arguments.
+    pub fn output_texts_mut(&mut self) -> Vec<&mut String> {
+        let m = &mut self.message;
+        let mut out: Vec<&mut String> = [&mut m.content, &mut m.reasoning, &mut m.refusal]
+            .into_iter()
+            .filter_map(Option::as_mut)
+            .collect();
+        out.extend(m.tool_calls.iter_mut().map(|c| &mut c.function.arguments));
+        out
+    }
+
     /// The answer's text (empty when the model only called tools).
     pub fn text(&self) -> &str {
         self.message.content.as_deref().unwrap_or("")
@@ -191,6 +206,9 @@ pub struct EmbedResponse {
     /// The provider's request id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// What each guardrail did on this call (name, stage, action, count).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardrails: Vec<GuardrailOutcome>,
 }
 
 #[cfg(test)]
