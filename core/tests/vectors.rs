@@ -2,6 +2,8 @@
 //! tests/vectors/README.md). Python, Node and Kotlin run the same files.
 
 mod common;
+#[path = "common/host_checks.rs"]
+mod host_checks;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -109,6 +111,14 @@ async fn settled(upstream: &MockUpstream, id: &str) {
     }
 }
 
+/// A client for `config` with the case's custom guardrails.
+fn with_guardrails(config: Config, case: &Value) -> Result<Client, Error> {
+    host_checks::custom_guardrails(case)
+        .into_iter()
+        .fold(Client::builder().config(config), |b, g| b.guardrail(g))
+        .build()
+}
+
 async fn run_case(upstream: &MockUpstream, case: &Value, scratch: &Path) -> Value {
     let scenario = case.get("upstream").map(|steps| {
         let steps: Vec<Step> = serde_json::from_value(steps.clone()).expect("steps");
@@ -120,14 +130,14 @@ async fn run_case(upstream: &MockUpstream, case: &Value, scratch: &Path) -> Valu
     let client = if let Some(yaml) = case.get("config_yaml").and_then(Value::as_str) {
         let path = scratch.join("modelplug.yaml");
         std::fs::write(&path, yaml.replace("{upstream}", &base)).unwrap();
-        Config::from_file(&path).and_then(Client::new)
+        Config::from_file(&path).and_then(|c| with_guardrails(c, case))
     } else {
         let text = case["config"].to_string().replace("{upstream}", &base);
         Config::from_json_value(
             &serde_json::from_str(&text).unwrap(),
             &modelplug_core::config::process_env,
         )
-        .and_then(Client::new)
+        .and_then(|c| with_guardrails(c, case))
     };
     let mut result = match client {
         Err(e) => json!({"error": common::error_json(&e), "usage": []}),
