@@ -5,6 +5,7 @@ import cjs from './dist/index.js';
 export const {
   Client,
   ChatStream,
+  Verdict,
   ModelplugError,
   InvalidRequestError,
   AuthenticationError,

@@ -4,9 +4,10 @@ import { onAbort } from './abort';
 import { fromNative, type ErrorPayload } from './errors';
 import { Bridge } from './bridge';
 import { closeAtExit } from './exit';
+import { nativeGuardrails } from './guardrails';
 import { requestJson } from './json';
 import { native, type NativeAbort, type NativeClient } from './native';
-import { withText } from './response';
+import { withOutcomes, withText } from './response';
 import { ChatStream } from './stream';
 import { withTraceparent } from './trace';
 import type { CallOptions, ChatRequest, ChatResponse, ClientOptions, Config, EmbedRequest, EmbedResponse, UsageRecord } from './types';
@@ -59,7 +60,8 @@ export class Client {
 
   /**
    * A client for a config object, or with none (models named `provider/model`, keys from the
-   * environment); `options.onUsage` gets every usage event (see {@link ClientOptions}).
+   * environment); `options.onUsage` gets every usage event, `options.guardrails` are checks
+   * written in JavaScript (see {@link ClientOptions}).
    */
   constructor(config?: Config, options?: ClientOptions) {
     if (fromFile !== undefined) {
@@ -67,7 +69,10 @@ export class Client {
       this.#usage = fromFile.usage;
     } else {
       const usage = deliveryFor(options);
-      this.#native = construct(() => new native.NativeClient(config === undefined ? null : JSON.stringify(config), usage?.receive ?? null));
+      const guardrails = nativeGuardrails(options?.guardrails);
+      this.#native = construct(
+        () => new native.NativeClient(config === undefined ? null : JSON.stringify(config), usage?.receive ?? null, guardrails?.options ?? null, guardrails?.check ?? null),
+      );
       this.#usage = usage;
     }
     this.#bridge = new Bridge(this.#native);
@@ -77,7 +82,11 @@ export class Client {
   /** A client for a `modelplug.yaml` file (secrets from the environment); `options` as for the constructor. */
   static fromConfig(path: string, options?: ClientOptions): Client {
     const usage = deliveryFor(options);
-    fromFile = { native: construct(() => native.NativeClient.fromFile(path, usage?.receive ?? null)), usage };
+    const guardrails = nativeGuardrails(options?.guardrails);
+    fromFile = {
+      native: construct(() => native.NativeClient.fromFile(path, usage?.receive ?? null, guardrails?.options ?? null, guardrails?.check ?? null)),
+      usage,
+    };
     try {
       return new Client();
     } finally {
@@ -100,7 +109,7 @@ export class Client {
   /** Embeddings for `input` (a string or a list of strings). */
   async embed(request: EmbedRequest, options?: CallOptions): Promise<EmbedResponse> {
     const body = requestJson(withTraceparent(request));
-    return unwrap<EmbedResponse>(await this.#call((id, abort) => this.#native.embed(id, body, abort), options?.signal));
+    return withOutcomes(unwrap<EmbedResponse>(await this.#call((id, abort) => this.#native.embed(id, body, abort), options?.signal)));
   }
 
   /** This process's usage events for this client (the last 10 000 calls); no prompt text. */

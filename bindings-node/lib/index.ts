@@ -13,6 +13,7 @@
 
 export { Client } from './client';
 export { ChatStream } from './stream';
+export { Verdict } from './guardrails';
 export {
   ModelplugError,
   InvalidRequestError,

@@ -34,11 +34,33 @@ export interface NativeClient {
   readonly models: string[];
 }
 
+/** A custom guardrail's settings (defaults applied; the core validates them). */
+export interface GuardrailOptions {
+  name: string;
+  stage: string;
+  timeoutMs: number;
+  fail: string;
+}
+
+/** A custom guardrail's answer: the verdict's JSON text, or the type name of what the check threw. */
+export interface CheckAnswer {
+  verdict?: string;
+  raised?: string;
+}
+
+/** Runs custom guardrail `index` on a check input (JSON text); called on the JS thread by the core. */
+export type CheckDispatch = (index: number, inputJson: string) => Promise<CheckAnswer>;
+
 /** What the addon exports. */
 export interface NativeModule {
   NativeClient: {
-    new (configJson?: string | null, onUsage?: ((json: string) => void) | null): NativeClient;
-    fromFile(path: string, onUsage?: ((json: string) => void) | null): NativeClient;
+    new (
+      configJson?: string | null,
+      onUsage?: ((json: string) => void) | null,
+      guardrails?: GuardrailOptions[] | null,
+      check?: CheckDispatch | null,
+    ): NativeClient;
+    fromFile(path: string, onUsage?: ((json: string) => void) | null, guardrails?: GuardrailOptions[] | null, check?: CheckDispatch | null): NativeClient;
     /** Closes `clients` at once, blocking the JS thread at most `timeoutMs` (for `process.on('exit')`); throws an error envelope. */
     closeAllSync(clients: NativeClient[], timeoutMs: number): void;
   };

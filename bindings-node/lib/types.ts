@@ -181,6 +181,8 @@ export interface ChatResponse {
   request_id?: string;
   /** The provider's raw JSON answer, when the request set `include_raw`. */
   raw?: unknown;
+  /** What each guardrail did on this call, in the order they ran (empty when none ran). */
+  guardrails: GuardrailOutcome[];
 }
 
 /** Embedding vectors, one per input, in input order. */
@@ -194,6 +196,26 @@ export interface EmbedResponse {
   latency_ms: number;
   attempts: Attempt[];
   request_id?: string;
+  /** What each guardrail did on this call, in the order they ran (empty when none ran). */
+  guardrails: GuardrailOutcome[];
+}
+
+/**
+ * What one guardrail did during a call: on responses, on a stream's `done` response and on
+ * usage events. Never the text it matched.
+ */
+export interface GuardrailOutcome {
+  /** The guardrail's name (a config rule's, or a custom guardrail's). */
+  name: string;
+  /** The side it checked. */
+  stage: 'input' | 'output';
+  /**
+   * What it did: `pass` (ran, found nothing), `redact`, `block`, `warn`, or `error` (a custom
+   * guardrail threw or timed out and fails open).
+   */
+  action: 'pass' | 'redact' | 'block' | 'warn' | 'error';
+  /** How many matches it found (0 for `pass`; 1 for checks without spans, custom ones included). */
+  count: number;
 }
 
 /** A piece of the answer text. */
@@ -271,7 +293,8 @@ export interface UsageRecord {
   attempts: Attempt[];
   fallback_used: boolean;
   cache_hit: boolean;
-  guardrails: { name: string; stage: string; action: string }[];
+  /** What each guardrail did on this call, in the order they ran. */
+  guardrails: GuardrailOutcome[];
   config_hash: string;
   policy_version: string | null;
   sdk: { language: string; version: string };
@@ -302,6 +325,84 @@ export interface ClientOptions {
    * `process.emitWarning` (code `MODELPLUG_ON_USAGE`) and later events still reach it.
    */
   onUsage?: (event: UsageRecord) => void;
+  /**
+   * Guardrails written in JavaScript, run in this order after the config's `guardrails:`
+   * rules, on every call of the client (see {@link Guardrail}). A bad `stage`, `fail` or
+   * `timeoutMs` is a `ConfigError` from the constructor.
+   */
+  guardrails?: readonly Guardrail[];
+}
+
+/** The texts a custom guardrail checks: the request's, the answer's, or both. */
+export type GuardrailStage = 'input' | 'output' | 'both';
+
+/**
+ * What a custom guardrail's failure — an exception in its check, or a timeout — means:
+ * `open`: the call goes on and the outcome records `error`; `closed`: the call fails with
+ * `GuardrailBlockedError`.
+ */
+export type GuardrailFailMode = 'open' | 'closed';
+
+/** What a custom guardrail's check is asked about. */
+export interface GuardrailInput {
+  /** The guardrail's name. */
+  name: string;
+  /** The side being checked. */
+  stage: 'input' | 'output';
+  /**
+   * Every text of that side, in order: for `input`, each message's text (system, user,
+   * assistant, tool results) and tool-call arguments; for `output`, the answer's text.
+   */
+  texts: string[];
+  /** The model the call asked for (an alias or `provider/model`). */
+  model: string;
+}
+
+/**
+ * A check's answer. Nothing (`undefined`, `null`) or `'pass'`: carry on; `'block'`: the call
+ * fails with `GuardrailBlockedError` naming the guardrail; `'warn'`: carry on, recorded as a
+ * warning; `{ action: 'redact', texts }`: carry on with `texts` instead of the checked texts
+ * (one replacement per text, same order). {@link Verdict} makes each. Anything else fails the
+ * check, as an exception would.
+ */
+export type GuardrailVerdict =
+  | void
+  | null
+  | 'pass'
+  | 'block'
+  | 'warn'
+  | { action: 'pass' | 'block' | 'warn' }
+  | { action: 'redact'; texts: string[] };
+
+/**
+ * A guardrail written in JavaScript, registered with `new Client(config, { guardrails: [...] })`.
+ * Its `check` runs on the JS thread for each call's texts of its stage; it may return the
+ * verdict or a Promise of it. A check that throws (or rejects) or takes longer than
+ * `timeoutMs` fails as `fail` says; only the thrown value's type name is recorded, never its
+ * message. The call waits for the check without blocking the event loop — but a synchronous
+ * check blocks it while it runs, as any JavaScript does.
+ *
+ * ```ts
+ * const noCodenames: Guardrail = {
+ *   name: 'no-codenames',
+ *   stage: 'both',
+ *   check: ({ texts }) => texts.some((t) => t.includes('falcon'))
+ *     ? Verdict.redact(texts.map((t) => t.replaceAll('falcon', '[PROJECT]')))
+ *     : Verdict.pass(),
+ * };
+ * ```
+ */
+export interface Guardrail {
+  /** Its name, as outcomes and `GuardrailBlockedError` messages name it. */
+  name: string;
+  /** The texts it checks (default `'input'`). */
+  stage?: GuardrailStage;
+  /** How long one check may take, in milliseconds (default 1000). */
+  timeoutMs?: number;
+  /** What an exception or a timeout means (default `'closed'`: the call fails). */
+  fail?: GuardrailFailMode;
+  /** The check: the verdict on `input.texts`, or a Promise of it. */
+  check: (input: GuardrailInput) => GuardrailVerdict | Promise<GuardrailVerdict>;
 }
 
 /** A config object (the same fields as `modelplug.yaml`). */
@@ -319,7 +420,24 @@ export interface Config {
   sinks?: SinkConfig[];
   /** Put the call's text (prompt and answer) on its usage event; off unless set. */
   capture_content?: boolean;
+  /** Guardrail rules every call's text passes, in order (JavaScript checks: {@link ClientOptions.guardrails}). */
+  guardrails?: GuardrailRule[];
 }
+
+/**
+ * A configured guardrail rule: what it looks for (`kind` and its fields), where (`stage`:
+ * `input`, `output` or `both`; the default depends on the kind) and what it does on a match
+ * (`action`, default `block`; `redact` replaces the match with a placeholder such as `[EMAIL]`).
+ */
+export type GuardrailRule = { name: string; stage?: GuardrailStage; action?: 'block' | 'redact' | 'warn' } & (
+  | { kind: 'pii'; entities?: string[] }
+  | { kind: 'deny_topics'; topics: string[]; synonyms?: Record<string, string[]> }
+  | { kind: 'regex'; pattern: string; placeholder?: string; max_match_chars?: number }
+  | { kind: 'prompt_injection' }
+  | { kind: 'max_input_tokens'; max: number }
+  | { kind: 'models' | 'providers'; allowed?: string[]; blocked?: string[] }
+  | { kind: 'json_schema'; schema: Record<string, unknown> }
+);
 
 /** The usage reporter: batches events to the collector, spooling them to disk while it cannot be reached. */
 export interface CollectorConfig {

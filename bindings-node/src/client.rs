@@ -12,7 +12,8 @@ use napi_derive::napi;
 
 use crate::abort::NativeAbort;
 use crate::bridge::{Bridge, Drained};
-use crate::stream::NativeStream;
+use crate::guardrails::{Dispatch, GuardrailOptions, custom_guardrails};
+use crate::stream::{BATCH, NativeStream};
 use crate::usage::{OnUsage, UsageListener};
 
 /// The core client.
@@ -22,17 +23,40 @@ pub struct NativeClient {
     bridge: Bridge,
     /// The `onUsage` function, when there is one.
     usage: Option<UsageListener>,
+    /// Most events per stream batch.
+    stream_batch: usize,
 }
 
 /// A client for `config`, on the process runtime (started here, so that a bad
-/// `MODELPLUG_WORKER_THREADS` is the constructor's CONFIG error). A failure is thrown with the
-/// error envelope as its message: the TypeScript layer turns it into the right class.
-fn build(config: std::result::Result<Config, Error>, on_usage: Option<OnUsage<'_>>) -> Result<NativeClient> {
+/// `MODELPLUG_WORKER_THREADS` is the constructor's CONFIG error), with the custom
+/// `guardrails` answered by `check`. A failure is thrown with the error envelope as its
+/// message: the TypeScript layer turns it into the right class.
+fn build(
+    config: std::result::Result<Config, Error>,
+    on_usage: Option<OnUsage<'_>>,
+    guardrails: Option<Vec<GuardrailOptions>>,
+    check: Option<Dispatch<'_>>,
+) -> Result<NativeClient> {
     let usage = on_usage.map(UsageListener::new).transpose()?;
+    let custom = match (guardrails, check) {
+        (Some(options), Some(check)) if !options.is_empty() => custom_guardrails(options, check)?,
+        _ => Ok(Vec::new()),
+    };
+    // Streams are read one event per batch when a custom guardrail checks the answer: a
+    // batch's later events are taken only if ready at once (`ChatStream::next_ready`, a
+    // `now_or_never`), which drops the end of the stream while that check is pending (the
+    // stream then reports "the stream already ended" and never yields `done`).
+    let stream_batch = match &custom {
+        Ok(custom) if custom.iter().any(|g| g.stages.output) => 1,
+        _ => BATCH,
+    };
     modelplug_core::runtime::runtime()
         .and(config)
         .and_then(|c| {
-            let builder = Client::builder().config(c).sdk("node", env!("CARGO_PKG_VERSION"));
+            let builder = custom?.into_iter().fold(
+                Client::builder().config(c).sdk("node", env!("CARGO_PKG_VERSION")),
+                |builder, g| builder.guardrail(g),
+            );
             match &usage {
                 Some(listener) => builder.on_usage(listener.callback()),
                 None => builder,
@@ -43,6 +67,7 @@ fn build(config: std::result::Result<Config, Error>, on_usage: Option<OnUsage<'_
             client,
             bridge: Bridge::new(),
             usage,
+            stream_batch,
         })
         .map_err(|e| napi::Error::from_reason(err_json(&e)))
 }
@@ -77,22 +102,35 @@ async fn envelope<T: serde::Serialize>(
 impl NativeClient {
     /// A client from a config object's JSON text, or with no config (`provider/model` names);
     /// `on_usage` gets each usage event's JSON text on the JS thread (and `""` as the marker
-    /// that `usageBarrier` sends).
+    /// that `usageBarrier` sends); `guardrails` are custom guardrails, each run by calling
+    /// `check(index, inputJson)` on the JS thread (see `guardrails.rs`).
     #[napi(constructor)]
-    pub fn new(config_json: Option<String>, on_usage: Option<OnUsage<'_>>) -> Result<NativeClient> {
+    pub fn new(
+        config_json: Option<String>,
+        on_usage: Option<OnUsage<'_>>,
+        guardrails: Option<Vec<GuardrailOptions>>,
+        check: Option<Dispatch<'_>>,
+    ) -> Result<NativeClient> {
         build(
             match config_json {
                 None => Ok(Config::empty()),
                 Some(text) => Config::from_json_str(&text, &process_env),
             },
             on_usage,
+            guardrails,
+            check,
         )
     }
 
-    /// A client from a `modelplug.yaml` file; `on_usage` as for the constructor.
+    /// A client from a `modelplug.yaml` file; the other arguments as for the constructor.
     #[napi(factory)]
-    pub fn from_file(path: String, on_usage: Option<OnUsage<'_>>) -> Result<NativeClient> {
-        build(Config::from_file(path), on_usage)
+    pub fn from_file(
+        path: String,
+        on_usage: Option<OnUsage<'_>>,
+        guardrails: Option<Vec<GuardrailOptions>>,
+        check: Option<Dispatch<'_>>,
+    ) -> Result<NativeClient> {
+        build(Config::from_file(path), on_usage, guardrails, check)
     }
 
     /// Installs the function the client calls (with no arguments) when results are ready
@@ -138,7 +176,7 @@ impl NativeClient {
     #[napi]
     pub fn stream(&self, request_json: String) -> NativeStream {
         let stream = ChatRequest::from_json(&request_json).map(|req| self.client.stream(req));
-        NativeStream::new(stream, self.bridge.clone())
+        NativeStream::new(stream, self.bridge.clone(), self.stream_batch)
     }
 
     /// This process's usage events (JSON array text); readable after `close`.

@@ -6,6 +6,9 @@
 //! JavaScript through one completion queue per client (`bridge.rs`). Every call result is an
 //! envelope, `{"ok": …}` or `{"err": …}` (`modelplug_core::ffi`); the TypeScript layer turns
 //! `err` into the right `ModelplugError` subclass (one function, `lib/errors.ts`).
+//!
+//! Custom guardrails (`guardrails.rs`) go the other way: the core asks JavaScript for a
+//! verdict through a weak threadsafe function and awaits the answer without blocking.
 
 /// mimalloc: the addon allocates per call on two threads, where it beats glibc's malloc (c=64
 /// throughput +25% on the yardstick). Not in the Python module: it costs ~8 MB of RSS there.
@@ -15,6 +18,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod abort;
 mod bridge;
 mod client;
+mod guardrails;
 mod stream;
 mod usage;
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Client, isModelplugError } from '../dist/index.js';
+import { Client, isModelplugError, Verdict } from '../dist/index.js';
 import { matches, REPO, startUpstream } from './helpers.mjs';
 
 const dir = join(REPO, 'tests', 'vectors');
@@ -24,6 +24,44 @@ function hostRequest(value) {
   const keys = Object.keys(value);
   if (keys.length === 1 && keys[0] === '$float') return FLOATS[value.$float];
   return Object.fromEntries(keys.map((k) => [k, hostRequest(value[k])]));
+}
+
+/** Blocks the JS thread for `ms` (a plain blocking function's sleep). */
+function sleepBlocking(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** What `behaviour` (tests/vectors/README.md, `custom_guardrails`) answers for `texts`, or throws. */
+function decide(behaviour, texts) {
+  const any = (needle) => texts.some((t) => t.includes(needle));
+  if ('raise' in behaviour) throw new Error(behaviour.raise);
+  if ('block_if_contains' in behaviour) return any(behaviour.block_if_contains) ? 'block' : undefined;
+  if ('warn_if_contains' in behaviour) return any(behaviour.warn_if_contains) ? Verdict.warn() : Verdict.pass();
+  if ('redact' in behaviour) {
+    const { from, to } = behaviour.redact;
+    return any(from) ? Verdict.redact(texts.map((t) => t.replaceAll(from, to))) : undefined;
+  }
+  if ('warn' in behaviour) return 'warn';
+  return undefined;
+}
+
+/** The case's custom guardrails as JS guardrails: `async: true` as async functions (awaiting their sleep), else plain blocking ones. */
+function customGuardrails(specs = []) {
+  return specs.map((spec) => ({
+    name: spec.name,
+    stage: spec.stage,
+    timeoutMs: spec.timeout_ms,
+    fail: spec.fail,
+    check: spec.async
+      ? async ({ texts }) => {
+        if (spec.behaviour.sleep_ms !== undefined) await sleep(spec.behaviour.sleep_ms);
+        return decide(spec.behaviour, texts);
+      }
+      : ({ texts }) => {
+        if (spec.behaviour.sleep_ms !== undefined) sleepBlocking(spec.behaviour.sleep_ms);
+        return decide(spec.behaviour, texts);
+      },
+  }));
 }
 
 async function streamResult(stream) {
@@ -99,13 +137,14 @@ async function runCase(c) {
   const base = scenario ? scenario.base : upstream.url;
   let result;
   let client;
+  const options = { guardrails: customGuardrails(c.custom_guardrails) };
   try {
     if (c.config_yaml !== undefined) {
       const path = join(scratch, 'modelplug.yaml');
       writeFileSync(path, c.config_yaml.replaceAll('{upstream}', base));
-      client = Client.fromConfig(path);
+      client = Client.fromConfig(path, options);
     } else {
-      client = new Client(JSON.parse(JSON.stringify(c.config).replaceAll('{upstream}', base)));
+      client = new Client(JSON.parse(JSON.stringify(c.config).replaceAll('{upstream}', base)), options);
     }
   } catch (e) {
     if (!isModelplugError(e)) throw e;
