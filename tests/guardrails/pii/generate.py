@@ -98,6 +98,11 @@ IBAN_SPECS = {
 IBAN_TUNING = ["DE", "GB", "FR", "ES", "IT", "NL", "BE", "CH", "AT", "PL", "IE", "LU", "PT"]
 IBAN_HOLDOUT = [c for c in IBAN_SPECS if c not in IBAN_TUNING] + ["DE", "GB", "FR"]
 
+# Numbers are drawn from assigned ranges (real area codes and mobile prefixes), as real ones are.
+NANP_AREAS = ["201", "202", "206", "212", "213", "303", "305", "312", "404", "415", "416", "503",
+              "512", "514", "604", "617", "646", "702", "713", "718", "773", "818", "917"]
+DE_MOBILE = ["151", "152", "157", "160", "162", "170", "171", "172", "173", "175", "176", "177", "179"]
+
 FIRST = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
          "mallory", "oscar", "peggy", "rupert", "sybil", "trent", "victor", "walter", "zoe",
          "mei", "raj", "priya", "hans", "ingrid", "pierre", "amelie", "kenji", "yuki", "lucia",
@@ -163,7 +168,7 @@ class Values:
     # ---- phone --------------------------------------------------------------------------
 
     def us_parts(self) -> tuple[str, str, str]:
-        return (self.digits(3, "23456789"), self.digits(3, "23456789"), self.digits(4))
+        return (self.r.choice(NANP_AREAS), self.digits(3, "23456789"), self.digits(4))
 
     def phone(self) -> str:
         r = self.r
@@ -172,54 +177,54 @@ class Values:
         forms = [
             # E.164
             lambda: f"+1{a}{b}{c}",
-            lambda: f"+44{d(10, '27')}",
-            lambda: f"+49{d(3, '1')}{d(8)}",
+            lambda: r.choice([f"+4420{d(8, '378')}", f"+447{d(9, '4579')}"]),
+            lambda: f"+49{r.choice(DE_MOBILE)}{d(8)}",
             # international with separators
             lambda: f"+1 ({a}) {b}-{c}",
             lambda: f"+1 {a}-{b}-{c}",
             lambda: f"+1 {a} {b} {c}",
-            lambda: f"+44 20 {d(4, '3789')} {d(4)}",
-            lambda: f"+44 7{d(3)} {d(6)}",
+            lambda: f"+44 20 {d(4, '378')} {d(4)}",
+            lambda: f"+44 7{d(3, '4579')} {d(6)}",
             lambda: f"+49 30 {d(8, '123456789')}",
-            lambda: f"+49 {d(3, '1')} {d(4)} {d(4)}",
+            lambda: f"+49 {r.choice(DE_MOBILE)} {d(4)} {d(4)}",
             lambda: f"+49-89-{d(7, '123456789')}",
-            lambda: f"+33 {r.choice('1234567')} {d(2)} {d(2)} {d(2)} {d(2)}",
-            lambda: f"+33-6-{d(2)}-{d(2)}-{d(2)}-{d(2)}",
+            lambda: f"+33 {r.choice('1234567')} {d(2, '123456789')} {d(2)} {d(2)} {d(2)}",
+            lambda: f"+33-6-{d(2, '123456789')}-{d(2)}-{d(2)}-{d(2)}",
             lambda: f"+91 {d(5, '6789')} {d(5)}",
             lambda: f"+91-{d(5, '6789')}-{d(5)}",
             lambda: f"+81 3-{d(4)}-{d(4)}",
-            lambda: f"+81 90-{d(4)}-{d(4)}",
+            lambda: f"+81 90-{d(4, '123456789')}-{d(4)}",
             lambda: f"+81 (3) {d(4)}-{d(4)}",
             # 00 prefix
-            lambda: f"0044 20 {d(4, '3789')} {d(4)}",
-            lambda: f"0049 {d(2, '123456789')} {d(7)}",
-            lambda: f"0033 {r.choice('1234567')} {d(2)} {d(2)} {d(2)} {d(2)}",
+            lambda: f"0044 20 {d(4, '378')} {d(4)}",
+            lambda: f"0049 {r.choice(['30', '40', '69', '89'])} {d(7, '123456789')}",
+            lambda: f"0033 {r.choice('123456')} {d(2, '123456789')} {d(2)} {d(2)} {d(2)}",
             # North American
             lambda: f"({a}) {b}-{c}",
             lambda: f"{a}-{b}-{c}",
             lambda: f"{a}.{b}.{c}",
             lambda: f"{a} {b} {c}",
             # national with a trunk 0
-            lambda: f"020 {d(4, '3789')} {d(4)}",
+            lambda: f"020 {d(4, '378')} {d(4)}",
             lambda: f"0161 {d(3, '2345678')} {d(4)}",
             lambda: f"030 {d(8, '123456789')}",
             lambda: f"030-{d(7, '123456789')}",
             lambda: f"089/{d(7, '123456789')}",
-            lambda: f"0{d(3, '1')} {d(7)}",
-            lambda: f"0{r.choice('1234567')} {d(2)} {d(2)} {d(2)} {d(2)}",
+            lambda: f"0{r.choice(DE_MOBILE)} {d(7)}",
+            lambda: f"0{r.choice('1234567')} {d(2, '123456789')} {d(2)} {d(2)} {d(2)}",
             lambda: f"03-{d(4)}-{d(4)}",
             lambda: f"06-{d(4)}-{d(4)}",
         ]
         if self.holdout:
             forms += [
-                lambda: f"+44 (0)20 {d(4, '3789')} {d(4)}",
+                lambda: f"+44 (0)20 {d(4, '378')} {d(4)}",
                 lambda: f"+49 (0)30 {d(4, '123456789')} {d(4)}",
                 lambda: f"1-{r.choice(['800', '888', '877'])}-{b}-{c}",
                 lambda: f"1 ({a}) {b}-{c}",
-                lambda: f"0{r.choice('1234567')}.{d(2)}.{d(2)}.{d(2)}.{d(2)}",
+                lambda: f"0{r.choice('1234567')}.{d(2, '123456789')}.{d(2)}.{d(2)}.{d(2)}",
                 lambda: f"+1.{a}.{b}.{c}",
-                lambda: f"07{d(3)} {d(6)}",
-                lambda: f"090-{d(4)}-{d(4)}",
+                lambda: f"07{d(3, '4579')} {d(6)}",
+                lambda: f"090-{d(4, '123456789')}-{d(4)}",
                 lambda: f"+61 2 {d(4, '3456789')} {d(4)}",
                 lambda: f"+55 11 9{d(4)}-{d(4)}",
                 lambda: f"+86 13{d(1)} {d(4)} {d(4)}",
