@@ -166,6 +166,11 @@ impl ChatStream {
         if !self.call.is_reading() {
             return None;
         }
-        futures_util::FutureExt::now_or_never(self.next())
+        if *self.cancelled.borrow() {
+            return Some(Some(Err(self
+                .call
+                .fail(Error::cancelled("the stream was cancelled")))));
+        }
+        self.call.next_if_ready()
     }
 }

@@ -41,7 +41,7 @@ pub struct HostCheckInput<'a> {
 /// A host check's answer: `{"action": "pass"}`, `{"action": "block"}`, `{"action": "warn"}`
 /// or `{"action": "redact", "texts": [...]}` (one replacement per input text, same order).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "action", rename_all = "snake_case")]
 pub enum HostVerdict {
     /// Nothing to object to.
     Pass,

@@ -3,6 +3,7 @@
 //! the issued ranges for US SSNs, the address grammar for IPs). One [`regex::RegexSet`] pass
 //! tells which kinds can occur at all, so ordinary prose costs one scan.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet};
@@ -95,71 +96,88 @@ struct Recognizer {
     pattern: &'static str,
     /// Takes the whole text and the candidate's span; the span to report, if any.
     check: fn(&str, usize, usize) -> Option<(usize, usize)>,
+    /// Candidates are short (digit groups): after a rejected one, look again from its next
+    /// character. Unbounded ones (tokens) resume after the candidate, so scans stay linear.
+    retry_inside: bool,
 }
 
+// Patterns are ASCII-only (`(?-u)`): the formats are, and it keeps every pattern on the
+// lazy DFA (Unicode word boundaries and wide bounded repeats would push the regex engine onto
+// its slower NFA simulation). Unbounded repeats where a format has no useful bound, for the
+// same reason; the checks bound what they accept.
 const RECOGNIZERS: &[Recognizer] = &[
     Recognizer {
         kind: PiiKind::ApiKey,
         pattern: concat!(
-            r"(?:\b(?:sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_\-]{20,}",
+            r"(?-u)(?:\b(?:sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_\-]{20,}",
             r"|sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}",
             r"|(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[0-9A-Z]{16}",
-            r"|(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}",
-            r"|github_pat_[A-Za-z0-9_]{22,255}",
+            r"|(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}",
+            r"|github_pat_[A-Za-z0-9_]{22,}",
             r"|xox[abposr]-[A-Za-z0-9\-]{10,}",
             r"|AIza[0-9A-Za-z_\-]{35}",
             r"|ya29\.[0-9A-Za-z_\-]{20,}",
             r"|(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,})",
             r"|https://hooks\.slack\.com/services/[A-Za-z0-9/]{20,}",
-            r"|-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----",
-            r"[\s\S]{0,8192}?-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)"
+            // An AWS secret access key is 40 base64 characters: only after its own name.
+            r"|(?i:aws_secret_access_key|aws_secret_key|secret_access_key)[ \t]*[=:][ \t]*[\x22']?[A-Za-z0-9/+]{40}\b",
+            r"|-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----)"
         ),
-        check: token_end,
+        check: api_key,
+        retry_inside: false,
     },
     Recognizer {
         kind: PiiKind::Jwt,
-        pattern: r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,}",
+        pattern: r"(?-u)\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,}",
         check: token_end,
+        retry_inside: false,
     },
     Recognizer {
         kind: PiiKind::Email,
-        pattern: r"(?i)[a-z0-9](?:[a-z0-9._%+\-']{0,63})@[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?)*\.[a-z]{2,24}\b",
+        pattern: r"(?i-u)[a-z0-9][a-z0-9._%+\-']*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,24}\b",
         check: email,
+        retry_inside: false,
     },
     Recognizer {
         kind: PiiKind::Iban,
-        pattern: r"(?i)\b[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]){11,30}\b",
+        pattern: r"(?i-u)\b[A-Z]{2}\d\d[ \-]?[A-Z0-9][A-Z0-9 \-]{9,40}[A-Z0-9]\b",
         check: iban,
+        retry_inside: true,
     },
     Recognizer {
         kind: PiiKind::CreditCard,
-        pattern: r"\b\d(?:[ \-]?\d){12,18}\b",
+        pattern: r"(?-u)\b\d(?:[ \-]?\d){12,18}\b",
         check: credit_card,
+        retry_inside: true,
     },
     Recognizer {
         kind: PiiKind::UsSsn,
-        pattern: r"\b\d{3}([\- ])\d{2}([\- ])\d{4}\b",
+        pattern: r"(?-u)\b\d{3}[\- ]\d\d[\- ]\d{4}\b",
         check: us_ssn,
+        retry_inside: true,
     },
     Recognizer {
         kind: PiiKind::Phone,
         pattern: concat!(
-            // +CC or 00CC, then groups.
-            r"(?:\+|\b00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,7}\b",
+            // +CC, then groups; 00CC with separated groups (a bare 00… is an id).
+            r"(?-u)\+[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,7}\b",
+            r"|\b00[1-9]\d{0,2}(?:[ .\-]\(?\d{1,5}\)?){2,7}\b",
             // North American: (555) 123-4567, 555-123-4567, 555.123.4567, 555 123 4567.
             r"|(?:\(\d{3}\)[ .\-]?|\b\d{3}[ .\-])\d{3}[ .\-]\d{4}\b",
             // National with a trunk 0: 020 7946 0958, 030-1234567, 06 12 34 56 78.
             r"|\b0\d{1,4}(?:[ \-/]\d{2,8}){1,4}\b"
         ),
         check: phone,
+        retry_inside: true,
     },
     Recognizer {
         kind: PiiKind::IpAddress,
         pattern: concat!(
-            r"\b(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\b",
-            r"|(?i:[0-9a-f]{0,4}:){2,7}(?:[0-9a-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?:%[0-9a-z]+)?"
+            r"(?-u)\b(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\b",
+            r"|(?i:(?:[0-9a-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9a-f]{1,4})?(?:%[0-9a-z]+)?)"
         ),
         check: ip_address,
+        retry_inside: true,
     },
 ];
 
@@ -191,30 +209,47 @@ pub fn find(text: &str, kinds: &[PiiKind]) -> Vec<PiiMatch> {
 /// [`find`], appending to `out`.
 pub fn find_into(text: &str, kinds: &[PiiKind], out: &mut Vec<PiiMatch>) {
     let c = &*COMPILED;
-    let first = out.len();
     let hits = c.set.matches(text);
     if !hits.matched_any() {
         return;
     }
+    // Spans taken so far, by start: an overlap check is one lookup.
+    let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
+    let overlaps = |taken: &BTreeMap<usize, usize>, start: usize, end: usize| {
+        taken.range(..end).next_back().is_some_and(|(_, &e)| e > start)
+    };
     for i in hits.iter() {
         let r = &RECOGNIZERS[i];
         if !kinds.is_empty() && !kinds.contains(&r.kind) {
             continue;
         }
-        for m in c.each[i].find_iter(text) {
-            if let Some((start, end)) = (r.check)(text, m.start(), m.end()) {
-                let taken = out[first..].iter().any(|o| start < o.end && o.start < end);
-                if !taken {
-                    out.push(PiiMatch {
-                        kind: r.kind,
-                        start,
-                        end,
-                    });
+        let mut pos = 0;
+        while let Some(m) = c.each[i].find_at(text, pos) {
+            match (r.check)(text, m.start(), m.end()) {
+                Some((start, end)) => {
+                    if !overlaps(&taken, start, end) {
+                        taken.insert(start, end);
+                        out.push(PiiMatch {
+                            kind: r.kind,
+                            start,
+                            end,
+                        });
+                    }
+                    pos = end.max(m.start() + 1);
                 }
+                // A rejected candidate may hide a real one starting inside it (a card
+                // number after a stray digit): look again from its next character.
+                None if r.retry_inside => {
+                    pos = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8)
+                }
+                None => pos = m.end().max(m.start() + 1),
+            }
+            if pos >= text.len() {
+                break;
             }
         }
     }
-    out[first..].sort_by_key(|m| m.start);
+    out.sort_by_key(|m| m.start);
 }
 
 fn before(text: &str, at: usize) -> Option<char> {
@@ -223,6 +258,48 @@ fn before(text: &str, at: usize) -> Option<char> {
 
 fn after(text: &str, at: usize) -> Option<char> {
     text[at..].chars().next()
+}
+
+/// The longest private-key block reported as one match.
+const MOST_KEY_BLOCK: usize = 16 * 1024;
+
+/// Keys: a token not glued to a word before it; a private-key header extends to the end of
+/// its block (or, if the block never ends, as far as a key block can go).
+fn api_key(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    let s = &text[start..end];
+    if s.len() > 40 && s[..3].eq_ignore_ascii_case("aws") || s[..6].eq_ignore_ascii_case("secret") {
+        // `aws_secret_access_key = VALUE`: the value only.
+        return Some((end - 40, end));
+    }
+    if let Some(body) = s.strip_prefix("sk-")
+        && !["ant-", "proj-", "svcacct-", "admin-", "None-"]
+            .iter()
+            .any(|p| body.starts_with(p))
+    {
+        // A bare `sk-` key is random: mixed case and digits (not a URL slug `sk-hynix-…`).
+        let has = |f: fn(&char) -> bool| body.chars().any(|c| f(&c));
+        if !(has(char::is_ascii_digit) && has(char::is_ascii_lowercase) && has(char::is_ascii_uppercase)) {
+            return None;
+        }
+    }
+    if !s.starts_with("-----BEGIN") {
+        return token_end(text, start, end);
+    }
+    let rest = &text[end..];
+    let limit = floor_boundary(rest, MOST_KEY_BLOCK);
+    let block_end = rest[..limit]
+        .find("-----END")
+        .and_then(|e| rest[e + 8..].find("-----").map(|f| e + 8 + f + 5))
+        .unwrap_or(limit);
+    Some((start, end + block_end))
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// Tokens (keys, JWTs) must not run on into more token characters.
@@ -238,12 +315,27 @@ fn email(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
     {
         return None;
     }
-    let local = &text[start..end].split('@').next()?;
+    let (local, domain) = text[start..end].split_once('@')?;
     if local.contains("..") || local.ends_with('.') {
+        return None;
+    }
+    // A file name (`logo@2x.png`), and an SSH remote (`git@github.com:org/repo.git`).
+    let tld = domain.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    if FILE_EXTENSIONS.contains(&tld.as_str()) {
+        return None;
+    }
+    if after(text, end) == Some(':')
+        && text[end + 1..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '/' || c == '~')
+    {
         return None;
     }
     Some((start, end))
 }
+
+/// Endings of file names that look like an address's top-level domain.
+const FILE_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "pdf", "css", "js", "mjs", "ts", "json", "txt",
+];
 
 fn digits(s: &str) -> impl Iterator<Item = u32> + '_ {
     s.chars().filter_map(|c| c.to_digit(10))
@@ -261,8 +353,37 @@ fn loose_number(text: &str, start: usize, end: usize) -> bool {
     !(joined(b, bb) || joined(a, aa) || b.is_some_and(|c| c.is_ascii_digit() || c == '-'))
 }
 
+/// `check` on the candidate, then on it without its last digit groups, one at a time (a card
+/// number followed by an expiry `12/27`, a phone number followed by `24/7`).
+fn shrinking(
+    text: &str,
+    start: usize,
+    end: usize,
+    check: fn(&str, usize, usize) -> Option<(usize, usize)>,
+) -> Option<(usize, usize)> {
+    let mut end = end;
+    loop {
+        if let Some(found) = check(text, start, end) {
+            return Some(found);
+        }
+        let cut = text[start..end].rfind([' ', '-', '.'])?;
+        end = start + text[start..start + cut].trim_end_matches([' ', '-', '.']).len();
+        if end <= start {
+            return None;
+        }
+    }
+}
+
 fn credit_card(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    shrinking(text, start, end, card_number)
+}
+
+fn card_number(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
     let s = &text[start..end];
+    // After a `+` it is a phone number (`+49 170 2398 4538` passes Luhn).
+    if before(text, start) == Some('+') {
+        return None;
+    }
     // One kind of separator at most.
     if s.contains(' ') && s.contains('-') {
         return None;
@@ -447,6 +568,10 @@ fn us_ssn(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
 }
 
 fn phone(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    shrinking(text, start, end, phone_number)
+}
+
+fn phone_number(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
     let s = &text[start..end];
     let n = digits(s).count();
     let international = s.starts_with('+') || s.starts_with("00");
@@ -471,12 +596,13 @@ fn phone(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
             return None;
         }
     }
-    // Dates and times: 2024-01-15, 2024 01 15.
+    // Dates: 2024-01-15, 2024 01 15 (not a UK 0161 624 3250).
     let groups: Vec<&str> = s
         .split(|c: char| !c.is_ascii_digit())
         .filter(|g| !g.is_empty())
         .collect();
-    if !international && groups.len() == 3 && groups[0].len() == 4 {
+    let year = |g: &str| g.len() == 4 && (g.starts_with('1') || g.starts_with('2'));
+    if !international && groups.len() == 3 && year(groups[0]) && groups[1..].iter().all(|g| g.len() <= 2) {
         return None;
     }
     // Balanced parentheses.
@@ -494,10 +620,18 @@ fn ip_address(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
         let addr = [core, core.trim_end_matches(':')]
             .into_iter()
             .find(|c| c.parse::<std::net::Ipv6Addr>().is_ok())?;
+        // Code (`db::add`, `cafe::beef`) has no decimal digit; a path goes on into a name.
+        if !addr.contains(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
         if addr.chars().filter(char::is_ascii_hexdigit).count() < 3 && addr != "::1" {
             return None;
         }
         if before(text, start).is_some_and(|c| c.is_ascii_alphanumeric() || c == ':') {
+            return None;
+        }
+        if after(text, start + addr.len()).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '(')
+        {
             return None;
         }
         let len = if addr.len() == core.len() {
@@ -515,6 +649,18 @@ fn ip_address(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
     let a = after(text, end);
     let aa = a.and_then(|c| after(text, end + c.len_utf8()));
     if glued(b, bb) || glued(a, aa) {
+        return None;
+    }
+    // A version or a section number (`AssemblyVersion("1.0.0.0")`, `section 5.1.2.3`).
+    let lead = text[..start].trim_end_matches(['"', '\'', '(', ' ', ':', '=']);
+    let lead = &lead[floor_boundary(lead, lead.len().saturating_sub(16))..];
+    let lead = lead.to_ascii_lowercase();
+    if [
+        "version", "section", "§", "chapter", "rule", "clause", "ver", "release",
+    ]
+    .iter()
+    .any(|w| lead.ends_with(w))
+    {
         return None;
     }
     Some((start, end))

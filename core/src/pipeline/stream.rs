@@ -22,6 +22,10 @@ enum State {
     Opening,
     /// Reading a provider stream (or replaying a stage's answer).
     Reading(Box<dyn ProviderStream>),
+    /// The provider stream ended (with this request id): the `after` hooks are next. Kept as
+    /// a state so that a read that must not wait (`ready_only`) stops here instead of
+    /// starting hooks it could not finish.
+    Ended(Option<String>),
     /// Could not start at all: the first `next` returns this error.
     Broken(Error),
     /// Done, failed or cancelled.
@@ -47,6 +51,9 @@ pub(crate) struct CallStream {
     content_started: bool,
     /// The last event (`Done` or an error) was returned.
     ended: bool,
+    /// The read in progress must not wait (it is polled once and dropped if pending): the
+    /// end-of-stream hooks, which may wait (a host-language check), are left for the next read.
+    ready_only: bool,
 }
 
 impl CallStream {
@@ -63,6 +70,7 @@ impl CallStream {
             out: VecDeque::new(),
             content_started: false,
             ended: false,
+            ready_only: false,
         }
     }
 
@@ -81,6 +89,16 @@ impl CallStream {
     /// Whether content is flowing from an open provider stream (reads need no opening).
     pub(crate) fn is_reading(&self) -> bool {
         self.content_started && matches!(self.state, State::Reading(_))
+    }
+
+    /// The next event if it is ready without waiting (see `ready_only`): `None` means
+    /// "would wait". Safe to use while reading: whatever the read left undone stays in the
+    /// state for the next one.
+    pub(crate) fn next_if_ready(&mut self) -> Option<Option<Result<StreamEvent>>> {
+        self.ready_only = true;
+        let r = futures_util::FutureExt::now_or_never(self.next());
+        self.ready_only = false;
+        r
     }
 
     /// The next event; `None` after `Done` or an error.
@@ -204,9 +222,14 @@ impl CallStream {
                     }
                     None => {
                         let request_id = inner.request_id().map(str::to_owned);
-                        return self.complete(request_id).await;
+                        self.state = State::Ended(request_id);
                     }
                 },
+                State::Ended(_) if self.ready_only => std::future::pending::<()>().await,
+                State::Ended(request_id) => {
+                    let request_id = request_id.take();
+                    return self.complete(request_id).await;
+                }
                 State::Broken(e) => return Err(e.clone()),
                 State::Finished => return Err(Error::internal("the stream already ended")),
             }

@@ -41,12 +41,13 @@ impl Validator<'_> {
             return Vec::new();
         };
         let mut out: Vec<GuardrailSpec> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let path = format!("guardrails[{i}]");
             let Some(spec) = self.guardrail(item, &path) else {
                 continue;
             };
-            if out.iter().any(|o| o.name == spec.name) {
+            if names.contains(&spec.name) {
                 self.issue(
                     item.pos,
                     &format!("{path}.name"),
@@ -54,6 +55,7 @@ impl Validator<'_> {
                 );
                 continue;
             }
+            names.push(spec.name.clone());
             if let Err((_, why)) = RuleSet::compile(std::slice::from_ref(&spec)) {
                 self.issue(item.pos, &path, why);
                 continue;
