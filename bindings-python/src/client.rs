@@ -15,8 +15,9 @@ use crate::blocking::{CancelToken, wait};
 use crate::bridge::{Completions, Outcome, TaskHandle};
 use crate::convert::{config_to_json, request_to_json, to_py};
 use crate::errors::to_py_err;
+use crate::guardrails::{GuardrailArgs, custom_guardrail};
 use crate::results::{ChatResult, EmbedResult};
-use crate::stream::NativeStream;
+use crate::stream::{NativeStream, batch_size};
 use crate::usage::usage_callback;
 
 /// A timeout in seconds as a bound (`None`: the default close bound); negative or non-finite
@@ -37,7 +38,11 @@ fn bound(py: Python<'_>, seconds: Option<f64>) -> PyResult<Duration> {
 
 /// The core client.
 #[pyclass(name = "Client", module = "modelplug._native", frozen)]
-pub struct NativeClient(Client);
+pub struct NativeClient {
+    client: Client,
+    /// How many events a stream read hands over at once (see `stream::batch_size`).
+    stream_batch: usize,
+}
 
 fn chat_request(py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<ChatRequest> {
     ChatRequest::from_value(request_to_json(request)?).map_err(|e| to_py_err(py, &e))
@@ -50,17 +55,24 @@ fn embed_request(py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<EmbedRe
 #[pymethods]
 impl NativeClient {
     /// A client from a config dict, a YAML file path, or neither (`provider/model` names only);
-    /// `on_usage`, a callable, gets every usage event as a dict (see `usage.rs`).
+    /// `on_usage`, a callable, gets every usage event as a dict (see `usage.rs`); `guardrails`
+    /// are custom guardrails as `(name, stage, timeout_ms, fail, check)` (see `guardrails.rs`).
     #[new]
-    #[pyo3(signature = (config=None, path=None, on_usage=None))]
+    #[pyo3(signature = (config=None, path=None, on_usage=None, guardrails=Vec::new()))]
     fn new(
         py: Python<'_>,
         config: Option<&Bound<'_, PyAny>>,
         path: Option<PathBuf>,
         on_usage: Option<Py<PyAny>>,
+        guardrails: Vec<GuardrailArgs>,
     ) -> PyResult<NativeClient> {
         // The process runtime first: a bad MODELPLUG_WORKER_THREADS is the constructor's error.
         runtime::runtime().map_err(|e| to_py_err(py, &e))?;
+        let guardrails = guardrails
+            .into_iter()
+            .map(|g| custom_guardrail(py, g))
+            .collect::<PyResult<Vec<_>>>()?;
+        let stream_batch = batch_size(&guardrails);
         let config = match (config, path) {
             (Some(c), None) => Config::from_json_value(&config_to_json(c)?, &process_env),
             (None, Some(p)) => Config::from_file(p),
@@ -70,16 +82,21 @@ impl NativeClient {
             )),
         };
         let client = config.and_then(|c| {
-            let builder = Client::builder()
-                .config(c)
-                .sdk("python", env!("CARGO_PKG_VERSION"));
+            let builder = guardrails.into_iter().fold(
+                Client::builder()
+                    .config(c)
+                    .sdk("python", env!("CARGO_PKG_VERSION")),
+                |builder, g| builder.guardrail(g),
+            );
             match on_usage {
                 Some(callable) => builder.on_usage(usage_callback(callable)),
                 None => builder,
             }
             .build()
         });
-        client.map(NativeClient).map_err(|e| to_py_err(py, &e))
+        client
+            .map(|client| NativeClient { client, stream_batch })
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// One chat completion; waits without holding the GIL, and gives up on Ctrl-C or when
@@ -91,7 +108,7 @@ impl NativeClient {
         request: &Bound<'_, PyAny>,
         cancel: Option<&CancelToken>,
     ) -> PyResult<ChatResult> {
-        let (req, client) = (chat_request(py, request)?, &self.0);
+        let (req, client) = (chat_request(py, request)?, &self.client);
         let result = match cancel {
             Some(token) => wait(py, token.0.run(client.chat(req)))?,
             None => wait(py, client.chat(req))?,
@@ -107,19 +124,20 @@ impl NativeClient {
         completions: &Completions,
         id: u64,
     ) -> PyResult<TaskHandle> {
-        let (req, client) = (chat_request(py, request)?, self.0.clone());
+        let (req, client) = (chat_request(py, request)?, self.client.clone());
         completions.submit(py, id, async move { Outcome::Chat(client.chat(req).await) })
     }
 
     /// A stream; nothing is sent until the first `next_batch`/`submit_next`.
     fn stream(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<NativeStream> {
-        Ok(NativeStream::new(self.0.stream(chat_request(py, request)?)))
+        let stream = self.client.stream(chat_request(py, request)?);
+        Ok(NativeStream::new(stream, self.stream_batch))
     }
 
     /// Embeddings; waits without holding the GIL, and gives up on Ctrl-C.
     fn embed(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<EmbedResult> {
         let req = embed_request(py, request)?;
-        wait(py, self.0.embed(req))?
+        wait(py, self.client.embed(req))?
             .map(EmbedResult)
             .map_err(|e| to_py_err(py, &e))
     }
@@ -132,13 +150,13 @@ impl NativeClient {
         completions: &Completions,
         id: u64,
     ) -> PyResult<TaskHandle> {
-        let (req, client) = (embed_request(py, request)?, self.0.clone());
+        let (req, client) = (embed_request(py, request)?, self.client.clone());
         completions.submit(py, id, async move { Outcome::Embed(client.embed(req).await) })
     }
 
     /// This process's usage events for this client, as dicts (also after `close()`).
     fn usage<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &self.0.usage())
+        to_py(py, &self.client.usage())
     }
 
     /// Closes the client (see `Client::close_blocking`), waiting at most `timeout` seconds
@@ -146,7 +164,7 @@ impl NativeClient {
     #[pyo3(signature = (timeout=None))]
     fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
         let within = bound(py, timeout)?;
-        let client = &self.0;
+        let client = &self.client;
         py.detach(|| client.close_blocking(within))
             .map_err(|e| to_py_err(py, &e))
     }
@@ -155,7 +173,7 @@ impl NativeClient {
     /// seconds; waits without holding the GIL, and gives up on Ctrl-C.
     fn flush(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
         let within = bound(py, Some(timeout))?;
-        wait(py, self.0.flush(within))?.map_err(|e| to_py_err(py, &e))
+        wait(py, self.client.flush(within))?.map_err(|e| to_py_err(py, &e))
     }
 
     /// Starts a flush (see `flush`); `None` (or the error) is delivered to `completions` under `id`.
@@ -166,38 +184,38 @@ impl NativeClient {
         completions: &Completions,
         id: u64,
     ) -> PyResult<TaskHandle> {
-        let (within, client) = (bound(py, Some(timeout))?, self.0.clone());
+        let (within, client) = (bound(py, Some(timeout))?, self.client.clone());
         completions.submit(py, id, async move { Outcome::Done(client.flush(within).await) })
     }
 
     /// Starts closing the client; `None` (or the error) is delivered to `completions` under `id`.
     fn submit_close(&self, py: Python<'_>, completions: &Completions, id: u64) -> PyResult<TaskHandle> {
-        let closing = self.0.close();
+        let closing = self.client.close();
         completions.submit(py, id, async move { Outcome::Done(closing.await) })
     }
 
     /// Whether the client was closed.
     #[getter]
     fn closed(&self) -> bool {
-        self.0.is_closed()
+        self.client.is_closed()
     }
 
     /// The config's stable hash.
     #[getter]
     fn config_hash(&self) -> &str {
-        &self.0.config().hash
+        &self.client.config().hash
     }
 
     /// The application name from the config.
     #[getter]
     fn app(&self) -> &str {
-        &self.0.config().app
+        &self.client.config().app
     }
 
     /// The model aliases the config defines.
     #[getter]
     fn models(&self) -> Vec<String> {
-        self.0.config().model_names()
+        self.client.config().model_names()
     }
 }
 
@@ -206,7 +224,7 @@ impl NativeClient {
 #[pyfunction]
 pub fn close_all(py: Python<'_>, clients: Vec<PyRef<'_, NativeClient>>, timeout: f64) -> PyResult<()> {
     let within = bound(py, Some(timeout))?;
-    let clients: Vec<Client> = clients.iter().map(|c| c.0.clone()).collect();
+    let clients: Vec<Client> = clients.iter().map(|c| c.client.clone()).collect();
     py.detach(|| modelplug_core::ffi::close_all(&clients, within))
         .map_err(|e| to_py_err(py, &e))
 }

@@ -6,6 +6,7 @@ mod bridge;
 mod client;
 mod convert;
 mod errors;
+mod guardrails;
 mod results;
 mod stream;
 mod usage;
@@ -23,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<blocking::CancelToken>()?;
     m.add_function(wrap_pyfunction!(errors::set_error_factory, m)?)?;
     m.add_function(wrap_pyfunction!(client::close_all, m)?)?;
+    m.add_function(wrap_pyfunction!(guardrails::stop_guardrails, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("ERROR_CODES", modelplug_core::ffi::error_codes())?;
     Ok(())

@@ -116,17 +116,61 @@ def _usage(client: modelplug.Client, cancelled: bool) -> list[dict[str, Any]]:
     return client._native.usage()
 
 
+def _decide(behaviour: dict[str, Any], check: modelplug.GuardrailInput) -> modelplug.Verdict | str | None:
+    """What a vector's custom guardrail answers (tests/vectors/README.md, `custom_guardrails`)."""
+    if "raise" in behaviour:
+        raise RuntimeError(behaviour["raise"])
+    if "block_if_contains" in behaviour:
+        return "block" if any(behaviour["block_if_contains"] in t for t in check.texts) else None
+    if "warn_if_contains" in behaviour:
+        return modelplug.Verdict.warn() if any(behaviour["warn_if_contains"] in t for t in check.texts) else "pass"
+    if "redact" in behaviour:
+        old, new = behaviour["redact"]["from"], behaviour["redact"]["to"]
+        if any(old in t for t in check.texts):
+            return modelplug.Verdict.redact([t.replace(old, new) for t in check.texts])
+        return modelplug.Verdict.pass_()
+    if behaviour.get("warn"):
+        return "warn"
+    return None
+
+
+def _custom_guardrails(case: dict[str, Any]) -> list[modelplug.Guardrail]:
+    """The case's custom guardrails as Python checks: a coroutine function for `async`, else a
+    plain (blocking) function."""
+    out = []
+    for spec in case.get("custom_guardrails", ()):
+        behaviour: dict[str, Any] = spec["behaviour"]
+        sleep_s = behaviour.get("sleep_ms", 0) / 1000
+
+        def sync_check(check: modelplug.GuardrailInput, b: dict[str, Any] = behaviour, s: float = sleep_s) -> Any:
+            if s:
+                time.sleep(s)
+            return _decide(b, check)
+
+        async def async_check(check: modelplug.GuardrailInput, b: dict[str, Any] = behaviour, s: float = sleep_s) -> Any:
+            if s:
+                await asyncio.sleep(s)
+            return _decide(b, check)
+
+        check = async_check if spec.get("async") else sync_check
+        out.append(modelplug.Guardrail(spec["name"], check, stage=spec["stage"], timeout_ms=spec.get("timeout_ms", 1000),
+                                       fail=spec.get("fail", "closed")))
+    return out
+
+
 def run_case(upstream: Upstream, case: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
     scenario = upstream.scenario(case["upstream"]) if "upstream" in case else None
     base = scenario[1] if scenario else upstream.url
     result: dict[str, Any]
+    guardrails = _custom_guardrails(case)
     try:
         if "config_yaml" in case:
             path = tmp_path / "modelplug.yaml"
             path.write_text(case["config_yaml"].replace("{upstream}", base))
-            client = modelplug.Client.from_config(path)
+            client = modelplug.Client.from_config(path, guardrails=guardrails)
         else:
-            client = modelplug.Client(config=json.loads(json.dumps(case["config"]).replace("{upstream}", base)))
+            config = json.loads(json.dumps(case["config"]).replace("{upstream}", base))
+            client = modelplug.Client(config=config, guardrails=guardrails)
     except modelplug.ModelplugError as e:
         result = {"error": e.to_dict(), "usage": []}
     else:

@@ -10,6 +10,9 @@ The work happens in a Rust core linked into this process; this package is its Py
 
 :class:`Collector` reads what the clients reported back from a ``modelplug-collector``: usage
 and cost reports and raw events as pandas DataFrames, and its keys.
+
+:class:`Guardrail` adds checks written in Python to every call of a client (see
+:mod:`modelplug.guardrails`).
 """
 
 from ._native import __version__
@@ -36,6 +39,7 @@ from .errors import (
     TimeoutError,
     error_class,
 )
+from .guardrails import Guardrail, GuardrailInput, Verdict
 from .stream import AsyncStream, Stream
 from .types import (
     AssistantMessage,
@@ -44,6 +48,7 @@ from .types import (
     Done,
     EmbedResponse,
     FunctionCall,
+    GuardrailOutcome,
     Message,
     ReasoningDelta,
     StreamEvent,
@@ -65,6 +70,7 @@ __all__ = [
     "EmbedResponse",
     "AssistantMessage",
     "Attempt",
+    "GuardrailOutcome",
     "FunctionCall",
     "ToolCall",
     "Usage",
@@ -76,6 +82,9 @@ __all__ = [
     "ToolCallDelta",
     "UsageReport",
     "Done",
+    "Guardrail",
+    "GuardrailInput",
+    "Verdict",
     "ModelplugError",
     "InvalidRequestError",
     "AuthenticationError",

@@ -3,13 +3,14 @@
 from collections.abc import Callable, Mapping
 from typing import Any, final
 
-__all__ = ["Client", "Stream", "ChatResult", "EmbedResult", "Completions", "TaskHandle", "CancelToken", "_set_error_factory", "close_all", "__version__", "ERROR_CODES"]
+__all__ = ["Client", "Stream", "ChatResult", "EmbedResult", "Completions", "TaskHandle", "CancelToken", "_set_error_factory", "close_all", "stop_guardrails", "__version__", "ERROR_CODES"]
 
 __version__: str
 ERROR_CODES: list[str]
 
 def _set_error_factory(factory: Callable[[Mapping[str, Any]], BaseException]) -> None: ...
 def close_all(clients: list[Client], timeout: float) -> None: ...
+def stop_guardrails(timeout: float) -> None: ...
 
 @final
 class ChatResult:
@@ -65,7 +66,11 @@ class Stream:
 @final
 class Client:
     def __new__(
-        cls, config: Any = None, path: str | None = None, on_usage: Callable[[dict[str, Any]], object] | None = None
+        cls,
+        config: Any = None,
+        path: str | None = None,
+        on_usage: Callable[[dict[str, Any]], object] | None = None,
+        guardrails: list[tuple[str, str, int, str, Callable[[str], str]]] = ...,
     ) -> Client: ...
     def chat(self, request: Any, cancel: CancelToken | None = None) -> ChatResult: ...
     def submit_chat(self, request: Any, completions: Completions, id: int) -> TaskHandle: ...

@@ -11,14 +11,17 @@ from . import _native
 from . import errors as _errors  # registers the error factory before any call
 from ._tracing import traceparent as _traceparent
 from ._tracing import with_traceparent as _with_traceparent
+from .guardrails import _native_guardrails
 from .stream import AsyncStream, Stream
 from .types import ChatResponse, EmbedResponse
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterable, Mapping
+    from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
     from typing import Any
 
     from types import TracebackType
+
+    from .guardrails import Guardrail
 
 __all__ = ["Client"]
 
@@ -92,6 +95,15 @@ class Client:
     Usage is delivered in the background: :meth:`flush` waits for it; :meth:`close` flushes
     too, and the clients still open when the interpreter exits are closed then (waiting at
     most 5 seconds in all).
+
+    ``guardrails`` are checks written in Python (:class:`~modelplug.Guardrail`) that every call
+    passes after the config's ``guardrails:`` rules; each response lists what every guardrail
+    did (``response.guardrails``)::
+
+        def no_falcon(check: GuardrailInput) -> str | None:
+            return "block" if any("falcon" in t for t in check.texts) else None
+
+        client = Client(config, guardrails=[Guardrail("no-falcon", no_falcon)])
     """
 
     __slots__ = ("_native", "__weakref__")
@@ -102,19 +114,25 @@ class Client:
         *,
         path: str | os.PathLike[str] | None = None,
         on_usage: Callable[[dict[str, Any]], object] | None = None,
+        guardrails: Sequence[Guardrail] = (),
     ) -> None:
         if on_usage is not None and not callable(on_usage):
             raise TypeError(f"on_usage must be callable, not {type(on_usage).__name__}")
-        self._native = _native.Client(config, os.fspath(path) if path is not None else None, on_usage)
+        fspath = os.fspath(path) if path is not None else None
+        self._native = _native.Client(config, fspath, on_usage, _native_guardrails(guardrails))
         _open.add(self)
 
     @classmethod
     def from_config(
-        cls, path: str | os.PathLike[str], *, on_usage: Callable[[dict[str, Any]], object] | None = None
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        on_usage: Callable[[dict[str, Any]], object] | None = None,
+        guardrails: Sequence[Guardrail] = (),
     ) -> Client:
         """A client for a ``modelplug.yaml`` file (secrets from the environment); ``on_usage``
-        as for :class:`Client`."""
-        return cls(path=path, on_usage=on_usage)
+        and ``guardrails`` as for :class:`Client`."""
+        return cls(path=path, on_usage=on_usage, guardrails=guardrails)
 
     @property
     def config_hash(self) -> str:

@@ -22,6 +22,7 @@ __all__ = [
     "ToolCall",
     "FunctionCall",
     "Attempt",
+    "GuardrailOutcome",
     "Message",
     "Tool",
     "TextDelta",
@@ -202,13 +203,43 @@ class Attempt:
         return f"Attempt({self.deployment!r}, {self.outcome}, {self.latency_ms:.1f} ms)"
 
 
+class GuardrailOutcome:
+    """What one guardrail did on a call: its ``name``, the ``stage`` it checked (``input`` or
+    ``output``), its ``action`` — ``pass`` (ran, found nothing), ``redact``, ``block``,
+    ``warn``, or ``error`` (a custom guardrail raised or timed out and fails open) — and
+    ``count``, how many matches it found (0 for ``pass``; 1 for checks without spans). Never
+    the matched text."""
+
+    __slots__ = ("name", "stage", "action", "count")
+
+    def __init__(self, name: str, stage: str, action: str, count: int = 0) -> None:
+        self.name = name
+        self.stage = stage
+        self.action = action
+        self.count = count
+
+    @classmethod
+    def _from_dict(cls, d: dict[str, Any]) -> GuardrailOutcome:
+        return cls(d["name"], d["stage"], d["action"], d.get("count", 0))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The outcome as a dict (the usage event's form)."""
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GuardrailOutcome) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"GuardrailOutcome({self.name!r}, {self.stage}, {self.action}, count={self.count})"
+
+
 class ChatResponse:
     """A chat completion.
 
     The common fields are attributes: ``text``, ``message`` (with ``tool_calls``),
     ``finish_reason``, ``usage``, ``cost_usd``, ``provider``, ``deployment``, ``model``,
-    ``latency_ms``, ``attempts``, ``cache_hit``, ``request_id``, ``id`` and ``raw`` (when the
-    request set ``include_raw``).
+    ``latency_ms``, ``attempts``, ``guardrails``, ``cache_hit``, ``request_id``, ``id`` and
+    ``raw`` (when the request set ``include_raw``).
     """
 
     __slots__ = ("_native", "_dict")
@@ -278,6 +309,12 @@ class ChatResponse:
         return [Attempt._from_dict(a) for a in self._d()["attempts"]]
 
     @property
+    def guardrails(self) -> list[GuardrailOutcome]:
+        """What each guardrail did on this call, in the order they ran (the config's rules,
+        then custom ones; input, then output); ``[]`` when none ran."""
+        return [GuardrailOutcome._from_dict(g) for g in self._d().get("guardrails", ())]
+
+    @property
     def cache_hit(self) -> bool:
         """Whether the answer came from the response cache."""
         return bool(self._d()["cache_hit"])
@@ -321,12 +358,14 @@ class ChatResponse:
             ("latency", f"{self.latency_ms:.1f} ms"),
             ("attempts", " → ".join(f"{a.deployment} {a.outcome}" for a in self.attempts)),
         ]
+        rows += [("guardrail", f"{g.name} ({g.stage}): {g.action} ×{g.count}") for g in self.guardrails]
         return _table_html("ChatResponse", rows)
 
 
 class EmbedResponse:
     """Embedding vectors, one per input text, in input order (``embeddings``), with ``usage``,
-    ``cost_usd``, ``model``, ``provider``, ``deployment``, ``latency_ms`` and ``attempts``."""
+    ``cost_usd``, ``model``, ``provider``, ``deployment``, ``latency_ms``, ``attempts`` and
+    ``guardrails``."""
 
     __slots__ = ("embeddings", "_native", "_dict")
 
@@ -375,6 +414,11 @@ class EmbedResponse:
     def attempts(self) -> list[Attempt]:
         """Every try the router made."""
         return [Attempt._from_dict(a) for a in self._d()["attempts"]]
+
+    @property
+    def guardrails(self) -> list[GuardrailOutcome]:
+        """What each input guardrail did on this call (``[]`` when none ran)."""
+        return [GuardrailOutcome._from_dict(g) for g in self._d().get("guardrails", ())]
 
     def to_dict(self) -> dict[str, Any]:
         """The response as a dict, vectors included."""
