@@ -11,12 +11,15 @@ use modelplug_core::runtime::run_abortable;
 use modelplug_core::{ChatRequest, Client, Config, EmbedRequest, Error};
 
 use crate::FfiError;
-use crate::stream::FfiStream;
+use crate::guardrails::FfiGuardrail;
+use crate::stream::{BATCH, BATCH_WITH_OUTPUT_CHECKS, FfiStream};
 
 /// The core client.
 #[derive(uniffi::Object)]
 pub struct FfiClient {
     client: Client,
+    /// Most events per stream batch (see `BATCH_WITH_OUTPUT_CHECKS`).
+    stream_batch: usize,
 }
 
 /// Live native clients (the Kotlin tests check that a collected `Client` releases its own).
@@ -30,22 +33,37 @@ pub trait FfiUsageListener: Send + Sync {
     fn on_usage(&self, event_json: String);
 }
 
-/// A client for `config`; the process runtime is built first, so a bad
-/// `MODELPLUG_WORKER_THREADS` is the constructor's CONFIG error.
+/// A client for `config` with these custom guardrails (run in order, after the config's
+/// rules); the process runtime is built first, so a bad `MODELPLUG_WORKER_THREADS` is the
+/// constructor's CONFIG error.
 fn build(
     config: impl FnOnce() -> Result<Config, Error>,
+    guardrails: Vec<FfiGuardrail>,
     on_usage: Option<Arc<dyn FfiUsageListener>>,
 ) -> Result<Arc<FfiClient>, FfiError> {
     modelplug_core::runtime::runtime()?;
     let mut builder = Client::builder()
         .config(config()?)
         .sdk("kotlin", env!("CARGO_PKG_VERSION"));
+    let checks_output = guardrails
+        .iter()
+        .any(|g| matches!(g.stage.as_str(), "output" | "both"));
+    for guardrail in guardrails {
+        builder = builder.guardrail(guardrail.into_core()?);
+    }
     if let Some(listener) = on_usage {
         builder = builder.on_usage(move |event| listener.on_usage(ok_json(event)));
     }
     let client = builder.build()?;
     LIVE.fetch_add(1, Ordering::Relaxed);
-    Ok(Arc::new(FfiClient { client }))
+    Ok(Arc::new(FfiClient {
+        client,
+        stream_batch: if checks_output {
+            BATCH_WITH_OUTPUT_CHECKS
+        } else {
+            BATCH
+        },
+    }))
 }
 
 /// The envelope of a call's outcome.
@@ -59,10 +77,11 @@ fn envelope<T: serde::Serialize>(outcome: Result<T, Error>) -> String {
 #[uniffi::export]
 impl FfiClient {
     /// A client for a config object's JSON text, or with no config (`provider/model` names);
-    /// `on_usage` gets every usage event.
+    /// `guardrails` are custom guardrails written in Kotlin, `on_usage` gets every usage event.
     #[uniffi::constructor]
     pub fn new(
         config_json: Option<String>,
+        guardrails: Vec<FfiGuardrail>,
         on_usage: Option<Arc<dyn FfiUsageListener>>,
     ) -> Result<Arc<FfiClient>, FfiError> {
         build(
@@ -70,17 +89,19 @@ impl FfiClient {
                 None => Ok(Config::empty()),
                 Some(text) => Config::from_json_str(&text, &process_env),
             },
+            guardrails,
             on_usage,
         )
     }
 
-    /// A client for a `modelplug.yaml` file; `on_usage` as for `new`.
+    /// A client for a `modelplug.yaml` file; `guardrails` and `on_usage` as for `new`.
     #[uniffi::constructor]
     pub fn from_file(
         path: String,
+        guardrails: Vec<FfiGuardrail>,
         on_usage: Option<Arc<dyn FfiUsageListener>>,
     ) -> Result<Arc<FfiClient>, FfiError> {
-        build(|| Config::from_file(path), on_usage)
+        build(|| Config::from_file(path), guardrails, on_usage)
     }
 
     /// One chat completion: `{"ok": response}` or `{"err": error}`.
@@ -101,6 +122,7 @@ impl FfiClient {
     pub fn stream(&self, request_json: String) -> Arc<FfiStream> {
         Arc::new(FfiStream::new(
             ChatRequest::from_json(&request_json).map(|r| self.client.stream(r)),
+            self.stream_batch,
         ))
     }
 

@@ -9,9 +9,11 @@
 uniffi::setup_scaffolding!();
 
 mod client;
+mod guardrails;
 mod stream;
 
 pub use client::{FfiClient, FfiUsageListener};
+pub use guardrails::{FfiGuardrail, FfiGuardrailCheck, FfiGuardrailError};
 pub use stream::FfiStream;
 
 /// A failed constructor or `shutdown`: `payload` is the error's JSON form (`Error::to_value`).

@@ -30,6 +30,11 @@ import kotlinx.serialization.json.JsonObject
  * when the config turns content capture on) on one of the core's background threads, in
  * batches, never on the call's path. Whatever it throws is caught and logged once (logger
  * `dev.modelplug`); later events still reach it.
+ *
+ * Every factory also takes `guardrails`: custom [Guardrail]s written in Kotlin, run in order
+ * on every call after the config's `guardrails:` rules (`Client.fromConfigFile(path, guardrails
+ * = listOf(Guardrail("no-codenames") { input -> ... }))`). The core checks them when the client
+ * is built: a bad `stage`, `fail` or `timeoutMs` throws [ModelplugException.Config].
  */
 class Client private constructor(internal val ffi: FfiClient) : AutoCloseable {
     init {
@@ -41,19 +46,21 @@ class Client private constructor(internal val ffi: FfiClient) : AutoCloseable {
             NativeThreads.install()
         }
 
-        /** A client for a `modelplug.yaml` file (secrets from the environment); [onUsage] gets every usage event. */
-        fun fromConfigFile(path: String, onUsage: ((JsonObject) -> Unit)? = null): Client =
-            Client(native { FfiClient.fromFile(path, onUsage?.let(::UsageListener)) })
+        /** A client for a `modelplug.yaml` file (secrets from the environment); see the class doc for [guardrails] and [onUsage]. */
+        fun fromConfigFile(path: String, guardrails: List<Guardrail> = emptyList(), onUsage: ((JsonObject) -> Unit)? = null): Client =
+            Client(native { FfiClient.fromFile(path, guardrails.map(GuardrailAdapter::native), onUsage?.let(::UsageListener)) })
 
-        /** A client for a config given as JSON text (the same fields as `modelplug.yaml`); [onUsage] gets every usage event. */
-        fun fromConfigJson(json: String, onUsage: ((JsonObject) -> Unit)? = null): Client =
-            Client(native { FfiClient(json, onUsage?.let(::UsageListener)) })
+        /** A client for a config given as JSON text (the same fields as `modelplug.yaml`); see the class doc for [guardrails] and [onUsage]. */
+        fun fromConfigJson(json: String, guardrails: List<Guardrail> = emptyList(), onUsage: ((JsonObject) -> Unit)? = null): Client =
+            Client(native { FfiClient(json, guardrails.map(GuardrailAdapter::native), onUsage?.let(::UsageListener)) })
 
-        /** A client for a config given as a JSON object; [onUsage] gets every usage event. */
-        fun fromConfig(config: JsonObject, onUsage: ((JsonObject) -> Unit)? = null): Client = fromConfigJson(config.toString(), onUsage)
+        /** A client for a config given as a JSON object; see the class doc for [guardrails] and [onUsage]. */
+        fun fromConfig(config: JsonObject, guardrails: List<Guardrail> = emptyList(), onUsage: ((JsonObject) -> Unit)? = null): Client =
+            fromConfigJson(config.toString(), guardrails, onUsage)
 
-        /** A client without a config: name models `provider/model`; keys come from the environment. [onUsage] gets every usage event. */
-        operator fun invoke(onUsage: ((JsonObject) -> Unit)? = null): Client = Client(native { FfiClient(null, onUsage?.let(::UsageListener)) })
+        /** A client without a config: name models `provider/model`; keys come from the environment. See the class doc for [guardrails] and [onUsage]. */
+        operator fun invoke(guardrails: List<Guardrail> = emptyList(), onUsage: ((JsonObject) -> Unit)? = null): Client =
+            Client(native { FfiClient(null, guardrails.map(GuardrailAdapter::native), onUsage?.let(::UsageListener)) })
     }
 
     /** One chat completion. Throws a [ModelplugException] subclass. */

@@ -269,6 +269,25 @@ data class Attempt(
     val outcome: String get() = error ?: "ok"
 }
 
+/**
+ * What one guardrail did on a call: a rule of the config's `guardrails:` or a custom
+ * [Guardrail]. Never the matched text.
+ */
+@Serializable
+data class GuardrailOutcome(
+    /** The guardrail's name. */
+    val name: String,
+    /** The texts it checked: `input` or `output`. */
+    val stage: String,
+    /**
+     * What it did: `pass` (ran, found nothing), `redact`, `block`, `warn`, or `error` (a custom
+     * guardrail threw or timed out and fails open).
+     */
+    val action: String,
+    /** How many matches it found (0 for `pass`; 1 for checks without spans, such as custom ones). */
+    val count: Int = 0,
+)
+
 /** The assistant's side of a completion. */
 @Serializable
 data class AssistantMessage(
@@ -295,6 +314,8 @@ data class ChatResponse(
     @SerialName("latency_ms") val latencyMs: Double,
     /** Every try the router made; the last one succeeded. */
     val attempts: List<Attempt>,
+    /** What each guardrail did, in the order they ran (empty without guardrails); on a stream, the [StreamEvent.Done] response's. */
+    val guardrails: List<GuardrailOutcome> = emptyList(),
     @SerialName("cache_hit") val cacheHit: Boolean = false,
     @SerialName("request_id") val requestId: String? = null,
     /** The provider's raw JSON answer, when the request set `includeRaw`. */
@@ -325,6 +346,8 @@ data class EmbedResponse(
     @SerialName("latency_ms") val latencyMs: Double,
     val attempts: List<Attempt>,
     @SerialName("request_id") val requestId: String? = null,
+    /** What each input guardrail did, in the order they ran (empty without guardrails). */
+    val guardrails: List<GuardrailOutcome> = emptyList(),
 ) {
     @Transient
     internal var source: JsonSource = JsonSource.EMPTY

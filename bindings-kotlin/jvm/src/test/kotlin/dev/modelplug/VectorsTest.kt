@@ -136,9 +136,9 @@ class VectorsTest {
                 val file = File.createTempFile("modelplug", ".yaml").apply { deleteOnExit() }
                 val path = File(file.parentFile, "modelplug.yaml")
                 path.writeText(yaml.replace("{upstream}", base))
-                Client.fromConfigFile(path.path)
+                Client.fromConfigFile(path.path, HostGuardrails.of(case))
             } else {
-                Client.fromConfigJson(case["config"]!!.toString().replace("{upstream}", base))
+                Client.fromConfigJson(case["config"]!!.toString().replace("{upstream}", base), HostGuardrails.of(case))
             }
         } catch (e: ModelplugException) {
             result["error"] = e.toJson()
