@@ -13,7 +13,7 @@ use napi_derive::napi;
 use crate::abort::NativeAbort;
 use crate::bridge::{Bridge, Drained};
 use crate::guardrails::{Dispatch, GuardrailOptions, custom_guardrails};
-use crate::stream::{BATCH, NativeStream};
+use crate::stream::NativeStream;
 use crate::usage::{OnUsage, UsageListener};
 
 /// The core client.
@@ -23,8 +23,6 @@ pub struct NativeClient {
     bridge: Bridge,
     /// The `onUsage` function, when there is one.
     usage: Option<UsageListener>,
-    /// Most events per stream batch.
-    stream_batch: usize,
 }
 
 /// A client for `config`, on the process runtime (started here, so that a bad
@@ -41,14 +39,6 @@ fn build(
     let custom = match (guardrails, check) {
         (Some(options), Some(check)) if !options.is_empty() => custom_guardrails(options, check)?,
         _ => Ok(Vec::new()),
-    };
-    // Streams are read one event per batch when a custom guardrail checks the answer: a
-    // batch's later events are taken only if ready at once (`ChatStream::next_ready`, a
-    // `now_or_never`), which drops the end of the stream while that check is pending (the
-    // stream then reports "the stream already ended" and never yields `done`).
-    let stream_batch = match &custom {
-        Ok(custom) if custom.iter().any(|g| g.stages.output) => 1,
-        _ => BATCH,
     };
     modelplug_core::runtime::runtime()
         .and(config)
@@ -67,7 +57,6 @@ fn build(
             client,
             bridge: Bridge::new(),
             usage,
-            stream_batch,
         })
         .map_err(|e| napi::Error::from_reason(err_json(&e)))
 }
@@ -176,7 +165,7 @@ impl NativeClient {
     #[napi]
     pub fn stream(&self, request_json: String) -> NativeStream {
         let stream = ChatRequest::from_json(&request_json).map(|req| self.client.stream(req));
-        NativeStream::new(stream, self.bridge.clone(), self.stream_batch)
+        NativeStream::new(stream, self.bridge.clone())
     }
 
     /// This process's usage events (JSON array text); readable after `close`.

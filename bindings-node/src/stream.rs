@@ -15,18 +15,15 @@ pub struct NativeStream {
     /// The stream, or the request's parse error (reported by the first `nextBatch`).
     inner: std::result::Result<SharedStream, Error>,
     bridge: Bridge,
-    /// Most events per batch.
-    batch: usize,
 }
 
 impl NativeStream {
-    /// Shares `stream` (or keeps its error) for reads of at most `batch` events delivered
+    /// Shares `stream` (or keeps its error) for reads of at most [`BATCH`] events delivered
     /// through `bridge`.
-    pub fn new(stream: std::result::Result<ChatStream, Error>, bridge: Bridge, batch: usize) -> NativeStream {
+    pub fn new(stream: std::result::Result<ChatStream, Error>, bridge: Bridge) -> NativeStream {
         NativeStream {
             inner: stream.map(SharedStream::new),
             bridge,
-            batch,
         }
     }
 }
@@ -38,10 +35,9 @@ impl NativeStream {
     #[napi]
     pub fn next_batch(&self, id: u32) {
         let inner = self.inner.clone();
-        let batch = self.batch;
         self.bridge.submit(id, async move {
             match inner {
-                Ok(stream) => stream.next_batch(batch).await.to_json(),
+                Ok(stream) => stream.next_batch(BATCH).await.to_json(),
                 Err(e) => StreamBatch::failed(e).to_json(),
             }
         });

@@ -17,7 +17,7 @@ use crate::convert::{config_to_json, request_to_json, to_py};
 use crate::errors::to_py_err;
 use crate::guardrails::{GuardrailArgs, custom_guardrail};
 use crate::results::{ChatResult, EmbedResult};
-use crate::stream::{NativeStream, batch_size};
+use crate::stream::NativeStream;
 use crate::usage::usage_callback;
 
 /// A timeout in seconds as a bound (`None`: the default close bound); negative or non-finite
@@ -40,8 +40,6 @@ fn bound(py: Python<'_>, seconds: Option<f64>) -> PyResult<Duration> {
 #[pyclass(name = "Client", module = "modelplug._native", frozen)]
 pub struct NativeClient {
     client: Client,
-    /// How many events a stream read hands over at once (see `stream::batch_size`).
-    stream_batch: usize,
 }
 
 fn chat_request(py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<ChatRequest> {
@@ -72,7 +70,6 @@ impl NativeClient {
             .into_iter()
             .map(|g| custom_guardrail(py, g))
             .collect::<PyResult<Vec<_>>>()?;
-        let stream_batch = batch_size(&guardrails);
         let config = match (config, path) {
             (Some(c), None) => Config::from_json_value(&config_to_json(c)?, &process_env),
             (None, Some(p)) => Config::from_file(p),
@@ -95,7 +92,7 @@ impl NativeClient {
             .build()
         });
         client
-            .map(|client| NativeClient { client, stream_batch })
+            .map(|client| NativeClient { client })
             .map_err(|e| to_py_err(py, &e))
     }
 
@@ -131,7 +128,7 @@ impl NativeClient {
     /// A stream; nothing is sent until the first `next_batch`/`submit_next`.
     fn stream(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<NativeStream> {
         let stream = self.client.stream(chat_request(py, request)?);
-        Ok(NativeStream::new(stream, self.stream_batch))
+        Ok(NativeStream::new(stream))
     }
 
     /// Embeddings; waits without holding the GIL, and gives up on Ctrl-C.

@@ -5,7 +5,6 @@
 //! `("tool_call_delta", index, id, name, arguments)`, `("usage", usage tuple)` (see
 //! `results::usage_tuple`), `("done", ChatResult)`.
 
-use modelplug_core::guardrails::CustomGuardrail;
 use modelplug_core::{ChatStream, SharedStream, StreamBatch, StreamEvent};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -20,15 +19,12 @@ use crate::results::{ChatResult, usage_tuple};
 pub struct NativeStream {
     /// `None` only while being dropped.
     inner: Option<SharedStream>,
-    /// Most events handed over in one read (see [`batch_size`]).
-    batch: usize,
 }
 
 impl NativeStream {
-    pub fn new(stream: ChatStream, batch: usize) -> NativeStream {
+    pub fn new(stream: ChatStream) -> NativeStream {
         NativeStream {
             inner: Some(SharedStream::new(stream)),
-            batch,
         }
     }
 
@@ -59,21 +55,6 @@ fn event_to_py(py: Python<'_>, ev: StreamEvent) -> PyResult<Bound<'_, PyAny>> {
 /// Most events handed over in one batch.
 const BATCH: usize = 64;
 
-/// How many events a stream of a client with `guardrails` reads at once: [`BATCH`], or one
-/// when a custom guardrail checks the output. Workaround for the core: `ChatStream::next_batch`
-/// takes buffered events with `next_ready`, which polls `next()` once and drops it when it is
-/// pending; at the provider's end that poll starts `complete()`, which marks the stream
-/// finished and then awaits the output guard's custom checks (pending: they run on another
-/// thread), so the dropped read loses `Done` and the next one fails with "the stream already
-/// ended". A batch of one never calls `next_ready`.
-pub fn batch_size(guardrails: &[CustomGuardrail]) -> usize {
-    if guardrails.iter().any(|g| g.stages.output) {
-        1
-    } else {
-        BATCH
-    }
-}
-
 /// A batch as Python: `(list of event tuples, exception or None)`.
 pub fn batch_to_py(py: Python<'_>, batch: StreamBatch) -> PyResult<Bound<'_, PyAny>> {
     let list = PyList::empty(py);
@@ -92,7 +73,7 @@ impl NativeStream {
     /// The next batch of events (see `ChatStream::next_batch`); waits without holding the GIL.
     /// Ctrl-C cancels the stream (the call ends as cancelled) and raises `KeyboardInterrupt`.
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (shared, batch) = (self.shared(), self.batch);
+        let (shared, batch) = (self.shared(), BATCH);
         match wait(py, shared.next_batch(batch)) {
             Ok(batch) => batch_to_py(py, batch),
             Err(interrupted) => {
@@ -104,7 +85,7 @@ impl NativeStream {
 
     /// Starts fetching the next batch; it is delivered to `completions` under `id`.
     fn submit_next(&self, py: Python<'_>, completions: &Completions, id: u64) -> PyResult<TaskHandle> {
-        let (shared, batch) = (self.shared(), self.batch);
+        let (shared, batch) = (self.shared(), BATCH);
         completions.submit(
             py,
             id,
