@@ -12,14 +12,12 @@ use modelplug_core::{ChatRequest, Client, Config, EmbedRequest, Error};
 
 use crate::FfiError;
 use crate::guardrails::FfiGuardrail;
-use crate::stream::{BATCH, BATCH_WITH_OUTPUT_CHECKS, FfiStream};
+use crate::stream::FfiStream;
 
 /// The core client.
 #[derive(uniffi::Object)]
 pub struct FfiClient {
     client: Client,
-    /// Most events per stream batch (see `BATCH_WITH_OUTPUT_CHECKS`).
-    stream_batch: usize,
 }
 
 /// Live native clients (the Kotlin tests check that a collected `Client` releases its own).
@@ -45,9 +43,6 @@ fn build(
     let mut builder = Client::builder()
         .config(config()?)
         .sdk("kotlin", env!("CARGO_PKG_VERSION"));
-    let checks_output = guardrails
-        .iter()
-        .any(|g| matches!(g.stage.as_str(), "output" | "both"));
     for guardrail in guardrails {
         builder = builder.guardrail(guardrail.into_core()?);
     }
@@ -56,14 +51,7 @@ fn build(
     }
     let client = builder.build()?;
     LIVE.fetch_add(1, Ordering::Relaxed);
-    Ok(Arc::new(FfiClient {
-        client,
-        stream_batch: if checks_output {
-            BATCH_WITH_OUTPUT_CHECKS
-        } else {
-            BATCH
-        },
-    }))
+    Ok(Arc::new(FfiClient { client }))
 }
 
 /// The envelope of a call's outcome.
@@ -122,7 +110,6 @@ impl FfiClient {
     pub fn stream(&self, request_json: String) -> Arc<FfiStream> {
         Arc::new(FfiStream::new(
             ChatRequest::from_json(&request_json).map(|r| self.client.stream(r)),
-            self.stream_batch,
         ))
     }
 

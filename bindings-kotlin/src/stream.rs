@@ -5,30 +5,19 @@ use modelplug_core::runtime::run_abortable;
 use modelplug_core::{ChatStream, Error, SharedStream, StreamBatch};
 
 /// Most events handed over in one batch.
-pub(crate) const BATCH: usize = 64;
-
-/// The batch size of a client with custom output guardrails: one event per batch, so that
-/// `ChatStream::next_batch` never reaches `next_ready`. Its `now_or_never` poll drops the
-/// stream's future while the end of the stream awaits the output stage's custom check (the
-/// provider's end already buffered), and the `Done` event is lost: the next read is INTERNAL
-/// "the stream already ended" (core/src/stream.rs `next_ready`, core/src/pipeline/stream.rs
-/// `complete`). Back to [`BATCH`] once the core keeps that future.
-pub(crate) const BATCH_WITH_OUTPUT_CHECKS: usize = 1;
+const BATCH: usize = 64;
 
 /// A chat stream.
 #[derive(uniffi::Object)]
 pub struct FfiStream {
     /// The stream, or the request's parse error (reported by the first `next_batch`).
     inner: Result<SharedStream, Error>,
-    /// Most events per batch.
-    batch: usize,
 }
 
 impl FfiStream {
-    pub(crate) fn new(stream: Result<ChatStream, Error>, batch: usize) -> FfiStream {
+    pub(crate) fn new(stream: Result<ChatStream, Error>) -> FfiStream {
         FfiStream {
             inner: stream.map(SharedStream::new),
-            batch,
         }
     }
 }
@@ -42,8 +31,7 @@ impl FfiStream {
             Ok(stream) => stream.clone(),
             Err(e) => return StreamBatch::failed(e.clone()).to_json(),
         };
-        let batch = self.batch;
-        run_abortable(async move { stream.next_batch(batch).await.to_json() })
+        run_abortable(async move { stream.next_batch(BATCH).await.to_json() })
             .await
             .unwrap_or_else(|e| StreamBatch::failed(e).to_json())
     }
