@@ -35,9 +35,20 @@ async fn demo_scenarios() {
         text.contains(r#"mock     "no network needed" from the mock provider"#),
         "{text}"
     );
-    // 0.000105 (chat) + 0.00005313 (stream) + 0.00029 (tools) + 0.00000008 (embed); mock unpriced.
+    // The config's guardrails: an address redacted before it leaves, an injection blocked.
     assert!(
-        text.contains("cost     $0.000448 for 5 calls (4 priced by the config's price table)"),
+        text.contains(r#"guard    "Send the invoice to [EMAIL] please" (no-pii input redact×1)"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "guard    GUARDRAIL_BLOCKED: the guardrail `no-injection` (prompt_injection) blocked the request"
+        ),
+        "{text}"
+    );
+    // 0.000105 (chat) + 0.00005313 (stream) + 0.00029 (tools) + 0.00000008 (embed); mocks unpriced.
+    assert!(
+        text.contains("cost     $0.000448 for 6 calls (4 priced by the config's price table)"),
         "{text}"
     );
 }
