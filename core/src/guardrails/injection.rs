@@ -13,7 +13,7 @@ use regex::Regex;
 pub const PLACEHOLDER: &str = "[INJECTION]";
 
 const PHRASES: &str = concat!(
-    r"(?i)\b(?:",
+    r"(?i)(?-u:\b)(?:",
     r"(?:ignore|disregard|forget|override|bypass|skip)\s+(?:all\s+|any\s+|every\s+|the\s+|your\s+|my\s+|of\s+|these\s+|those\s+)*",
     r"(?:previous|prior|above|earlier|preceding|former|original|system|initial)\s+(?:instructions?|prompts?|rules|directions|guidelines|directives|messages|context)",
     r"|(?:reveal|print|show|repeat|output|leak|display)\s+(?:me\s+)?(?:your|the)\s+(?:(?:full|entire|original|hidden|secret|initial)\s+)*(?:system\s+prompt|instructions|initial\s+prompt|hidden\s+prompt)",
@@ -33,6 +33,10 @@ const PHRASES: &str = concat!(
 
 static PATTERN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(PHRASES).expect("the injection patterns compile"));
+
+/// The patterns for a stream's hold-back (see [`super::open_match`]).
+pub(crate) static OPEN: LazyLock<Option<super::open_match::OpenMatch>> =
+    LazyLock::new(|| super::open_match::OpenMatch::new(PHRASES));
 
 /// The longest phrase the patterns can match, in bytes (for a stream's hold-back; tag
 /// character runs are held back by the caller as a run).

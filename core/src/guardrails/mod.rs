@@ -23,6 +23,7 @@
 
 pub mod custom;
 pub mod injection;
+mod open_match;
 pub mod pii;
 mod rules;
 mod scan;

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use regex::{Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+
+use super::open_match::OpenMatch;
 
 use super::pii::PiiKind;
 use super::spec::{GuardrailSpec, KindSpec};
@@ -20,6 +22,9 @@ const REGEX_SIZE_LIMIT: usize = 2 << 20;
 #[derive(Debug, Default)]
 pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
+    /// Every regex rule's pattern in one set, and the rule each belongs to: one pass tells
+    /// which of them can match at all.
+    pub(crate) regexes: Option<(RegexSet, Vec<usize>)>,
 }
 
 /// One compiled rule.
@@ -40,6 +45,8 @@ pub(crate) enum Check {
         regex: Regex,
         placeholder: String,
         max_match: usize,
+        /// For streams: where a match could still be under way.
+        open: Option<OpenMatch>,
     },
     Injection,
     MaxInputTokens(u64),
@@ -96,7 +103,24 @@ impl RuleSet {
             .enumerate()
             .map(|(i, s)| compile(s).map_err(|e| (i, e)))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(RuleSet { rules })
+        let (patterns, owners): (Vec<&str>, Vec<usize>) = rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| match &r.check {
+                Check::Regex { regex, .. } => Some((regex.as_str(), i)),
+                _ => None,
+            })
+            .unzip();
+        let regexes = match patterns.len() {
+            0 | 1 => None,
+            _ => RegexSetBuilder::new(&patterns)
+                .size_limit(REGEX_SIZE_LIMIT * 4)
+                .dfa_size_limit(REGEX_SIZE_LIMIT * 4)
+                .build()
+                .ok()
+                .map(|set| (set, owners)),
+        };
+        Ok(RuleSet { rules, regexes })
     }
 
     /// No rules.
@@ -136,6 +160,7 @@ fn compile(spec: &GuardrailSpec) -> Result<Rule, String> {
                 .ok()
                 .and_then(|hir| hir.properties().maximum_len());
             Check::Regex {
+                open: OpenMatch::new(pattern),
                 regex,
                 placeholder: placeholder.clone().unwrap_or_else(|| "[REDACTED]".to_owned()),
                 max_match: max_match_chars

@@ -84,8 +84,21 @@ impl RuleSet {
     /// Every finding of the textual rules of `stage` in `text`, sorted by start.
     pub fn scan(&self, stage: Stage, text: &str) -> Vec<Finding> {
         let mut out = Vec::new();
+        // Which regex rules can match at all, in one pass (`None`: not known, try each).
+        let regex_hits = self
+            .regexes
+            .as_ref()
+            .map(|(set, owners)| (set.matches(text), owners));
         for (i, r) in self.rules.iter().enumerate() {
             if !r.stages.has(stage) {
+                continue;
+            }
+            if let (Check::Regex { .. }, Some((hits, owners))) = (&r.check, &regex_hits)
+                && !owners
+                    .iter()
+                    .position(|&o| o == i)
+                    .is_some_and(|k| hits.matched(k))
+            {
                 continue;
             }
             match &r.check {
@@ -159,6 +172,15 @@ impl RuleSet {
         }
         out.push_str(&text[at..to]);
         Some(out)
+    }
+
+    /// Runs the input rules over `texts` as a call would (rewriting them where rules redact):
+    /// the outcomes, or GUARDRAIL_BLOCKED naming the first blocking rule. For tools and
+    /// benchmarks; calls run it through the pipeline.
+    pub fn check_texts(&self, texts: &mut [&mut String]) -> Result<Vec<GuardrailOutcome>> {
+        let mut out = Vec::new();
+        self.check_input(texts, &mut out)?;
+        Ok(out)
     }
 
     /// Checks the request's `texts` (rewriting them where rules redact) and its size; the
@@ -290,25 +312,57 @@ impl RuleSet {
         }
     }
 
-    /// Where a stream must hold text back from: the earliest start of a match that could
-    /// still be growing at the end of `text` (`text.len()` when none could).
-    pub(crate) fn hold_from(&self, text: &str) -> usize {
+    /// A stream's state for [`RuleSet::hold_from`] (the DFAs' caches).
+    pub(crate) fn hold_state(&self) -> HoldState {
+        HoldState {
+            caches: self
+                .rules
+                .iter()
+                .map(|r| match &r.check {
+                    Check::Regex { open: Some(o), .. } if r.stages.output => Some(o.cache()),
+                    Check::Injection if r.stages.output => injection::OPEN.as_ref().map(|o| o.cache()),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    /// Where a stream must hold text back from: the earliest start, at or after `from`, of a
+    /// match that could still be growing at the end of `text` (`text.len()` when none could).
+    pub(crate) fn hold_from(&self, text: &str, from: usize, state: &mut HoldState) -> usize {
         let mut hold = text.len();
-        for r in &self.rules {
+        for (r, cache) in self.rules.iter().zip(&mut state.caches) {
             if !r.stages.output {
                 continue;
             }
-            let h = match &r.check {
-                Check::Pii(_) => pii_hold(text),
-                Check::Topics(t) => t.hold_from(text),
-                Check::Regex { max_match, .. } => text.len().saturating_sub(*max_match),
-                Check::Injection => text.len().saturating_sub(injection::LONGEST_MATCH),
+            let window = |most: usize| from.max(text.len().saturating_sub(most));
+            let h = match (&r.check, cache) {
+                (Check::Pii(_), _) => pii_hold(text),
+                (Check::Topics(t), _) => t.hold_from(text),
+                (
+                    Check::Regex {
+                        open: Some(o),
+                        max_match,
+                        ..
+                    },
+                    Some(c),
+                ) => o.open_from(c, text, window(*max_match)),
+                (Check::Regex { max_match, .. }, _) => window(*max_match),
+                (Check::Injection, Some(c)) => injection::OPEN.as_ref().map_or(text.len(), |o| {
+                    o.open_from(c, text, window(injection::LONGEST_MATCH))
+                }),
+                (Check::Injection, None) => window(injection::LONGEST_MATCH),
                 _ => text.len(),
             };
             hold = hold.min(h);
         }
         floor_char_boundary(text, hold)
     }
+}
+
+/// The lazy DFAs' caches of one stream's hold-back.
+pub(crate) struct HoldState {
+    caches: Vec<Option<regex_automata::hybrid::dfa::Cache>>,
 }
 
 /// The start of the trailing run of `text` that could still be (part of) personal data or a

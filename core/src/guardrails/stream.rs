@@ -10,13 +10,14 @@ use std::sync::Arc;
 
 use super::Stage;
 use super::rules::RuleSet;
-use super::scan::{Tally, floor_char_boundary};
+use super::scan::{HoldState, Tally, floor_char_boundary};
 use crate::error::Result;
 use crate::pipeline::{CallCx, ReplyMut, StreamFilter};
 use crate::types::StreamEvent;
 
-/// How much already-released text a scan sees before the held tail (word boundaries).
-const CONTEXT: usize = 64;
+/// How much already-released text a scan sees before the held tail: enough for word
+/// boundaries and the checks that look a few characters back.
+const CONTEXT: usize = 16;
 
 /// One stream of text being checked.
 #[derive(Debug, Default)]
@@ -31,7 +32,14 @@ struct Channel {
 
 impl Channel {
     /// Takes `delta`; returns the text that may go to the caller now. `end` releases all.
-    fn push(&mut self, rules: &RuleSet, tally: &mut Tally, delta: &str, end: bool) -> Result<String> {
+    fn push(
+        &mut self,
+        rules: &RuleSet,
+        hold: &mut HoldState,
+        tally: &mut Tally,
+        delta: &str,
+        end: bool,
+    ) -> Result<String> {
         self.held.push_str(delta);
         let offset = self.context.len();
         let text = format!("{}{}", self.context, self.held);
@@ -52,7 +60,7 @@ impl Channel {
         let mut cut = if end {
             text.len()
         } else {
-            rules.hold_from(&text).max(offset)
+            rules.hold_from(&text, offset, hold).max(offset)
         };
         // A match that straddles the cut waits whole.
         for f in &findings {
@@ -82,6 +90,7 @@ impl Channel {
 /// The per-stream filter of the output guard.
 pub(crate) struct OutputFilter {
     rules: Arc<RuleSet>,
+    hold: HoldState,
     tally: Tally,
     text: Channel,
     reasoning: Channel,
@@ -91,6 +100,7 @@ impl OutputFilter {
     pub(crate) fn new(rules: Arc<RuleSet>) -> OutputFilter {
         OutputFilter {
             tally: Tally::new(&rules),
+            hold: rules.hold_state(),
             rules,
             text: Channel::default(),
             reasoning: Channel::default(),
@@ -120,26 +130,34 @@ impl StreamFilter for OutputFilter {
     ) -> Result<()> {
         match event {
             StreamEvent::TextDelta { text } => {
-                let r = self.text.push(&self.rules, &mut self.tally, &text, false);
+                let r = self
+                    .text
+                    .push(&self.rules, &mut self.hold, &mut self.tally, &text, false);
                 let text = self.checked(cx, r)?;
                 if !text.is_empty() {
                     out.push_back(StreamEvent::TextDelta { text });
                 }
             }
             StreamEvent::ReasoningDelta { text } => {
-                let r = self.reasoning.push(&self.rules, &mut self.tally, &text, false);
+                let r = self
+                    .reasoning
+                    .push(&self.rules, &mut self.hold, &mut self.tally, &text, false);
                 let text = self.checked(cx, r)?;
                 if !text.is_empty() {
                     out.push_back(StreamEvent::ReasoningDelta { text });
                 }
             }
             StreamEvent::Done { mut response } => {
-                let r = self.reasoning.push(&self.rules, &mut self.tally, "", true);
+                let r = self
+                    .reasoning
+                    .push(&self.rules, &mut self.hold, &mut self.tally, "", true);
                 let reasoning = self.checked(cx, r)?;
                 if !reasoning.is_empty() {
                     out.push_back(StreamEvent::ReasoningDelta { text: reasoning });
                 }
-                let r = self.text.push(&self.rules, &mut self.tally, "", true);
+                let r = self
+                    .text
+                    .push(&self.rules, &mut self.hold, &mut self.tally, "", true);
                 let text = self.checked(cx, r)?;
                 if !text.is_empty() {
                     out.push_back(StreamEvent::TextDelta { text });
