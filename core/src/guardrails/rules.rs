@@ -46,7 +46,7 @@ pub(crate) enum Check {
         placeholder: String,
         max_match: usize,
         /// For streams: where a match could still be under way.
-        open: Option<OpenMatch>,
+        open: Option<Box<OpenMatch>>,
     },
     Injection,
     MaxInputTokens(u64),
@@ -160,7 +160,7 @@ fn compile(spec: &GuardrailSpec) -> Result<Rule, String> {
                 .ok()
                 .and_then(|hir| hir.properties().maximum_len());
             Check::Regex {
-                open: OpenMatch::new(pattern),
+                open: OpenMatch::new(pattern).map(Box::new),
                 regex,
                 placeholder: placeholder.clone().unwrap_or_else(|| "[REDACTED]".to_owned()),
                 max_match: max_match_chars
