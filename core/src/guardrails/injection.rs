@@ -7,7 +7,8 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex_automata::{Anchored, Input, meta};
 
 /// What a redacted injection becomes.
 pub const PLACEHOLDER: &str = "[INJECTION]";
@@ -26,13 +27,53 @@ const PHRASES: &str = concat!(
     r")",
     r"|<\|(?:im_start|im_end|system|endoftext)\|>",
     r"|\[/?INST\]|<</?SYS>>",
-    r"|(?m:^\s*#{2,}\s*(?:system|instruction)s?\s*:)",
+    r"|#{2,}[ \t]*(?:system|instruction)s?[ \t]*:",
     r"|[\x{E0000}-\x{E007F}]+",
     r"|[\x{202A}-\x{202E}\x{2066}-\x{2069}]",
 );
 
-static PATTERN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(PHRASES).expect("the injection patterns compile"));
+/// Where a match can begin: the phrasings' first words and the markers, in lower case.
+const TRIGGERS: &[&str] = &[
+    "ignore",
+    "disregard",
+    "forget",
+    "override",
+    "bypass",
+    "skip",
+    "reveal",
+    "print",
+    "show",
+    "repeat",
+    "output",
+    "leak",
+    "display",
+    "you",
+    "do",
+    "enable",
+    "enter",
+    "activate",
+    "pretend",
+    "act",
+    "new",
+    "<|",
+    "[inst]",
+    "[/inst]",
+    "<<sys>>",
+    "<</sys>>",
+    "##",
+];
+
+/// Finds the triggers in lower-cased text (one pass, with the automaton's prefilter).
+static TRIGGER_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(TRIGGERS)
+        .expect("the injection triggers compile")
+});
+
+/// The patterns, run anchored at each trigger only.
+static PATTERN: LazyLock<meta::Regex> =
+    LazyLock::new(|| meta::Regex::new(PHRASES).expect("the injection patterns compile"));
 
 /// The patterns for a stream's hold-back (see [`super::open_match`]).
 pub(crate) static OPEN: LazyLock<Option<super::open_match::OpenMatch>> =
@@ -44,10 +85,55 @@ pub const LONGEST_MATCH: usize = 160;
 
 /// Every injection marker in `text`: byte spans, in order.
 pub fn find(text: &str) -> Vec<(usize, usize)> {
-    let mut out: Vec<(usize, usize)> = PATTERN.find_iter(text).map(|m| (m.start(), m.end())).collect();
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let lower = text.to_ascii_lowercase();
+    let mut free_from = 0;
+    for hit in TRIGGER_FINDER.find_iter(&lower) {
+        let at = hit.start();
+        if at < free_from {
+            continue;
+        }
+        let input = Input::new(text).range(at..).anchored(Anchored::Yes);
+        let Some(m) = PATTERN.search(&input) else {
+            continue;
+        };
+        // A `## system:` header only at the start of a line.
+        let line = &text[text[..at].rfind('\n').map_or(0, |n| n + 1)..at];
+        if text[at..].starts_with('#') && !line.trim().is_empty() {
+            continue;
+        }
+        out.push((m.start(), m.end()));
+        free_from = m.end();
+    }
+    if !text.is_ascii() {
+        hidden_characters(text, &mut out);
+    }
     zero_width_smuggling(text, &mut out);
     out.sort_unstable();
     out
+}
+
+/// Unicode tag characters (invisible ASCII look-alikes that carry hidden instructions), a run
+/// at a time, and bidirectional overrides (text shown in another order than it is read).
+fn hidden_characters(text: &str, out: &mut Vec<(usize, usize)>) {
+    let tag = |c: char| ('\u{E0000}'..='\u{E007F}').contains(&c);
+    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let mut run: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if tag(c) {
+            run.get_or_insert(i);
+            continue;
+        }
+        if let Some(start) = run.take() {
+            out.push((start, i));
+        }
+        if bidi(c) {
+            out.push((i, i + c.len_utf8()));
+        }
+    }
+    if let Some(start) = run {
+        out.push((start, text.len()));
+    }
 }
 
 /// Zero-width characters between two letters or digits (`pass\u{200B}word`): they hide words

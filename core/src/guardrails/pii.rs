@@ -182,20 +182,78 @@ const RECOGNIZERS: &[Recognizer] = &[
 ];
 
 struct Compiled {
+    /// The recognizers without a literal prefix of their own, in one set: one pass (from
+    /// the first character that can begin any of them) tells which can match at all.
     set: RegexSet,
+    /// For each pattern of `set`, its recognizer.
+    set_owners: Vec<usize>,
     each: Vec<Regex>,
+}
+
+/// Recognizers whose pattern starts with literals (the regex engine skips to them itself).
+fn has_literal_prefix(kind: PiiKind) -> bool {
+    matches!(kind, PiiKind::ApiKey | PiiKind::Jwt)
 }
 
 static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
     let patterns: Vec<&str> = RECOGNIZERS.iter().map(|r| r.pattern).collect();
+    let (set_patterns, set_owners): (Vec<&str>, Vec<usize>) = RECOGNIZERS
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !has_literal_prefix(r.kind))
+        .map(|(i, r)| (r.pattern, i))
+        .unzip();
     Compiled {
-        set: RegexSet::new(&patterns).expect("the PII patterns compile"),
+        set: RegexSet::new(&set_patterns).expect("the PII patterns compile"),
+        set_owners,
         each: patterns
             .iter()
             .map(|p| Regex::new(p).expect("a PII pattern compiles"))
             .collect(),
     }
 });
+
+/// Where in a text each kind could first begin: every format but keys and tokens needs an
+/// `@` or a digit (IPv6 a colon), so prose is skipped up to the first of those.
+struct Triggers {
+    at: Option<usize>,
+    digit: Option<usize>,
+    colon: Option<usize>,
+}
+
+impl Triggers {
+    fn of(text: &str) -> Triggers {
+        let b = text.as_bytes();
+        Triggers {
+            at: memchr::memchr(b'@', b),
+            digit: b.iter().position(u8::is_ascii_digit),
+            colon: memchr::memchr(b':', b),
+        }
+    }
+
+    /// Where recognizer `kind`'s search starts (`None`: it cannot match).
+    fn start(&self, text: &str, kind: PiiKind) -> Option<usize> {
+        let back = |p: Option<usize>, n: usize| p.map(|p| p.saturating_sub(n));
+        let start = match kind {
+            PiiKind::ApiKey | PiiKind::Jwt => Some(0),
+            // The local part before the `@` is at most 64 characters.
+            PiiKind::Email => back(self.at, 70),
+            // Two letters before the check digits; `+`, `(` or `00` before a phone's digits.
+            PiiKind::Iban | PiiKind::Phone => back(self.digit, 4),
+            PiiKind::CreditCard | PiiKind::UsSsn => self.digit,
+            // Up to four hex letters before an IPv6 address's first colon.
+            PiiKind::IpAddress => match (self.digit, back(self.colon, 5)) {
+                (Some(d), Some(c)) => Some(d.min(c)),
+                (d, c) => d.or(c),
+            },
+        }?;
+        let mut start = start.min(text.len());
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        Some(start)
+    }
+}
 
 /// Every match of the `kinds` in `text` (all kinds when `kinds` is empty), in order of start;
 /// overlapping matches are resolved in favour of the earlier-listed, more specific recognizer
@@ -209,21 +267,29 @@ pub fn find(text: &str, kinds: &[PiiKind]) -> Vec<PiiMatch> {
 /// [`find`], appending to `out`.
 pub fn find_into(text: &str, kinds: &[PiiKind], out: &mut Vec<PiiMatch>) {
     let c = &*COMPILED;
-    let hits = c.set.matches(text);
-    if !hits.matched_any() {
-        return;
-    }
+    let triggers = Triggers::of(text);
+    let set_start = c
+        .set_owners
+        .iter()
+        .filter_map(|&i| triggers.start(text, RECOGNIZERS[i].kind))
+        .min();
+    let in_set = set_start.map(|from| c.set.matches_at(text, from));
     // Spans taken so far, by start: an overlap check is one lookup.
     let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
     let overlaps = |taken: &BTreeMap<usize, usize>, start: usize, end: usize| {
         taken.range(..end).next_back().is_some_and(|(_, &e)| e > start)
     };
-    for i in hits.iter() {
-        let r = &RECOGNIZERS[i];
+    for (i, r) in RECOGNIZERS.iter().enumerate() {
         if !kinds.is_empty() && !kinds.contains(&r.kind) {
             continue;
         }
-        let mut pos = 0;
+        let listed = c.set_owners.iter().position(|&o| o == i);
+        if listed.is_some_and(|k| !in_set.as_ref().is_some_and(|m| m.matched(k))) {
+            continue;
+        }
+        let Some(mut pos) = triggers.start(text, r.kind) else {
+            continue;
+        };
         while let Some(m) = c.each[i].find_at(text, pos) {
             match (r.check)(text, m.start(), m.end()) {
                 Some((start, end)) => {

@@ -14,10 +14,11 @@ use unicode_normalization::char::is_combining_mark;
 pub struct TopicMatcher {
     /// Each phrase as word stems (a stem may have synonyms: any of them matches).
     phrases: Vec<Vec<Vec<String>>>,
-    /// Finds the stems phrases start with (ASCII case-insensitive, on normalised text).
+    /// Finds where a phrase's first word may begin (its stem's common prefix, on lower-cased
+    /// text; leftmost-longest, so the automaton's prefilter applies).
     starts: AhoCorasick,
-    /// For each pattern of `starts`, the phrases that start with it.
-    by_start: Vec<Vec<usize>>,
+    /// The phrases by the stem of their first word (and its synonyms).
+    by_first: HashMap<String, Vec<usize>>,
     /// The most words in a phrase.
     longest: usize,
 }
@@ -65,33 +66,29 @@ impl TopicMatcher {
             phrases.push(words);
         }
         let mut patterns: Vec<String> = Vec::new();
-        let mut by_start: Vec<Vec<usize>> = Vec::new();
+        let mut by_first: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, p) in phrases.iter().enumerate() {
             for stem in &p[0] {
+                by_first.entry(stem.clone()).or_default().push(i);
                 // What every form of the word starts with (`party` for `parties`: `part`).
                 let first = match stem.strip_suffix('y') {
                     Some(s) if s.len() >= 3 => s.to_owned(),
                     _ => stem.clone(),
                 };
-                match patterns.iter().position(|x| *x == first) {
-                    Some(at) => by_start[at].push(i),
-                    None => {
-                        patterns.push(first);
-                        by_start.push(vec![i]);
-                    }
+                if !patterns.contains(&first) {
+                    patterns.push(first);
                 }
             }
         }
         let starts = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
             .build(&patterns)
             .map_err(|e| format!("the topics cannot be compiled: {e}"))?;
         let longest = phrases.iter().map(Vec::len).max().unwrap_or(1);
         Ok(TopicMatcher {
             phrases,
             starts,
-            by_start,
+            by_first,
             longest,
         })
     }
@@ -104,10 +101,10 @@ impl TopicMatcher {
     /// Every phrase found in `text`, in order, not overlapping.
     pub fn find(&self, text: &str) -> Vec<TopicMatch> {
         if text.is_ascii() {
-            self.find_normalized(text, text, None)
+            self.find_normalized(&text.to_ascii_lowercase(), None)
         } else {
             let (normalized, map) = normalize_text(text);
-            self.find_normalized(text, &normalized, Some(&map))
+            self.find_normalized(&normalized, Some(&map))
         }
     }
 
@@ -153,16 +150,24 @@ impl TopicMatcher {
         })
     }
 
-    fn find_normalized(&self, original: &str, text: &str, map: Option<&[usize]>) -> Vec<TopicMatch> {
+    /// The phrases in `text` (lower-cased and normalised); `map` takes its offsets back to the
+    /// original text's.
+    fn find_normalized(&self, text: &str, map: Option<&[usize]>) -> Vec<TopicMatch> {
         let mut out: Vec<TopicMatch> = Vec::new();
         let mut next_free = 0;
-        for hit in self.starts.find_overlapping_iter(text) {
+        for hit in self.starts.find_iter(text) {
             let at = hit.start();
             if at < next_free || text[..at].chars().next_back().is_some_and(char::is_alphanumeric) {
                 continue;
             }
+            let Some((s, e)) = words(&text[at..]).next() else {
+                continue;
+            };
+            let Some(candidates) = self.by_first.get(&stem(&text[at + s..at + e])) else {
+                continue;
+            };
             let mut best: Option<(usize, usize)> = None;
-            for &pi in &self.by_start[hit.pattern().as_usize()] {
+            for &pi in candidates {
                 if let Some(end) = self.phrase_at(text, at, pi)
                     && best.is_none_or(|(_, e)| end > e)
                 {
@@ -179,7 +184,6 @@ impl TopicMatcher {
                 next_free = end;
             }
         }
-        let _ = original;
         out
     }
 
