@@ -14,16 +14,56 @@ use serde_json::{Value, json};
 
 /// Fifty deny-topic phrases an organisation might list.
 const TOPICS: [&str; 50] = [
-    "legal advice", "medical diagnosis", "insider trading", "tax evasion", "money laundering",
-    "weapons manufacturing", "explosives", "self harm", "suicide methods", "gambling tips",
-    "election fraud", "voter suppression", "hate speech", "racial slurs", "extremist propaganda",
-    "drug synthesis", "counterfeit money", "identity theft", "credit card fraud", "phishing kit",
-    "malware development", "ransomware", "password cracking", "lock picking", "stock tips",
-    "crypto pump", "penny stocks", "competitor pricing", "merger rumours", "layoff plans",
-    "salary data", "employee discipline", "union organising", "lawsuit strategy", "settlement terms",
-    "patent litigation", "trade secrets", "source code leak", "customer list", "unreleased product",
-    "earnings forecast", "quarterly guidance", "investment advice", "retirement planning", "mortgage advice",
-    "immigration advice", "divorce proceedings", "custody dispute", "criminal defence", "political endorsement",
+    "legal advice",
+    "medical diagnosis",
+    "insider trading",
+    "tax evasion",
+    "money laundering",
+    "weapons manufacturing",
+    "explosives",
+    "self harm",
+    "suicide methods",
+    "gambling tips",
+    "election fraud",
+    "voter suppression",
+    "hate speech",
+    "racial slurs",
+    "extremist propaganda",
+    "drug synthesis",
+    "counterfeit money",
+    "identity theft",
+    "credit card fraud",
+    "phishing kit",
+    "malware development",
+    "ransomware",
+    "password cracking",
+    "lock picking",
+    "stock tips",
+    "crypto pump",
+    "penny stocks",
+    "competitor pricing",
+    "merger rumours",
+    "layoff plans",
+    "salary data",
+    "employee discipline",
+    "union organising",
+    "lawsuit strategy",
+    "settlement terms",
+    "patent litigation",
+    "trade secrets",
+    "source code leak",
+    "customer list",
+    "unreleased product",
+    "earnings forecast",
+    "quarterly guidance",
+    "investment advice",
+    "retirement planning",
+    "mortgage advice",
+    "immigration advice",
+    "divorce proceedings",
+    "custody dispute",
+    "criminal defence",
+    "political endorsement",
 ];
 
 fn rules_json(stage: &str) -> Value {
@@ -33,9 +73,16 @@ fn rules_json(stage: &str) -> Value {
         json!({"name": "injection", "kind": "prompt_injection", "stage": stage, "action": "warn"}),
     ];
     for (i, p) in [
-        r"TCK-\d{6}", r"INV-\d{4}-\d{5}", r"(?i)project\s+(?:falcon|osprey|kestrel)", r"\bEMP\d{7}\b",
-        r"(?i)confidential", r"\bACCT-[A-Z]{2}\d{8}\b", r"(?i)internal use only", r"\bPO#\d{6,}\b",
-        r"\b[A-Z]{3}-\d{3}-[A-Z]{3}\b", r"(?i)do not distribute",
+        r"TCK-\d{6}",
+        r"INV-\d{4}-\d{5}",
+        r"(?i)project\s+(?:falcon|osprey|kestrel)",
+        r"\bEMP\d{7}\b",
+        r"(?i)confidential",
+        r"\bACCT-[A-Z]{2}\d{8}\b",
+        r"(?i)internal use only",
+        r"\bPO#\d{6,}\b",
+        r"\b[A-Z]{3}-\d{3}-[A-Z]{3}\b",
+        r"(?i)do not distribute",
     ]
     .iter()
     .enumerate()
@@ -90,9 +137,15 @@ fn guardrails(c: &mut Criterion) {
     });
     // Each part of the set alone, to see where the time goes.
     let all = rules_json("input");
-    for (part, pick) in [("pii", 0..1), ("50 topics", 1..2), ("injection", 2..3), ("10 regexes", 3..13)] {
+    for (part, pick) in [
+        ("pii", 0..1),
+        ("50 topics", 1..2),
+        ("injection", 2..3),
+        ("10 regexes", 3..13),
+    ] {
         let config = json!({"app": "bench", "guardrails": all.as_array().unwrap()[pick].to_vec()});
-        let part_rules = RuleSet::compile(&Config::from_json_value(&config, &|_| None).unwrap().guardrails).unwrap();
+        let part_rules =
+            RuleSet::compile(&Config::from_json_value(&config, &|_| None).unwrap().guardrails).unwrap();
         g.bench_function(format!("{part} alone on the 2 KB prompt"), |b| {
             b.iter(|| {
                 let mut t = text.clone();
@@ -103,7 +156,10 @@ fn guardrails(c: &mut Criterion) {
     }
     g.finish();
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     // A streamed 2 KB answer in 8-character chunks (256 deltas), with and without the set on
     // the output: the difference over 256 is the cost per chunk.
     let answer = prompt();
@@ -150,7 +206,9 @@ fn guardrails(c: &mut Criterion) {
                 _ => 0,
             }
         });
-        eprintln!("{name}: the first text delta carries {chunks_before_first} provider chunk(s) of {chunk} chars");
+        eprintln!(
+            "{name}: the first text delta carries {chunks_before_first} provider chunk(s) of {chunk} chars"
+        );
     }
     g.finish();
 }

@@ -7,7 +7,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_automata::{Anchored, Input, meta};
 
 /// What a redacted injection becomes.
@@ -66,6 +66,7 @@ const TRIGGERS: &[&str] = &[
 /// Finds the triggers in lower-cased text (one pass, with the automaton's prefilter).
 static TRIGGER_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
+        .kind(Some(AhoCorasickKind::DFA))
         .match_kind(MatchKind::LeftmostLongest)
         .build(TRIGGERS)
         .expect("the injection triggers compile")
@@ -90,7 +91,11 @@ pub fn find(text: &str) -> Vec<(usize, usize)> {
     let mut free_from = 0;
     for hit in TRIGGER_FINDER.find_iter(&lower) {
         let at = hit.start();
-        if at < free_from {
+        // A trigger word inside another word (`window`, `shows`) cannot begin a phrase.
+        let inside_word = lower.as_bytes()[at].is_ascii_alphabetic()
+            && at > 0
+            && (lower.as_bytes()[at - 1].is_ascii_alphanumeric() || lower.as_bytes()[at - 1] == b'_');
+        if at < free_from || inside_word {
             continue;
         }
         let input = Input::new(text).range(at..).anchored(Anchored::Yes);

@@ -161,8 +161,10 @@ impl Stage for InputGuard {
         Step::Ready(Ok(()))
     }
 
-    fn stream_filter(&self, _cx: &CallCx) -> Option<Box<dyn StreamFilter>> {
-        Some(Box::new(OutcomeFilter))
+    fn stream_filter(&self, cx: &CallCx) -> Option<Box<dyn StreamFilter>> {
+        // Without any guardrail there are no outcomes to report: no per-event filter.
+        let none = cx.guard_rules.as_ref().is_none_or(|r| r.is_empty()) && self.0.custom.is_empty();
+        (!none).then(|| Box::new(OutcomeFilter) as Box<dyn StreamFilter>)
     }
 }
 

@@ -43,6 +43,15 @@ impl Channel {
         self.held.push_str(delta);
         let offset = self.context.len();
         let text = format!("{}{}", self.context, self.held);
+        let hold_at = if end {
+            text.len()
+        } else {
+            rules.hold_from(&text, offset, hold).max(offset)
+        };
+        // Nothing can go out yet (a word still growing): check it when it can.
+        if hold_at == offset {
+            return Ok(String::new());
+        }
         let findings: Vec<_> = rules
             .scan(Stage::Output, &text)
             .into_iter()
@@ -57,11 +66,7 @@ impl Channel {
             tally.add(rules, f.rule, 1);
             return Err(rules.rules[f.rule].blocked(Stage::Output));
         }
-        let mut cut = if end {
-            text.len()
-        } else {
-            rules.hold_from(&text, offset, hold).max(offset)
-        };
+        let mut cut = hold_at;
         // A match that straddles the cut waits whole.
         for f in &findings {
             if f.start < cut && f.end > cut && f.start >= offset {
