@@ -41,20 +41,17 @@ impl OpenMatch {
         Some(OpenMatch { dfa, can_start })
     }
 
-    /// A cache for one reader (a stream).
-    pub(crate) fn cache(&self) -> Cache {
-        self.dfa.create_cache()
-    }
-
     /// The earliest position at or after `from` where a match could begin that the end of
     /// `text` has not finished (still growing, or complete but possibly longer): `text.len()`
     /// when there is none. When the DFA cannot tell (it gave up on a byte), it says "open".
-    pub(crate) fn open_from(&self, cache: &mut Cache, text: &str, from: usize) -> usize {
+    /// `cache` is the reader's (made on first need).
+    pub(crate) fn open_from(&self, cache: &mut Option<Cache>, text: &str, from: usize) -> usize {
         let bytes = text.as_bytes();
         for p in from..bytes.len() {
             if !self.can_start[usize::from(bytes[p])] || !text.is_char_boundary(p) {
                 continue;
             }
+            let cache = cache.get_or_insert_with(|| self.dfa.create_cache());
             let input = Input::new(text).range(p..).anchored(Anchored::Yes);
             let Ok(mut sid) = self.dfa.start_state_forward(cache, &input) else {
                 return p;
@@ -85,7 +82,7 @@ mod tests {
     #[test]
     fn only_a_possible_start_is_open() {
         let m = OpenMatch::new(r"TCK-\d{6}").unwrap();
-        let mut c = m.cache();
+        let mut c = None;
         assert_eq!(m.open_from(&mut c, "hello world ", 0), 12);
         assert_eq!(m.open_from(&mut c, "see TC", 0), 4);
         assert_eq!(m.open_from(&mut c, "see TCK-12", 0), 4);
@@ -96,7 +93,7 @@ mod tests {
             "a finished match is not open"
         );
         let w = OpenMatch::new(r"(?i)\bproject\s+falcon\b").unwrap();
-        let mut c = w.cache();
+        let mut c = None;
         assert_eq!(w.open_from(&mut c, "our project  ", 0), 4);
         assert_eq!(w.open_from(&mut c, "our projector", 0), 13);
     }

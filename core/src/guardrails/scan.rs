@@ -312,18 +312,11 @@ impl RuleSet {
         }
     }
 
-    /// A stream's state for [`RuleSet::hold_from`] (the DFAs' caches).
+    /// A stream's state for [`RuleSet::hold_from`] (the DFAs' caches, made when first needed:
+    /// prose rarely has a byte that can begin a match).
     pub(crate) fn hold_state(&self) -> HoldState {
         HoldState {
-            caches: self
-                .rules
-                .iter()
-                .map(|r| match &r.check {
-                    Check::Regex { open: Some(o), .. } if r.stages.output => Some(o.cache()),
-                    Check::Injection if r.stages.output => injection::OPEN.as_ref().map(|o| o.cache()),
-                    _ => None,
-                })
-                .collect(),
+            caches: self.rules.iter().map(|_| None).collect(),
         }
     }
 
@@ -345,13 +338,13 @@ impl RuleSet {
                         max_match,
                         ..
                     },
-                    Some(c),
+                    c,
                 ) => o.open_from(c, text, window(*max_match)),
                 (Check::Regex { max_match, .. }, _) => window(*max_match),
-                (Check::Injection, Some(c)) => injection::OPEN.as_ref().map_or(text.len(), |o| {
-                    o.open_from(c, text, window(injection::LONGEST_MATCH))
-                }),
-                (Check::Injection, None) => window(injection::LONGEST_MATCH),
+                (Check::Injection, c) => match injection::OPEN.as_ref() {
+                    Some(o) => o.open_from(c, text, window(injection::LONGEST_MATCH)),
+                    None => window(injection::LONGEST_MATCH),
+                },
                 _ => text.len(),
             };
             hold = hold.min(h);
