@@ -119,14 +119,28 @@ impl TopicMatcher {
             v
         };
         let ends_in_word = text.chars().next_back().is_some_and(char::is_alphanumeric);
-        for (i, &(s, _)) in tail.iter().enumerate() {
+        for (i, &(s, e)) in tail.iter().enumerate() {
             let run = &tail[i..];
-            let last_open = ends_in_word;
-            if self.prefix_of_phrase(text, run, last_open) {
+            if self.may_begin_phrase(&text[s..e], ends_in_word && run.len() == 1)
+                && self.prefix_of_phrase(text, run, ends_in_word)
+            {
                 return s;
             }
         }
         text.len()
+    }
+
+    /// Whether `word` can be a phrase's first word (`open`: it may still grow). Most words of
+    /// a stream's tail fail here, before any phrase is compared.
+    fn may_begin_phrase(&self, word: &str, open: bool) -> bool {
+        let raw = normalize_word(word);
+        if self.by_first.contains_key(&stem(&raw)) {
+            return true;
+        }
+        open && self
+            .by_first
+            .keys()
+            .any(|first| first.starts_with(&raw) || raw.starts_with(first.as_str()))
     }
 
     fn prefix_of_phrase(&self, text: &str, run: &[(usize, usize)], last_open: bool) -> bool {
