@@ -10,7 +10,6 @@ use modelplug_core::runtime;
 use pyo3::prelude::*;
 
 use crate::errors::to_py_err;
-use crate::guardrails::in_host_check;
 
 /// How long the GIL stays released before the main thread looks at pending signals.
 const SLICE: Duration = Duration::from_millis(50);
@@ -26,7 +25,8 @@ where
 {
     let mut call = Box::pin(call);
     loop {
-        let slice = py.detach(|| block_on(async { tokio::time::timeout(SLICE, call.as_mut()).await }));
+        let slice =
+            py.detach(|| runtime::block_on(async { tokio::time::timeout(SLICE, call.as_mut()).await }));
         match slice {
             Ok(Ok(done)) => return Ok(done),
             Ok(Err(_elapsed)) => {
@@ -38,17 +38,6 @@ where
             Err(e) => return Err(to_py_err(py, &e)),
         }
     }
-}
-
-/// Runs `fut` on the process runtime, blocking this thread: [`runtime::block_on`], except on
-/// a blocking-pool thread running a custom guardrail's check (a sync call made inside the
-/// check). The core's guard refuses every thread that has the runtime's context, blocking-pool
-/// ones included, although tokio lets those block.
-fn block_on<F: Future>(fut: F) -> modelplug_core::Result<F::Output> {
-    if in_host_check() {
-        return Ok(runtime::handle()?.block_on(fut));
-    }
-    runtime::block_on(fut)
 }
 
 /// Drops `value` inside the process runtime's context: closing a provider connection may

@@ -13,7 +13,6 @@
 //! interpreter finalizes (a fatal error): `stop_guardrails`, called by an `atexit` hook,
 //! refuses new checks and waits, without the GIL, for those running to end.
 
-use std::cell::Cell;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -22,18 +21,6 @@ use modelplug_core::runtime;
 use pyo3::prelude::*;
 
 use crate::errors::to_py_err;
-
-thread_local! {
-    /// Whether this thread is running a custom guardrail's check right now (see
-    /// [`in_host_check`]).
-    static IN_HOST_CHECK: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether the current thread is a blocking-pool thread running a check: a sync modelplug
-/// call made from inside the check may wait there (`blocking::block_on`).
-pub fn in_host_check() -> bool {
-    IN_HOST_CHECK.with(Cell::get)
-}
 
 /// The checks running in this process, and whether new ones are refused (interpreter exit).
 struct Running {
@@ -125,8 +112,9 @@ fn host_check(check: Py<PyAny>) -> HostCheck {
     Arc::new(move |input: String| {
         let check = check.clone();
         Box::pin(async move {
-            let handle = runtime::handle().map_err(|_| "RuntimeError".to_owned())?;
-            match handle.spawn_blocking(move || call(&check, input)).await {
+            let task = runtime::spawn_host_blocking(move || call(&check, input))
+                .map_err(|_| "RuntimeError".to_owned())?;
+            match task.await {
                 Ok(answer) => answer,
                 Err(e) if e.is_panic() => Err("PanicException".to_owned()),
                 Err(_) => Err("CancelledError".to_owned()),
@@ -137,17 +125,9 @@ fn host_check(check: Py<PyAny>) -> HostCheck {
 
 /// Calls `check` with `input` on this (blocking-pool) thread, holding the GIL meanwhile.
 fn call(check: &Py<PyAny>, input: String) -> Result<String, String> {
-    struct Reset;
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            IN_HOST_CHECK.with(|flag| flag.set(false));
-        }
-    }
     let Some(_entered) = Entered::new() else {
         return Err("PythonFinalizing".to_owned());
     };
-    IN_HOST_CHECK.with(|flag| flag.set(true));
-    let _reset = Reset;
     // Once the interpreter is shutting down it cannot run Python any more (attaching could hang).
     Python::try_attach(|py| {
         check

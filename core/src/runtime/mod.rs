@@ -123,10 +123,35 @@ pub async fn run_abortable<T: Send + 'static>(fut: impl Future<Output = T> + Sen
     }
 }
 
+thread_local! {
+    /// Set while host-language code runs on a blocking-pool thread ([`spawn_host_blocking`]).
+    static RUNNING_HOST_CODE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` (host-language code: a Python custom guardrail) on the runtime's blocking pool,
+/// never on a worker. A blocking modelplug call made inside it ([`block_on`]) may wait there:
+/// tokio lets blocking-pool threads block, and the host code may well call a model.
+pub fn spawn_host_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<tokio::task::JoinHandle<T>> {
+    Ok(handle()?.spawn_blocking(move || {
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                RUNNING_HOST_CODE.with(|flag| flag.set(false));
+            }
+        }
+        RUNNING_HOST_CODE.with(|flag| flag.set(true));
+        let _reset = Reset;
+        f()
+    }))
+}
+
 /// Runs `fut` to completion on the process runtime, blocking this thread. Must not be called
-/// from a thread of a tokio runtime (it would block that runtime's work).
+/// from a thread of a tokio runtime (it would block that runtime's work), except from host
+/// code run by [`spawn_host_blocking`].
 pub fn block_on<F: Future>(fut: F) -> Result<F::Output> {
-    if Handle::try_current().is_ok() {
+    if Handle::try_current().is_ok() && !RUNNING_HOST_CODE.with(std::cell::Cell::get) {
         return Err(Error::internal(
             "a blocking modelplug call was made on an async runtime thread; use the async API there",
         ));
@@ -157,6 +182,27 @@ mod tests {
 
     fn from(value: &str, cores: usize) -> Result<usize> {
         worker_threads_from(Some(OsStr::new(value)), cores)
+    }
+
+    #[test]
+    fn host_code_on_the_blocking_pool_may_block_but_other_pool_code_may_not() {
+        let host = block_on(async {
+            spawn_host_blocking(|| block_on(async { 7 }).ok())
+                .unwrap()
+                .await
+                .unwrap()
+        })
+        .unwrap();
+        assert_eq!(host, Some(7));
+        let plain = block_on(async {
+            handle()
+                .unwrap()
+                .spawn_blocking(|| block_on(async { 7 }).map_err(|e| e.kind()))
+                .await
+                .unwrap()
+        })
+        .unwrap();
+        assert_eq!(plain, Err(ErrorKind::Internal));
     }
 
     #[test]
