@@ -181,18 +181,28 @@ impl Client {
     }
 
     /// Puts a new set of guardrail rules in force (the config's `guardrails:` are replaced;
-    /// custom guardrails stay). Atomic: a call runs entirely on the set it started with. Fails
+    /// custom guardrails stay; central policy's rules stay first and are not replaced). Atomic: a call runs entirely on the set it started with. Fails
     /// with CONFIG, naming the rule, when a rule does not compile; the old set stays then.
     pub fn replace_guardrails(&self, rules: &[crate::guardrails::GuardrailSpec]) -> Result<()> {
         let compiled = crate::guardrails::RuleSet::compile(rules)
             .map_err(|(i, why)| Error::config(format!("guardrails[{i}] (`{}`): {why}", rules[i].name)))?;
         let pipeline = self.pipeline()?;
+        if let Some(policy) = &pipeline.policy {
+            return policy.replace_local(rules.to_vec());
+        }
         let guardrails = pipeline
             .guardrails
             .as_ref()
             .ok_or_else(|| Error::internal("the client has no guardrail stage"))?;
         guardrails.replace(compiled);
         Ok(())
+    }
+
+    /// Central policy's state in this process: the version in force, updates applied and
+    /// refused, whether the watch is connected (`None` without `collector.policy`).
+    pub fn policy_status(&self) -> Option<crate::policy::PolicyStatus> {
+        let pipeline = self.pipeline().ok()?;
+        pipeline.policy.as_ref().map(|p| p.status())
     }
 
     /// The config this client runs on.

@@ -18,6 +18,7 @@ pub mod guardrails;
 pub mod http;
 pub mod json;
 pub mod pipeline;
+pub mod policy;
 pub mod providers;
 pub mod redact;
 pub mod routing;

@@ -8,13 +8,15 @@
 //! - [`ErrorKind`] / [`ErrorCode`]: the stable error code table; [`ErrorCode::Unknown`] keeps a
 //!   code this version does not know, so an older collector accepts a newer SDK's events;
 //! - [`Price`]: one model's price, the entry of the price tables that configs and (later)
-//!   central policy publish.
+//!   central policy publish;
+//! - [`policy`]: the signed policy and budget payloads the collector pushes to clients.
 //!
 //! With the `json-schema` feature every type derives `schemars::JsonSchema`; the checked-in
 //! `usage-event.schema.json` is generated from [`UsageEvent`] (see [`usage_event_schema`]).
 
 mod attempt;
 mod error_code;
+pub mod policy;
 mod price;
 mod timestamp;
 mod usage_event;

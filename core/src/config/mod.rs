@@ -34,7 +34,7 @@ use crate::usage::{PriceTable, ReporterSettings, SinkConfig};
 
 pub use env::{EnvLookup, InterpolationError, interpolate, process_env};
 pub use node::{Node, Pos, SyntaxError, Value, parse_yaml};
-pub(crate) use validate::closest;
+pub(crate) use validate::{closest, validate_policy};
 
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +53,8 @@ pub struct Config {
     pub prices: PriceTable,
     /// Where usage events are reported (`collector:`), if anywhere.
     pub collector: Option<ReporterSettings>,
+    /// Central policy from the collector (`collector.policy:`), if configured.
+    pub policy: Option<crate::policy::PolicySettings>,
     /// Other places usage events go (`sinks:`).
     pub sinks: Vec<SinkConfig>,
     /// Put prompt and completion text on usage events (`capture_content`, off by default).
@@ -302,6 +304,7 @@ impl Config {
             deadline_ms: DEFAULT_DEADLINE_MS,
             prices: PriceTable::default(),
             collector: None,
+            policy: None,
             sinks: Vec::new(),
             capture_content: false,
             guardrails: Vec::new(),

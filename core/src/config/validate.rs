@@ -13,7 +13,10 @@ use crate::redact::Secret;
 use crate::usage::{Price, PriceTable};
 
 mod guardrails;
+mod policy;
 mod usage;
+
+pub(crate) use policy::validate_policy;
 
 /// What `defaults:` sets for every model and deployment that does not say otherwise.
 #[derive(Debug, Clone, Copy)]
@@ -302,6 +305,7 @@ impl Validator<'_> {
             deadline_ms: DEFAULT_DEADLINE_MS,
             prices: PriceTable::default(),
             collector: None,
+            policy: None,
             sinks: Vec::new(),
             capture_content: false,
             guardrails: Vec::new(),
@@ -329,6 +333,9 @@ impl Validator<'_> {
         }
         if let Some(n) = f.get("collector") {
             config.collector = self.collector(n, &config.app);
+            if let Some(reporter) = &config.collector {
+                config.policy = self.policy_settings(n, reporter);
+            }
         }
         if let Some(n) = f.get("sinks") {
             config.sinks = self.sinks(n);
@@ -340,19 +347,24 @@ impl Validator<'_> {
             config.capture_content = b;
         }
         if let Some(n) = f.get("guardrails") {
-            config.guardrails = self.guardrails(n);
+            config.guardrails = self.guardrails(n, "guardrails");
         }
         config
     }
 
     /// `prices:` — `provider/model: {input, cached_input, output}` in USD per million tokens.
     fn prices(&mut self, node: &Node) -> PriceTable {
-        let Some(entries) = self.mapping(node, "prices", "`provider/model` to prices") else {
-            return PriceTable::default();
+        PriceTable::new(self.price_list(node, "prices"))
+    }
+
+    /// A `prices:` mapping's entries (`at`: its field path).
+    fn price_list(&mut self, node: &Node, at: &str) -> Vec<(String, Price)> {
+        let Some(entries) = self.mapping(node, at, "`provider/model` to prices") else {
+            return Vec::new();
         };
         let mut prices = Vec::new();
         for (key, value) in entries {
-            let path = format!("prices.{key}");
+            let path = format!("{at}.{key}");
             let provider_ok = match key.split_once('/') {
                 Some((provider, model)) if !model.is_empty() => {
                     self.provider_named(provider, value.pos, &path).is_some()
@@ -368,7 +380,7 @@ impl Validator<'_> {
                 prices.push((key.clone(), price));
             }
         }
-        PriceTable::new(prices)
+        prices
     }
 
     fn price(&mut self, node: &Node, path: &str) -> Option<Price> {

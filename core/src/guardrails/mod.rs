@@ -34,6 +34,7 @@ pub mod topics;
 
 pub use custom::{CustomGuardrail, FailMode, HostCheck, HostVerdict};
 pub use rules::RuleSet;
+pub(crate) use rules::glob;
 pub use scan::Finding;
 pub use spec::{GuardrailSpec, KindSpec};
 pub use stage::Guardrails;

@@ -36,6 +36,11 @@ impl Guardrails {
         *self.rules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rules);
     }
 
+    /// Puts a compiled rule set in force (central policy shares it with its calls).
+    pub(crate) fn replace_shared(&self, rules: Arc<RuleSet>) {
+        *self.rules.write().unwrap_or_else(|e| e.into_inner()) = rules;
+    }
+
     /// The rule set in force.
     pub fn current(&self) -> Arc<RuleSet> {
         self.rules.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -122,7 +127,11 @@ impl Stage for InputGuard {
     }
 
     fn before<'a>(&'a self, cx: &'a mut CallCx) -> Step<'a, Flow> {
-        let rules = self.0.current();
+        // Central policy may have given the call its snapshot's rules at admission.
+        let rules = match &cx.guard_rules {
+            Some(r) => r.clone(),
+            None => self.0.current(),
+        };
         cx.guard_rules = Some(rules.clone());
         if rules.has(Side::Input) {
             let mut texts = cx.request.texts_mut();

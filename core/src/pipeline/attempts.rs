@@ -22,6 +22,28 @@ fn begin(router: &Router, cx: &mut CallCx) -> Result<()> {
             plan.retain(|d| rules.permits(&requested, d, &mut tally));
             rules.plan_outcomes(&tally, plan.len(), &mut cx.guardrails)?;
         }
+        if let Some(state) = &cx.policy_state
+            && !state.limiter.is_empty()
+        {
+            let mut soonest: Option<std::time::Duration> = None;
+            plan.retain(|d| match state.limiter.wait_for(d) {
+                None => true,
+                Some(w) => {
+                    soonest = Some(soonest.map_or(w, |s| s.min(w)));
+                    false
+                }
+            });
+            if plan.is_empty() {
+                return Err(Error::new(
+                    crate::error::ErrorKind::RateLimited,
+                    format!(
+                        "every deployment of `{}` is at its rate limit (central policy)",
+                        cx.request.model()
+                    ),
+                )
+                .with_retry_after(soonest));
+            }
+        }
         let total_ms = cx.request.timeout_ms().unwrap_or(plan.deadline_ms());
         let deadline = Deadline::new(cx.started, total_ms);
         cx.deadline = Some(deadline.at());
@@ -40,6 +62,9 @@ pub(crate) async fn call(router: &Router, cx: &mut CallCx) -> Result<Reply> {
     begin(router, cx)?;
     loop {
         let (deployment, opts) = cx.run.as_mut().expect("begun").next_try()?;
+        if let Some(state) = &cx.policy_state {
+            state.limiter.note_request(&deployment.names);
+        }
         let started = Instant::now();
         cx.in_flight = Some((deployment.clone(), started));
         let result = match &cx.request {
@@ -93,6 +118,9 @@ pub(crate) async fn open(router: &Router, cx: &mut CallCx) -> Result<Box<dyn Pro
     begin(router, cx)?;
     loop {
         let (deployment, opts) = cx.run.as_mut().expect("begun").next_try()?;
+        if let Some(state) = &cx.policy_state {
+            state.limiter.note_request(&deployment.names);
+        }
         let started = Instant::now();
         cx.in_flight = Some((deployment.clone(), started));
         let CallRequest::Chat(request) = &cx.request else {

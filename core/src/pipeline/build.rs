@@ -8,6 +8,7 @@ use super::{Admit, Pipeline, Pricing, Stage};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::guardrails::{CustomGuardrail, Guardrails, RuleSet};
+use crate::policy::{PolicyStage, PolicyState, PolicyWatch};
 use crate::routing::Router;
 use crate::runtime::{Service, ServiceFactory, Services};
 use crate::usage::{ClientFacts, PriceCatalog, Reporter, SdkInfo, UsageCallback, UsageLog, sinks};
@@ -74,11 +75,31 @@ impl Pipeline {
         })?;
         let guardrails = Guardrails::new(rules, settings.custom_guardrails.clone());
         stages.extend(guardrails.stages());
+        let mut policy = None;
+        if let Some(p) = &config.policy {
+            let state = Arc::new(PolicyState::new(
+                p.clone(),
+                config.app.clone(),
+                config.team.clone(),
+                config.guardrails.clone(),
+                guardrails.clone(),
+            ));
+            let user_agent = format!("modelplug-{}/{}", settings.sdk.language, settings.sdk.version);
+            services.push(PolicyWatch::start(
+                state.clone(),
+                http.clone(),
+                user_agent,
+                reporter.clone(),
+            )?);
+            stages.push(Arc::new(PolicyStage(state.clone())));
+            policy = Some(state);
+        }
         stages.extend(settings.stages.iter().cloned());
         let services = Services::start(services, &settings.services)?;
         let mut pipeline = Pipeline::new(stages, router, facts, services, usage);
         pipeline.reporter = reporter;
         pipeline.guardrails = Some(guardrails);
+        pipeline.policy = policy;
         Ok(pipeline)
     }
 }

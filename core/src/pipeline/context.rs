@@ -146,6 +146,10 @@ pub struct CallCx {
     pub(crate) delivered_chars: u64,
     /// The guardrail rules this call runs on (the set in force when it started).
     pub(crate) guard_rules: Option<Arc<crate::guardrails::RuleSet>>,
+    /// The central policy in force when the call was admitted.
+    pub(crate) policy: Option<Arc<crate::policy::Applied>>,
+    /// The client's policy state (rate limits), when it has central policy.
+    pub(crate) policy_state: Option<Arc<crate::policy::PolicyState>>,
 }
 
 impl CallCx {
@@ -171,6 +175,8 @@ impl CallCx {
             served_model: None,
             delivered_chars: 0,
             guard_rules: None,
+            policy: None,
+            policy_state: None,
         }
     }
 

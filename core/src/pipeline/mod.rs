@@ -56,6 +56,8 @@ pub(crate) struct Pipeline {
     pub(crate) reporter: Option<Arc<crate::usage::Reporter>>,
     /// The guardrails (whose rule set can be replaced while calls run).
     pub(crate) guardrails: Option<Arc<crate::guardrails::Guardrails>>,
+    /// Central policy, when the config names a collector with a policy key.
+    pub(crate) policy: Option<Arc<crate::policy::PolicyState>>,
     closed: AtomicBool,
 }
 
@@ -77,6 +79,7 @@ impl Pipeline {
             usage,
             reporter: None,
             guardrails: None,
+            policy: None,
             closed: AtomicBool::new(false),
         }
     }

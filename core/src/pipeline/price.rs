@@ -13,7 +13,8 @@ use crate::usage::{PriceCatalog, PriceTable, cost_of};
 /// Sets `cx.cost` when the call ends, whatever the outcome (a stream cut short is priced from
 /// what it delivered, marked as an estimate), and the version of the table that priced it.
 ///
-/// The order: the config's price of the deployment's provider and model (version
+/// The order: the central policy's price of the deployment's provider and model (version
+/// `policy-<n>`); the config's price of the deployment's provider and model (version
 /// `config-<hash>`); else the catalog's price of the model the provider reported serving
 /// (`gpt-4o-2024-08-06` for a deployment of `gpt-4o`, the model behind an Azure deployment
 /// name), then of the deployment's model, at the time the call started (version
@@ -69,6 +70,15 @@ impl Stage for Pricing {
         let Some(names) = cx.answered_by() else {
             return;
         };
+        let central = cx.policy.as_ref().and_then(|p| p.prices.clone());
+        if let Some(prices) = central
+            && let Some(price) = prices.get(&names.provider, &names.model)
+        {
+            cx.cost = Some(cost_of(&price, &cx.usage));
+            cx.cost_is_estimated = cx.usage_is_estimated;
+            cx.price_table_version = prices.version().map(Into::into);
+            return;
+        }
         let (cost, version) = if let Some(price) = self.table.get(&names.provider, &names.model) {
             (cost_of(&price, &cx.usage), &self.version)
         } else if let Some(catalog) = &self.catalog {

@@ -103,7 +103,12 @@ pub(crate) fn build_event(client: &ClientFacts, cx: &mut CallCx, outcome: Outcom
         sdk: client.sdk.clone(),
         labels: metadata.labels.clone(),
         traceparent: metadata.traceparent.clone(),
-        content: client.capture_content.then(|| captured(&cx.request, output_text)),
+        content: cx
+            .policy
+            .as_ref()
+            .and_then(|p| p.capture_content)
+            .unwrap_or(client.capture_content)
+            .then(|| captured(&cx.request, output_text)),
     }
 }
 

@@ -30,12 +30,12 @@ fn kind_fields(kind: &str) -> &'static [&'static str] {
 }
 
 impl Validator<'_> {
-    /// `guardrails: [...]`.
-    pub(super) fn guardrails(&mut self, node: &Node) -> Vec<GuardrailSpec> {
+    /// `guardrails: [...]` (`at`: its field path).
+    pub(super) fn guardrails(&mut self, node: &Node, at: &str) -> Vec<GuardrailSpec> {
         let Value::Seq(items) = &node.value else {
             self.issue(
                 node.pos,
-                "guardrails",
+                at,
                 format!("expected a list of rules, got {}", node.type_name()),
             );
             return Vec::new();
@@ -43,7 +43,7 @@ impl Validator<'_> {
         let mut out: Vec<GuardrailSpec> = Vec::new();
         let mut names: Vec<String> = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let path = format!("guardrails[{i}]");
+            let path = format!("{at}[{i}]");
             let Some(spec) = self.guardrail(item, &path) else {
                 continue;
             };

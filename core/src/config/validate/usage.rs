@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::super::node::{Node, Value};
 use super::Validator;
+use crate::policy::{PolicySettings, Verifier};
 use crate::redact::Secret;
 use crate::usage::{ReporterSettings, SinkConfig};
 
@@ -20,7 +21,9 @@ const COLLECTOR_FIELDS: &[&str] = &[
     "queue_size",
     "timeout_ms",
     "write_through",
+    "policy",
 ];
+const POLICY_FIELDS: &[&str] = &["public_key", "required", "cache_file", "start_timeout_ms"];
 const SINK_KINDS: &[&str] = &["jsonl", "otlp"];
 const JSONL_FIELDS: &[&str] = &["kind", "path", "max_mb", "keep"];
 const OTLP_FIELDS: &[&str] = &["kind", "endpoint", "headers", "service_name", "timeout_ms"];
@@ -85,6 +88,49 @@ impl Validator<'_> {
             s.write_through = b;
         }
         Some(s)
+    }
+
+    /// `collector.policy: {public_key, …}` — central policy, given the reporter's settings.
+    pub(super) fn policy_settings(
+        &mut self,
+        node: &Node,
+        reporter: &ReporterSettings,
+    ) -> Option<PolicySettings> {
+        let Value::Map(entries) = &node.value else {
+            return None;
+        };
+        let n = entries.iter().find(|(k, _)| k == "policy").map(|(_, n)| n)?;
+        let f = self.fields(n, "collector.policy", POLICY_FIELDS)?;
+        let key_node = self.required(&f, "public_key")?;
+        let text = self.non_empty_string(key_node, &f.path("public_key"))?;
+        let verifier = match Verifier::parse(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                self.issue(key_node.pos, &f.path("public_key"), e.message());
+                return None;
+            }
+        };
+        let required = match f.get("required") {
+            Some(n) => self.boolean(n, &f.path("required"))?,
+            None => false,
+        };
+        let cache_file = match f.get("cache_file") {
+            Some(n) => PathBuf::from(self.non_empty_string(n, &f.path("cache_file"))?),
+            None => PolicySettings::default_cache_file(&reporter.spool_dir),
+        };
+        let start_timeout = match f.get("start_timeout_ms") {
+            Some(n) => Duration::from_millis(self.integer(n, &f.path("start_timeout_ms"), 0, 600_000)?),
+            None => Duration::from_secs(3),
+        };
+        Some(PolicySettings {
+            url: reporter.url.clone(),
+            key: reporter.key.clone(),
+            verifier,
+            required,
+            cache_file,
+            start_timeout,
+            budget_window: reporter.flush_interval + Duration::from_secs(2),
+        })
     }
 
     /// `sinks: [{kind: jsonl, …}, {kind: otlp, …}]`.
