@@ -10,7 +10,7 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
 /// The keys a config file may set.
-pub const FILE_KEYS: [&str; 13] = [
+pub const FILE_KEYS: [&str; 14] = [
     "db",
     "listen",
     "tls_cert",
@@ -24,6 +24,7 @@ pub const FILE_KEYS: [&str; 13] = [
     "metrics_public",
     "admin_key_file",
     "shutdown_grace_s",
+    "policy_signing_key",
 ];
 
 /// A config file that cannot be used: `file:line: message`.

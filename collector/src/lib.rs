@@ -4,7 +4,12 @@
 //! ([`store`]), rolled up per hour and day ([`rollup`]), and answered as usage and cost reports
 //! ([`report`]); `/metrics` exposes the collector's own numbers ([`metrics`]).
 //!
-//! It depends on the schema crate only — never on the provider code.
+//! Central policy ([`policy`]): a versioned, audited policy document, signed per app and pushed
+//! to every running client, with budgets computed from the stored events.
+//!
+//! It depends on the schema crate (the wire contract) and on the core for one thing: policies
+//! are validated with the same code every client applies them with, so an accepted policy can
+//! never be half-applied by a client.
 
 pub mod auth;
 pub mod config;
@@ -15,6 +20,7 @@ pub mod ingest;
 pub mod key_admin;
 pub mod keys;
 pub mod metrics;
+pub mod policy;
 pub mod report;
 pub mod rollup;
 pub mod server;

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use modelplug_collector::config::FileSettings;
 use modelplug_collector::ingest::Limits;
 use modelplug_collector::keys::KeyKind;
+use modelplug_collector::policy::signing;
 use modelplug_collector::report::{self, ReportQuery};
 use modelplug_collector::{DbUrl, ServeOptions, Server, Store, StoreOptions, key_admin};
 
@@ -51,6 +52,24 @@ enum Command {
     Report(ReportArgs),
     /// Apply the schema migrations and exit (serve does this on start too).
     Migrate(DbArgs),
+    /// Central policy: the signing key clients check policies with.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Print the public key policies are signed with (`ed25519:…`, for the clients' config);
+    /// makes the signing key if the database has none yet.
+    PublicKey {
+        /// Read the signing key's seed from this file instead of the database.
+        #[arg(long, env = "MODELPLUG_COLLECTOR_POLICY_SIGNING_KEY")]
+        policy_signing_key: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -94,6 +113,10 @@ struct ServeArgs {
     /// Seconds shutdown waits for requests in flight (default 30).
     #[arg(long, env = "MODELPLUG_COLLECTOR_SHUTDOWN_GRACE_S")]
     shutdown_grace_s: Option<u64>,
+    /// A file holding the policy signing key's 32-byte Ed25519 seed (raw, base64 or hex);
+    /// default: the seed made at the first start and kept in the database.
+    #[arg(long, env = "MODELPLUG_COLLECTOR_POLICY_SIGNING_KEY")]
+    policy_signing_key: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -274,6 +297,10 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
             400,
         )? as u32,
         shutdown_grace: Duration::from_secs(num(a.shutdown_grace_s, "shutdown_grace_s", 30)?),
+        policy_signing_key: a
+            .policy_signing_key
+            .clone()
+            .or_else(|| file.text("policy_signing_key").map(PathBuf::from)),
     };
     let url = db_url(&a.db, &file)?;
     let store = Store::open(&url, &store_opts)
@@ -393,6 +420,22 @@ async fn keys(command: KeysCommand, db: DbArgs) -> Result<(), String> {
     result.map_err(|e| e.to_string())
 }
 
+async fn policy_cmd(command: PolicyCommand, db: DbArgs) -> Result<(), String> {
+    match command {
+        PolicyCommand::PublicKey { policy_signing_key } => {
+            let file = settings(&db)?;
+            let seed_file = policy_signing_key.or_else(|| file.text("policy_signing_key").map(PathBuf::from));
+            let (store, _) = open(&db, &StoreOptions::default()).await?;
+            let signer = signing::load_signer(&store, seed_file.as_deref(), now_ms()).await;
+            store.close().await;
+            let signer = signer?;
+            eprintln!("key id {}", signer.key_id());
+            println!("{}", signer.public_key());
+            Ok(())
+        }
+    }
+}
+
 async fn report_cmd(a: ReportArgs) -> Result<(), String> {
     let mut pairs: Vec<(String, String)> = vec![];
     if let Some(f) = a.from {
@@ -488,6 +531,7 @@ fn main() -> ExitCode {
             Command::Serve(a) => serve(a).await,
             Command::Keys { command, db } => keys(command, db).await,
             Command::Report(a) => report_cmd(a).await,
+            Command::Policy { command, db } => policy_cmd(command, db).await,
             Command::Migrate(db) => {
                 let (store, url) = open(&db, &StoreOptions::default()).await?;
                 store.close().await;

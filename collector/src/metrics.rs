@@ -1,12 +1,14 @@
 //! `/metrics`: the collector's own numbers in the Prometheus/OpenMetrics text format — ingest
 //! requests and latency, events by app, model, provider and status, tokens and cost, rejected
-//! and duplicate events, events clients reported dropping, database errors.
+//! and duplicate events, events clients reported dropping, database errors, policy watchers
+//! and pushes.
 
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -27,6 +29,20 @@ pub struct Metrics {
     client_dropped: Family<Labels, Counter>,
     db_errors: Family<Labels, Counter>,
     reports: Counter,
+    policy: PolicyMetrics,
+}
+
+/// The central policy's numbers (cheap clones of the registered metrics, for the policy hub).
+#[derive(Clone, Default)]
+pub struct PolicyMetrics {
+    /// Watch streams open on this replica.
+    pub watchers: Gauge,
+    /// Events pushed to watchers, by kind (`policy`, `budgets`).
+    pub pushes: Family<Labels, Counter>,
+    /// The policy version in force on this replica.
+    pub version: Gauge,
+    /// Budget spend reads.
+    pub budget_reads: Counter,
 }
 
 impl Default for Metrics {
@@ -50,6 +66,7 @@ impl Metrics {
             client_dropped: Family::default(),
             db_errors: Family::default(),
             reports: Counter::default(),
+            policy: PolicyMetrics::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -94,6 +111,26 @@ impl Metrics {
             m.db_errors.clone(),
         );
         registry.register("reports", "Reports answered", m.reports.clone());
+        registry.register(
+            "policy_watchers",
+            "Policy watch streams open on this replica",
+            m.policy.watchers.clone(),
+        );
+        registry.register(
+            "policy_pushes",
+            "Events pushed to policy watchers, by kind",
+            m.policy.pushes.clone(),
+        );
+        registry.register(
+            "policy_version",
+            "The policy version in force on this replica",
+            m.policy.version.clone(),
+        );
+        registry.register(
+            "budget_reads",
+            "Times budget spend was read from the events",
+            m.policy.budget_reads.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -175,6 +212,11 @@ impl Metrics {
     /// A report was answered.
     pub fn report(&self) {
         self.reports.inc();
+    }
+
+    /// The central policy's metrics.
+    pub fn policy(&self) -> PolicyMetrics {
+        self.policy.clone()
     }
 
     /// The text exposition.

@@ -25,6 +25,7 @@ use crate::ingest::{self, BatchError, Limits};
 use crate::key_admin::{self, KeyAdminError};
 use crate::keys::{KeyKind, KeyRecord};
 use crate::metrics::Metrics;
+use crate::policy::PolicyHub;
 use crate::report::{self, ReportQuery};
 use crate::rollup::DAY_MS;
 use crate::store::{IngestBatch, Store, StoreError};
@@ -46,6 +47,8 @@ pub struct ServeOptions {
     pub rollups_retention_days: u32,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+    /// A file holding the policy signing key's seed (default: the seed kept in the database).
+    pub policy_signing_key: Option<PathBuf>,
 }
 
 impl Default for ServeOptions {
@@ -58,20 +61,23 @@ impl Default for ServeOptions {
             events_retention_days: 90,
             rollups_retention_days: 400,
             shutdown_grace: Duration::from_secs(30),
+            policy_signing_key: None,
         }
     }
 }
 
 /// What every handler shares.
 pub struct AppState {
-    store: Arc<Store>,
+    pub(crate) store: Arc<Store>,
     keys: KeyCache,
-    metrics: Metrics,
+    pub(crate) metrics: Metrics,
     opts: ServeOptions,
     ready: AtomicBool,
+    pub(crate) policy: Arc<PolicyHub>,
 }
 
-fn now_ms() -> i64 {
+/// Milliseconds since the epoch.
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -79,7 +85,7 @@ fn now_ms() -> i64 {
 }
 
 /// An error answer: `{"error": {"code": …, "message": …}}`.
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     let mut r = (
         status,
         axum::Json(json!({"error": {"code": code, "message": message.into()}})),
@@ -92,7 +98,7 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
     r
 }
 
-fn store_error(s: &AppState, op: &'static str, e: StoreError) -> Response {
+pub(crate) fn store_error(s: &AppState, op: &'static str, e: StoreError) -> Response {
     s.metrics.db_error(op);
     tracing::error!(op, error = %e, "database error");
     error(
@@ -104,7 +110,11 @@ fn store_error(s: &AppState, op: &'static str, e: StoreError) -> Response {
 
 impl AppState {
     /// The caller's key, or the answer refusing them.
-    async fn authorize(&self, headers: &HeaderMap, admin_only: bool) -> Result<KeyRecord, Response> {
+    pub(crate) async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        admin_only: bool,
+    ) -> Result<KeyRecord, Response> {
         let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         match self.keys.check(&self.store, header, admin_only, now_ms()).await {
             Ok(Ok(k)) => Ok(k),
@@ -134,6 +144,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .merge(crate::policy::routes::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .with_state(state)
 }
@@ -237,6 +248,9 @@ async fn ingest_inner(s: &AppState, headers: &HeaderMap, body: Body) -> Response
             Err(e) => return store_error(s, "ingest", e),
         };
         accepted = fresh.iter().filter(|n| **n).count();
+        if accepted > 0 {
+            s.policy.spend_changed();
+        }
         duplicate = fresh.len() - accepted;
         s.metrics.stored(
             stored
@@ -653,6 +667,9 @@ pub enum ServeError {
     /// The certificate or key could not be read.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The policy signing key could not be had.
+    #[error("policy signing key: {0}")]
+    Policy(String),
 }
 
 impl Server {
@@ -668,12 +685,26 @@ impl Server {
             .map(|(c, k)| crate::tls::acceptor(c, k))
             .transpose()
             .map_err(ServeError::Tls)?;
+        let store = Arc::new(store);
+        let signer =
+            crate::policy::signing::load_signer(&store, opts.policy_signing_key.as_deref(), now_ms())
+                .await
+                .map_err(ServeError::Policy)?;
+        let metrics = Metrics::new();
+        let policy = PolicyHub::start(store.clone(), signer, metrics.policy()).await;
+        tracing::info!(
+            public_key = %policy.public_key(),
+            key_id = %policy.key_id(),
+            version = policy.current().version,
+            "policies are signed with this key (give clients the public key)"
+        );
         let state = Arc::new(AppState {
-            store: Arc::new(store),
+            store,
             keys: KeyCache::default(),
-            metrics: Metrics::new(),
+            metrics,
             opts: opts.clone(),
             ready: AtomicBool::new(true),
+            policy,
         });
         let app = router(state.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -684,6 +715,8 @@ impl Server {
             let shutdown = async move {
                 let _ = stop_rx.await;
                 serving_state.ready.store(false, Ordering::Relaxed);
+                // Watch streams never end by themselves: graceful shutdown ends them.
+                serving_state.policy.shutdown();
             };
             match tls {
                 None => {
@@ -721,6 +754,7 @@ impl Server {
             tracing::warn!("requests still in flight after the grace period; stopping anyway");
             self.task.abort();
         }
+        self.state.policy.stop();
         self.state.store.close().await;
     }
 

@@ -3,6 +3,7 @@
 //! database). Both run their schema migrations on open (refinery, embedded in the binary) and
 //! answer the same operations; only [`crate::report::sql::Dialect`] tells them apart to callers.
 
+mod policy;
 mod postgres;
 mod sqlite;
 
@@ -17,6 +18,7 @@ use crate::keys::KeyRecord;
 use crate::report::GroupedRow;
 use crate::report::sql::{Dialect, Hist, Sql};
 use crate::rollup::{RollupKey, Totals, rollups_of};
+pub use policy::PolicyRecord;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 

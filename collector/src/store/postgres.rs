@@ -19,6 +19,8 @@ use crate::report::sql::{Sql, SqlValue};
 use crate::report::{Cell, GroupedRow};
 use crate::rollup::{DAY_MS, DIM_COLUMNS, HOUR_MS, SUM_COLUMNS, Totals};
 
+mod policy;
+
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
 }

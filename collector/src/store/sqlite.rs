@@ -26,6 +26,8 @@ use crate::report::sql::{Sql, SqlValue};
 use crate::report::{Cell, GroupedRow};
 use crate::rollup::{DIM_COLUMNS, RollupKey, SUM_COLUMNS, Totals, rollups_of};
 
+mod policy;
+
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
 }

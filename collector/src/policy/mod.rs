@@ -1,0 +1,382 @@
+//! Central policy: the organisation's versioned policy document (validated by the same core
+//! code every client applies it with, so an accepted policy is never half-applied), its audit
+//! trail and rollback ([`routes`]), each app's effective policy signed with the collector's
+//! Ed25519 key ([`signing`]), budgets and leases computed from the stored events
+//! ([`budgets`]), and the push channel to every running client ([`watch`]).
+//!
+//! [`PolicyHub`] is one replica's view: the current version (changed by a local PUT at once,
+//! and by another replica's within [`POLL_INTERVAL`]), signed envelopes cached per
+//! (app, team, version) so a thousand watchers cost one signature, the live watchers, and the
+//! budget state, re-read after ingests (debounced) and every [`BUDGET_REFRESH`].
+
+pub mod budgets;
+pub mod diff;
+pub mod routes;
+pub mod signing;
+pub mod watch;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use modelplug_core::policy::{PolicyDocument, Signer};
+use modelplug_schema::policy::{BudgetPayload, PolicyPayload};
+use tokio::sync::{Notify, watch as channel};
+
+use crate::metrics::PolicyMetrics;
+use crate::store::{PolicyRecord, Store};
+use budgets::{Spends, WatcherCounts};
+
+/// How often a replica looks for a version another replica stored.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How long budget re-reads wait after an ingest, so bursts of batches make one read.
+pub const BUDGET_DEBOUNCE: Duration = Duration::from_millis(100);
+/// How often budgets are re-read anyway (other replicas' ingests, a new period).
+pub const BUDGET_REFRESH: Duration = Duration::from_secs(3);
+
+/// The policy in force on this replica.
+#[derive(Debug)]
+pub struct Current {
+    /// Its version (0: none stored yet).
+    pub version: u64,
+    /// The stored record (document text, author, diff), `None` for version 0.
+    pub record: Option<PolicyRecord>,
+    /// The validated document.
+    pub doc: Arc<PolicyDocument>,
+}
+
+/// Who a signed envelope is for.
+type Audience = (String, Option<String>);
+
+/// One replica's policy state, shared by the routes, the watchers and the background tasks.
+pub struct PolicyHub {
+    store: Arc<Store>,
+    signer: Signer,
+    metrics: PolicyMetrics,
+    current: channel::Sender<Arc<Current>>,
+    /// Signed policy envelopes (JSON text) per audience, for one version each.
+    signed: Mutex<HashMap<Audience, (u64, Arc<str>)>>,
+    watchers: Mutex<WatcherCounts>,
+    spends: Mutex<Arc<Spends>>,
+    /// Bumped after each budget read; watchers then look at their payload.
+    budget_generation: channel::Sender<u64>,
+    /// The last signed budget payload per audience.
+    signed_budgets: Mutex<HashMap<Audience, (BudgetPayload, Arc<str>)>>,
+    recompute: Notify,
+    shutdown: channel::Sender<bool>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+fn now_ms() -> i64 {
+    crate::server::now_ms()
+}
+
+/// Parses a stored document (`None`, logged, when it no longer validates).
+fn parse_stored(r: &PolicyRecord) -> Option<PolicyDocument> {
+    match PolicyDocument::parse(&r.document, "policy") {
+        Ok(d) => Some(d),
+        Err(e) => {
+            tracing::error!(version = r.version, error = %e.message(), "a stored policy version does not validate; it is not served");
+            None
+        }
+    }
+}
+
+impl PolicyHub {
+    /// Loads the newest version and the budget state, and starts the background tasks.
+    pub async fn start(store: Arc<Store>, signer: Signer, metrics: PolicyMetrics) -> Arc<PolicyHub> {
+        let current = match store.policy_current().await {
+            Ok(Some(r)) => match parse_stored(&r) {
+                Some(doc) => Current {
+                    version: r.version.max(0) as u64,
+                    record: Some(r),
+                    doc: Arc::new(doc),
+                },
+                None => empty_current(),
+            },
+            Ok(None) => empty_current(),
+            Err(e) => {
+                tracing::error!(error = %e, "reading the policy failed; serving none until the database answers");
+                empty_current()
+            }
+        };
+        metrics.version.set(current.version as i64);
+        let version = current.version;
+        let hub = Arc::new(PolicyHub {
+            store,
+            signer,
+            metrics,
+            current: channel::Sender::new(Arc::new(current)),
+            signed: Mutex::new(HashMap::new()),
+            watchers: Mutex::new(HashMap::new()),
+            spends: Mutex::new(Arc::new(Spends::empty(version))),
+            budget_generation: channel::Sender::new(0),
+            signed_budgets: Mutex::new(HashMap::new()),
+            recompute: Notify::new(),
+            shutdown: channel::Sender::new(false),
+            tasks: Mutex::new(Vec::new()),
+        });
+        hub.read_budgets().await;
+        let tasks = vec![
+            tokio::spawn(poll_loop(hub.clone())),
+            tokio::spawn(budget_loop(hub.clone())),
+        ];
+        *lock(&hub.tasks) = tasks;
+        hub
+    }
+
+    /// The public key clients are configured with, `ed25519:<base64>`.
+    pub fn public_key(&self) -> String {
+        self.signer.public_key()
+    }
+
+    /// The signing key's id.
+    pub fn key_id(&self) -> &str {
+        self.signer.key_id()
+    }
+
+    /// The policy in force.
+    pub fn current(&self) -> Arc<Current> {
+        self.current.borrow().clone()
+    }
+
+    /// Puts a newly stored version in force (ignored when it is not newer than the current
+    /// one): watchers are told at once.
+    pub fn publish(&self, record: PolicyRecord, doc: Arc<PolicyDocument>) {
+        let version = record.version.max(0) as u64;
+        let changed = self.current.send_if_modified(|c| {
+            if version <= c.version {
+                return false;
+            }
+            *c = Arc::new(Current {
+                version,
+                record: Some(record),
+                doc,
+            });
+            true
+        });
+        if changed {
+            self.metrics.version.set(version as i64);
+            lock(&self.signed).retain(|_, (v, _)| *v >= version);
+            tracing::info!(version, "policy version in force");
+            self.recompute.notify_one();
+        }
+    }
+
+    /// The signed effective policy of `app` in `team` (JSON of a `SignedEnvelope`) and its
+    /// version: signed once per (app, team, version).
+    pub fn policy_envelope(&self, app: &str, team: Option<&str>) -> (u64, Arc<str>) {
+        let cur = self.current();
+        let key = (app.to_owned(), team.map(str::to_owned));
+        if let Some((v, env)) = lock(&self.signed).get(&key)
+            && *v == cur.version
+        {
+            return (*v, env.clone());
+        }
+        let payload = PolicyPayload {
+            kind: "policy".into(),
+            version: cur.version,
+            app: app.to_owned(),
+            team: team.map(str::to_owned),
+            issued_ms: now_ms(),
+            policy: cur.doc.effective_json(app, team),
+        };
+        let env: Arc<str> = self.sign(&payload).into();
+        let mut signed = lock(&self.signed);
+        // Another caller may have signed it meanwhile: keep one, so every watcher sends the
+        // same bytes.
+        let entry = signed.entry(key).or_insert((cur.version, env.clone()));
+        if entry.0 != cur.version {
+            *entry = (cur.version, env);
+        }
+        (entry.0, entry.1.clone())
+    }
+
+    fn sign<T: serde::Serialize>(&self, payload: &T) -> String {
+        let text = serde_json::to_string(payload).unwrap_or_default();
+        serde_json::to_string(&self.signer.sign(text)).unwrap_or_default()
+    }
+
+    /// The latest budget payload of `app` in `team` (unsigned), with this replica's watchers.
+    pub fn budget_payload(&self, app: &str, team: Option<&str>) -> BudgetPayload {
+        let spends = lock(&self.spends).clone();
+        let counts = lock(&self.watchers).clone();
+        budgets::payload_for(&spends, &counts, app, team)
+    }
+
+    /// The signed budget payload of `app` in `team`: signed again only when the budgets
+    /// (not just the time they were read) changed.
+    pub fn budget_envelope(&self, app: &str, team: Option<&str>) -> Arc<str> {
+        let payload = self.budget_payload(app, team);
+        let key = (app.to_owned(), team.map(str::to_owned));
+        if let Some((p, env)) = lock(&self.signed_budgets).get(&key)
+            && p.policy_version == payload.policy_version
+            && p.budgets == payload.budgets
+        {
+            return env.clone();
+        }
+        let env: Arc<str> = self.sign(&payload).into();
+        lock(&self.signed_budgets).insert(key, (payload, env.clone()));
+        env
+    }
+
+    /// Spend was stored: budgets are re-read shortly.
+    pub fn spend_changed(&self) {
+        self.recompute.notify_one();
+    }
+
+    /// The live watchers on this replica.
+    pub fn watcher_counts(&self) -> WatcherCounts {
+        lock(&self.watchers).clone()
+    }
+
+    /// Registers a watcher until the guard is dropped.
+    pub fn watch(self: &Arc<Self>, app: &str, team: Option<&str>) -> WatcherGuard {
+        let key = (app.to_owned(), team.map(str::to_owned));
+        *lock(&self.watchers).entry(key.clone()).or_default() += 1;
+        self.metrics.watchers.inc();
+        // Leases are divided among watchers: one more changes them.
+        self.recompute.notify_one();
+        WatcherGuard {
+            hub: self.clone(),
+            key,
+        }
+    }
+
+    /// Ends every watch stream (graceful shutdown would otherwise wait on them).
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Stops the background tasks.
+    pub fn stop(&self) {
+        self.shutdown();
+        for t in lock(&self.tasks).drain(..) {
+            t.abort();
+        }
+    }
+
+    /// Counts a push to a watcher.
+    pub(crate) fn pushed(&self, kind: &'static str) {
+        self.metrics
+            .pushes
+            .get_or_create(&vec![("kind", kind.to_owned())])
+            .inc();
+    }
+
+    pub(crate) fn subscribe(
+        &self,
+    ) -> (
+        channel::Receiver<Arc<Current>>,
+        channel::Receiver<u64>,
+        channel::Receiver<bool>,
+    ) {
+        (
+            self.current.subscribe(),
+            self.budget_generation.subscribe(),
+            self.shutdown.subscribe(),
+        )
+    }
+
+    /// Re-reads every budget's spend for the current version; watchers are told.
+    async fn read_budgets(&self) {
+        let cur = self.current();
+        match budgets::read_spends(&self.store, &cur.doc, cur.version, now_ms()).await {
+            Ok(s) => {
+                self.metrics.budget_reads.inc();
+                *lock(&self.spends) = Arc::new(s);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading budget spend failed; will try again");
+                // Still a new generation: a watcher count may have changed the leases.
+            }
+        }
+        self.budget_generation.send_modify(|g| *g += 1);
+    }
+
+    /// Fresh spends for the current version (for `GET /v1/budgets`).
+    pub async fn fresh_spends(&self) -> Result<Spends, crate::store::StoreError> {
+        let cur = self.current();
+        budgets::read_spends(&self.store, &cur.doc, cur.version, now_ms()).await
+    }
+}
+
+fn empty_current() -> Current {
+    Current {
+        version: 0,
+        record: None,
+        doc: Arc::new(PolicyDocument::empty()),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A live watcher; dropping it (the stream ended) unregisters it.
+pub struct WatcherGuard {
+    hub: Arc<PolicyHub>,
+    key: Audience,
+}
+
+impl Drop for WatcherGuard {
+    fn drop(&mut self) {
+        {
+            let mut w = lock(&self.hub.watchers);
+            if let Some(n) = w.get_mut(&self.key) {
+                *n -= 1;
+                if *n == 0 {
+                    w.remove(&self.key);
+                }
+            }
+        }
+        self.hub.metrics.watchers.dec();
+        self.hub.recompute.notify_one();
+    }
+}
+
+/// Picks up versions other replicas store (and, on SQLite, is a cheap no-op read).
+async fn poll_loop(hub: Arc<PolicyHub>) {
+    let mut failing = false;
+    loop {
+        tokio::time::sleep(POLL_INTERVAL).await;
+        let newest = match hub.store.policy_max_version().await {
+            Ok(v) => v.max(0) as u64,
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "polling the policy version failed; will keep trying");
+                }
+                failing = true;
+                continue;
+            }
+        };
+        failing = false;
+        if newest <= hub.current().version {
+            continue;
+        }
+        match hub.store.policy_version(newest as i64).await {
+            Ok(Some(r)) => {
+                if let Some(doc) = parse_stored(&r) {
+                    hub.publish(r, Arc::new(doc));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "reading a new policy version failed; will try again"),
+        }
+    }
+}
+
+/// Re-reads budgets after spend or watchers changed (debounced), after a policy change (at
+/// once), and every [`BUDGET_REFRESH`].
+async fn budget_loop(hub: Arc<PolicyHub>) {
+    let mut policy = hub.current.subscribe();
+    loop {
+        tokio::select! {
+            _ = hub.recompute.notified() => tokio::time::sleep(BUDGET_DEBOUNCE).await,
+            r = policy.changed() => if r.is_err() { return },
+            _ = tokio::time::sleep(BUDGET_REFRESH) => {}
+        }
+        policy.borrow_and_update();
+        hub.read_budgets().await;
+    }
+}
