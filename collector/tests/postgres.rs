@@ -1,6 +1,7 @@
 //! The collector on a real PostgreSQL (started by the tests on a loopback port): the same
 //! ingest-and-report scenario as SQLite, and two replicas on one database receiving the same
-//! batches and replays at once — each event stored once, totals exact.
+//! batches and replays at once — each event stored once, totals exact; central policy stored,
+//! audited and pushed across two replicas.
 
 mod common;
 
@@ -104,6 +105,83 @@ async fn two_replicas_on_one_database_store_each_event_once_and_add_up_exactly()
         let r = c.admin_get("/v1/reports/usage?from=30d&group_by=app").await;
         total.check(&r["rows"][0], "report after folding");
     }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_versions_audit_and_push_across_two_replicas_on_postgres() {
+    use common::policy::{Watch, named_admin, open, put_policy, verifier};
+    let url = pg::fresh_database("policy").await;
+    let db = DbUrl::parse(&url).unwrap();
+    // Both replicas start (migrate and make the signing key) at once: one key for both.
+    let (a, b) = tokio::join!(Collector::on(db.clone(), 0), Collector::on(db.clone(), 0));
+    let (mut a, mut b) = (a, b);
+    let (va, vb) = (verifier(&a).await, verifier(&b).await);
+    assert_eq!(va, vb, "every replica signs with the same key");
+    let key = a.ingest_key("app-p", Some("team-p")).await;
+    // A watcher on replica B; the change is made on replica A.
+    let mut w = Watch::open(&b, &key, "").await;
+    let first = w.next().await.unwrap();
+    assert_eq!((first.name.as_str(), first.id.as_deref()), ("policy", Some("0")));
+    let carol = named_admin(&a, "carol").await;
+    let doc = "budgets:\n  - { name: org-day, per: org, period: day, limit_usd: 3 }\n";
+    let (status, body) = put_policy(&a, &carol, doc, None).await;
+    assert_eq!(status, 201, "{body}");
+    let p = w.until(&vb, "policy", |p| p["version"] == 1).await;
+    assert_eq!(p["policy"]["budgets"][0]["name"], "org-day");
+    w.until(&vb, "budgets", |b| b["policy_version"] == 1).await;
+    // A stale If-Match on B: 412; then a rollback made on B is in A's trail.
+    b.admin = a.admin.clone();
+    let (status, _) = put_policy(&b, &b.admin, "{}", Some("\"0\"")).await;
+    assert_eq!(status, 412);
+    assert_eq!(
+        put_policy(&b, &b.admin, "capture_content: true\n", None).await.0,
+        201
+    );
+    let r = common::http()
+        .post(format!("{}/v1/policy/rollback", b.url))
+        .bearer_auth(&b.admin)
+        .body(r#"{"version": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let history = a.admin_get("/v1/policy/history").await;
+    let versions: Vec<(i64, Option<i64>)> = history["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["version"].as_i64().unwrap(), v["rolled_back_from"].as_i64()))
+        .collect();
+    assert_eq!(versions, vec![(3, Some(1)), (2, None), (1, None)]);
+    assert_eq!(history["versions"][2]["author"], "carol");
+    assert_eq!(
+        a.admin_get("/v1/policy/versions/3").await["document"].as_str(),
+        Some(doc)
+    );
+    let p = open(
+        &va,
+        &common::http()
+            .get(format!("{}/v1/policy", a.url))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(p["version"], 3);
+    // Spend counts on either replica.
+    let mut e = common::event("app-p", common::now_ms() - 10, 1);
+    e["team"] = "team-p".into();
+    assert_eq!(post(&a.url, &key, &[e]).await.0, 200);
+    let budgets = b.admin_get("/v1/budgets").await;
+    assert!(
+        budgets["budgets"][0]["scopes"][0]["spent_usd"].as_f64().unwrap() > 0.0,
+        "{budgets}"
+    );
     a.stop().await;
     b.stop().await;
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod pg;
+pub mod policy;
 pub mod scenario;
 
 use std::io::Write;
