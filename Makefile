@@ -57,7 +57,7 @@ postgres: ## PostgreSQL's server programs for the collector's tests (Debian's pa
 mock-upstream: ## build the mock upstream server the language runners start
 	cargo build -q -p modelplug-mock-upstream
 
-collector: ## build the collector binary (debug) the Python Collector tests start
+collector: ## build the collector binary (debug) the Python Collector tests and the bindings' policy tests start
 	cargo build -q -p modelplug-collector
 
 $(VENV)/.ready: bindings-python/requirements-dev.txt
@@ -84,8 +84,8 @@ examples/node/node_modules/.ready: examples/node/package.json examples/node/pack
 node-dev: bindings-node/node_modules/.ready ## build the Node addon (debug) and the TypeScript layer
 	cd bindings-node && npm run -s build:debug
 
-test-node: node-dev mock-upstream examples/node/node_modules/.ready ## node --test (vectors, boundaries), tsc on the examples, the Express example
-	cd bindings-node && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) node --test --test-concurrency=1 test/
+test-node: node-dev mock-upstream collector examples/node/node_modules/.ready ## node --test (vectors, boundaries, central policy), tsc on the examples, the Express example
+	cd bindings-node && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) MODELPLUG_COLLECTOR=$(abspath $(COLLECTOR)) node --test --test-concurrency=1 test/
 	cd examples/node && node_modules/.bin/tsc -p . && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) node --test test/
 
 kotlin-dev: ## build the Kotlin native library and generate its bindings (JVM and Android flavours)
@@ -100,8 +100,8 @@ kotlin-dev: ## build the Kotlin native library and generate its bindings (JVM an
 	$(PYTHON) bindings-kotlin/reuse-call-status.py bindings-kotlin/jvm/generated/dev/modelplug/ffi/modelplug_kotlin.kt \
 		bindings-kotlin/android/generated/dev/modelplug/ffi/modelplug_kotlin.kt
 
-test-kotlin: kotlin-dev mock-upstream ## JUnit via Maven (vectors, boundaries), then the example program and its test
-	cd bindings-kotlin/jvm && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) $(MVN) install -Dnative.dir=$(abspath $(DEBUG_DIR))
+test-kotlin: kotlin-dev mock-upstream collector ## JUnit via Maven (vectors, boundaries, central policy), then the example program and its test
+	cd bindings-kotlin/jvm && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) MODELPLUG_COLLECTOR=$(abspath $(COLLECTOR)) $(MVN) install -Dnative.dir=$(abspath $(DEBUG_DIR))
 	cd examples/kotlin && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) ../../tests/with-mock-upstream.sh $(MVN) test exec:java
 
 lint: ## formatting and clippy, warnings are errors
