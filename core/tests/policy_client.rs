@@ -115,12 +115,17 @@ impl FakeCollector {
     }
 
     fn publish_budgets(&self, as_of_ms: i64, budgets: Vec<BudgetState>) {
+        self.publish_budgets_as(as_of_ms, budgets, false);
+    }
+
+    fn publish_budgets_as(&self, as_of_ms: i64, budgets: Vec<BudgetState>, share_pending: bool) {
         let payload = BudgetPayload {
             kind: "budgets".into(),
             app: APP.into(),
             policy_version: 1,
             as_of_ms,
             budgets,
+            share_pending,
         };
         let e = Self::sse(
             "budgets",
@@ -373,8 +378,20 @@ async fn a_hard_budget_fails_fast_once_the_lease_is_spent_and_a_soft_one_warns()
     // The collector grants more: calls go on.
     fake.publish_budgets(2, vec![budget("hard", 10.0)]);
     eventually("a new lease", async || client.chat(ask("hi")).await.is_ok()).await;
+    // A client that has just joined waits for its share rather than failing.
+    fake.publish_budgets_as(4, vec![budget("hard", 0.0)], true);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = Instant::now();
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { client.chat(ask("hi")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    fake.publish_budgets(5, vec![budget("hard", 10.0)]);
+    waiting.await.unwrap().unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(200));
     // A soft budget past its lease only warns, on the event.
-    fake.publish_budgets(3, vec![budget("soft", 0.0)]);
+    fake.publish_budgets(6, vec![budget("soft", 0.0)]);
     eventually("the soft budget's warning", async || {
         client.chat(ask("hi")).await.unwrap();
         let e = client.usage().last().unwrap().clone();

@@ -62,6 +62,11 @@ pub struct BudgetPayload {
     pub as_of_ms: i64,
     /// Each budget that applies to the app.
     pub budgets: Vec<BudgetState>,
+    /// This client joined after the current leases were divided: its leases are 0 in this
+    /// update and its share comes with the next one (well within a second), once every other
+    /// client has been told its smaller share. A call that needs a lease waits for it.
+    #[serde(default)]
+    pub share_pending: bool,
 }
 
 /// One budget's state.

@@ -327,6 +327,7 @@ pub fn payload_for(spends: &Spends, counts: &WatcherCounts, app: &str, team: Opt
         policy_version: spends.version,
         as_of_ms: spends.as_of_ms,
         budgets,
+        share_pending: false,
     }
 }
 

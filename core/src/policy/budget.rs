@@ -104,14 +104,28 @@ impl Tracked {
 }
 
 /// A client's budgets.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct BudgetBook {
     inner: Mutex<Book>,
+    updated: tokio::sync::Notify,
+    /// How far back this client's own spend may be missing from an update.
+    window: Duration,
+}
+
+/// Why a call may not go on yet.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// A hard budget's lease is spent.
+    Exceeded(Error),
+    /// This client's share is on its way: wait for the next update, then ask again.
+    SharePending,
 }
 
 #[derive(Debug, Default)]
 struct Book {
     budgets: Vec<Tracked>,
+    /// This client's share comes with the next update.
+    share_pending: bool,
     /// Recent spend (when, cost, scopes), kept for `window`.
     recent: VecDeque<(Instant, f64, Scopes)>,
     as_of_ms: i64,
@@ -124,31 +138,30 @@ fn now_ms() -> i64 {
 }
 
 impl BudgetBook {
-    /// Whether any budget applies.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.lock().budgets.is_empty()
+    /// A book with no budget yet; `window`: how far back this client's own spend may be
+    /// missing from the collector's figures (the reporter's flush interval plus ingest and
+    /// push time).
+    pub(crate) fn new(window: Duration) -> BudgetBook {
+        BudgetBook {
+            inner: Mutex::default(),
+            updated: tokio::sync::Notify::new(),
+            window,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Book> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Applies the collector's update. `window`: how far back this client's own spend may be
-    /// missing from it; `delivering`: whether the reporter is delivering events (when it is
-    /// not, nothing spent since the last update is in the collector's figures).
-    pub(crate) fn update(&self, payload: BudgetPayload, window: Duration, delivering: bool) {
+    /// Applies the collector's update. `delivering`: whether the reporter is delivering
+    /// events (when it is not, nothing spent since the last update is in the collector's
+    /// figures).
+    pub(crate) fn update(&self, payload: BudgetPayload, delivering: bool) {
         let mut book = self.lock();
         if payload.as_of_ms < book.as_of_ms {
             return;
         }
-        let now = Instant::now();
-        while book
-            .recent
-            .front()
-            .is_some_and(|(t, _, _)| now.duration_since(*t) > window)
-        {
-            book.recent.pop_front();
-        }
+        book.forget_older_than(self.window);
         let old: HashMap<String, Tracked> = std::mem::take(&mut book.budgets)
             .into_iter()
             .map(|t| (t.state.name.clone(), t))
@@ -196,17 +209,26 @@ impl BudgetBook {
         }
         book.budgets = budgets;
         book.as_of_ms = payload.as_of_ms;
+        book.share_pending = payload.share_pending;
+        drop(book);
+        self.updated.notify_waiters();
+    }
+
+    /// The next update (the caller bounds the wait; `enable` it before checking).
+    pub(crate) fn next_update(&self) -> tokio::sync::futures::Notified<'_> {
+        self.updated.notified()
     }
 
     /// Whether a call for `who` may go on: BUDGET_EXCEEDED naming the first hard budget it
     /// would exceed (its scope, period and limit — nothing of other apps); soft budgets past
     /// their lease leave a `warn` outcome named `budget:<name>`.
-    pub(crate) fn admit(&self, who: &Scopes, outcomes: &mut Vec<GuardrailOutcome>) -> crate::Result<()> {
+    pub(crate) fn admit(&self, who: &Scopes, outcomes: &mut Vec<GuardrailOutcome>) -> Result<(), Refusal> {
         let mut book = self.lock();
         if book.budgets.is_empty() {
             return Ok(());
         }
         let now = now_ms();
+        let pending = book.share_pending;
         for t in &mut book.budgets {
             let Some(value) = who.value(&t.state.per) else {
                 continue;
@@ -216,7 +238,10 @@ impl BudgetBook {
                 continue;
             }
             if t.state.mode == "hard" {
-                return Err(Error::new(
+                if pending {
+                    return Err(Refusal::SharePending);
+                }
+                return Err(Refusal::Exceeded(Error::new(
                     ErrorKind::BudgetExceeded,
                     format!(
                         "the budget `{}` ({}, per {}) of ${:.2} is spent for {}",
@@ -226,7 +251,7 @@ impl BudgetBook {
                         t.state.limit_usd,
                         describe(&t.state.per, value)
                     ),
-                ));
+                )));
             }
             outcomes.push(GuardrailOutcome {
                 name: format!("budget:{}", t.state.name),
@@ -238,11 +263,10 @@ impl BudgetBook {
         Ok(())
     }
 
-    /// Counts a recorded call's cost against every budget it falls in.
+    /// Counts a recorded call's cost against every budget it falls in (and remembers it for
+    /// the window, budgets or not: an update that arrives next may not include it yet).
     pub(crate) fn record(&self, event: &UsageEvent) {
-        if let Some(cost) = event.cost_usd.filter(|c| *c > 0.0)
-            && !self.is_empty()
-        {
+        if let Some(cost) = event.cost_usd.filter(|c| *c > 0.0) {
             self.spent(Scopes::of_event(event), cost);
         }
     }
@@ -250,9 +274,7 @@ impl BudgetBook {
     /// Counts `cost` spent for `who`.
     pub(crate) fn spent(&self, who: Scopes, cost: f64) {
         let mut book = self.lock();
-        if book.budgets.is_empty() {
-            return;
-        }
+        book.forget_older_than(self.window);
         let now = now_ms();
         for t in &mut book.budgets {
             if let Some(value) = who.value(&t.state.per) {
@@ -264,6 +286,19 @@ impl BudgetBook {
         // are long in the collector's figures).
         if book.recent.len() > 100_000 {
             book.recent.pop_front();
+        }
+    }
+}
+
+impl Book {
+    fn forget_older_than(&mut self, window: Duration) {
+        let now = Instant::now();
+        while self
+            .recent
+            .front()
+            .is_some_and(|(t, _, _)| now.duration_since(*t) > window)
+        {
+            self.recent.pop_front();
         }
     }
 }
@@ -288,6 +323,7 @@ mod tests {
             app: "a".into(),
             policy_version: 1,
             as_of_ms,
+            share_pending: false,
             budgets: vec![BudgetState {
                 name: "daily".into(),
                 per: "app".into(),
@@ -315,34 +351,36 @@ mod tests {
 
     #[test]
     fn a_lease_is_spent_locally_then_renewed() {
-        let book = BudgetBook::default();
-        book.update(payload(1, 0.5), Duration::from_secs(60), true);
+        let book = BudgetBook::new(Duration::from_secs(60));
+        book.update(payload(1, 0.5), true);
         let mut out = Vec::new();
         assert!(book.admit(&who(), &mut out).is_ok());
         book.spent(who(), 0.6);
-        let err = book.admit(&who(), &mut out).unwrap_err();
+        let Err(Refusal::Exceeded(err)) = book.admit(&who(), &mut out) else {
+            panic!("not refused")
+        };
         assert_eq!(err.kind(), ErrorKind::BudgetExceeded);
         assert!(
             err.message().contains("`daily` (day, per app) of $10.00"),
             "{err}"
         );
         // An update within the window still counts the recent spend: still over a 0.5 lease…
-        book.update(payload(2, 0.5), Duration::from_secs(60), true);
+        book.update(payload(2, 0.5), true);
         assert!(book.admit(&who(), &mut out).is_err());
         // …and a bigger lease lets calls go on.
-        book.update(payload(3, 5.0), Duration::from_secs(60), true);
+        book.update(payload(3, 5.0), true);
         assert!(book.admit(&who(), &mut out).is_ok());
         // An older update is ignored.
-        book.update(payload(1, 0.0), Duration::from_secs(60), true);
+        book.update(payload(1, 0.0), true);
         assert!(book.admit(&who(), &mut out).is_ok());
     }
 
     #[test]
     fn soft_budgets_warn_and_other_apps_are_not_counted() {
-        let book = BudgetBook::default();
+        let book = BudgetBook::new(Duration::from_secs(60));
         let mut p = payload(1, 0.0);
         p.budgets[0].mode = "soft".into();
-        book.update(p, Duration::from_secs(60), true);
+        book.update(p, true);
         let mut out = Vec::new();
         book.admit(&who(), &mut out).unwrap();
         assert_eq!(out[0].name, "budget:daily");

@@ -89,6 +89,7 @@ impl PolicyState {
         local_rules: Vec<GuardrailSpec>,
         guardrails: Arc<Guardrails>,
     ) -> PolicyState {
+        let budgets = BudgetBook::new(settings.budget_window);
         PolicyState {
             settings,
             app,
@@ -96,7 +97,7 @@ impl PolicyState {
             current: RwLock::new(None),
             local_rules: RwLock::new(local_rules),
             guardrails,
-            budgets: BudgetBook::default(),
+            budgets,
             limiter: RateLimiter::default(),
             ready: AtomicBool::new(false),
             ready_notify: Notify::new(),
@@ -263,7 +264,7 @@ impl PolicyState {
                 format!("the signed budgets are for app `{}`, not `{}`", p.app, self.app),
             )));
         }
-        self.budgets.update(p, self.settings.budget_window, delivering);
+        self.budgets.update(p, delivering);
         Ok(())
     }
 }

@@ -162,8 +162,14 @@ impl Watcher {
                     Ok(())
                 })
                 .map_err(|e| e.message().to_owned())?;
+            let any = !frames.is_empty();
             for (event, data) in frames {
                 self.on_event(&event, &data);
+            }
+            // The collector sends the policy and the budgets together first: calls waiting
+            // for the first answer go on once both are in.
+            if any {
+                self.state.mark_ready();
             }
         }
     }
@@ -177,21 +183,17 @@ impl Watcher {
             }
         };
         let changed = match event {
-            event_names::POLICY => {
-                let r = self.state.apply_policy(&envelope);
-                self.state.mark_ready();
-                match r {
-                    Ok(Outcome::Applied) => {
-                        self.cached.policy = Some(envelope);
-                        true
-                    }
-                    Ok(Outcome::Unchanged) => false,
-                    Err(e) => {
-                        tracing::warn!(target: "modelplug::policy", "a policy update is refused: {}", e.message());
-                        false
-                    }
+            event_names::POLICY => match self.state.apply_policy(&envelope) {
+                Ok(Outcome::Applied) => {
+                    self.cached.policy = Some(envelope);
+                    true
                 }
-            }
+                Ok(Outcome::Unchanged) => false,
+                Err(e) => {
+                    tracing::warn!(target: "modelplug::policy", "a policy update is refused: {}", e.message());
+                    false
+                }
+            },
             event_names::BUDGETS => {
                 let delivering = self.reporter.as_ref().is_none_or(|r| !r.stats().spooling);
                 match self.state.apply_budgets(&envelope, delivering) {
