@@ -318,6 +318,15 @@ async fn a_watcher_gets_the_policy_at_once_then_each_new_version_and_shutdown_en
         (Some("budgets"), Some("app-a"), Some(1))
     );
     assert_eq!(b["budgets"].as_array().unwrap().len(), 2);
+    // A new watcher's share is withheld until the others have been told theirs; then it comes.
+    assert_eq!(b["share_pending"], true);
+    assert_eq!(b["budgets"][0]["scopes"][0]["lease_usd"], 0.0);
+    let shared = w.until(&v, "budgets", |b| b["share_pending"] == false).await;
+    assert_eq!(
+        budget(&shared, "org-day")["scopes"][0]["lease_usd"],
+        10.0,
+        "{shared}"
+    );
 
     let (status, _) = put_policy(&c, &c.admin, "capture_content: false\n", None).await;
     assert_eq!(status, 201);

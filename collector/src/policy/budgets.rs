@@ -331,6 +331,21 @@ pub fn payload_for(spends: &Spends, counts: &WatcherCounts, app: &str, team: Opt
     }
 }
 
+/// Withholds a newly joined watcher's share: every lease 0 and `share_pending: true` (when
+/// there is any budget at all; with none there is nothing to wait for).
+pub fn withhold_leases(p: &mut BudgetPayload) {
+    if p.budgets.is_empty() {
+        return;
+    }
+    for b in &mut p.budgets {
+        b.default_lease_usd = 0.0;
+        for s in &mut b.scopes {
+            s.lease_usd = 0.0;
+        }
+    }
+    p.share_pending = true;
+}
+
 /// `ok`, `near` (at or past `warn_at` of the limit) or `over` (at or past the limit).
 pub fn state_of(spent: f64, spec: &BudgetSpec) -> &'static str {
     if spent >= spec.limit_usd {

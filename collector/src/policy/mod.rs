@@ -48,6 +48,35 @@ pub struct Current {
 /// Who a signed envelope is for.
 type Audience = (String, Option<String>);
 
+/// Audiences whose envelopes are cached at most (a key bound to no team may name any team;
+/// past this the cache starts again rather than grow).
+const MAX_CACHED: usize = 10_000;
+
+fn bound<V>(cache: &mut HashMap<Audience, V>) {
+    if cache.len() >= MAX_CACHED {
+        cache.clear();
+    }
+}
+
+/// One budget read: the spends and the watchers the leases are divided among, numbered.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// 1, 2, … (0: before the first read).
+    pub generation: u64,
+    /// Every budget's spend.
+    pub spends: Spends,
+    /// The live watchers when it was made.
+    pub counts: WatcherCounts,
+}
+
+/// A budget payload as last signed for one audience.
+struct SignedBudgets {
+    /// The budget read it was last checked against.
+    generation: u64,
+    payload: BudgetPayload,
+    envelope: Arc<str>,
+}
+
 /// One replica's policy state, shared by the routes, the watchers and the background tasks.
 pub struct PolicyHub {
     store: Arc<Store>,
@@ -57,11 +86,12 @@ pub struct PolicyHub {
     /// Signed policy envelopes (JSON text) per audience, for one version each.
     signed: Mutex<HashMap<Audience, (u64, Arc<str>)>>,
     watchers: Mutex<WatcherCounts>,
-    spends: Mutex<Arc<Spends>>,
-    /// Bumped after each budget read; watchers then look at their payload.
+    /// The latest budget read; its generation is sent on `budget_generation` for watchers
+    /// to look at their payload.
+    snapshot: Mutex<Arc<Snapshot>>,
     budget_generation: channel::Sender<u64>,
-    /// The last signed budget payload per audience.
-    signed_budgets: Mutex<HashMap<Audience, (BudgetPayload, Arc<str>)>>,
+    /// The last signed budget payload per audience (and whether its share was pending).
+    signed_budgets: Mutex<HashMap<(Audience, bool), SignedBudgets>>,
     recompute: Notify,
     shutdown: channel::Sender<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -109,7 +139,11 @@ impl PolicyHub {
             current: channel::Sender::new(Arc::new(current)),
             signed: Mutex::new(HashMap::new()),
             watchers: Mutex::new(HashMap::new()),
-            spends: Mutex::new(Arc::new(Spends::empty(version))),
+            snapshot: Mutex::new(Arc::new(Snapshot {
+                generation: 0,
+                spends: Spends::empty(version),
+                counts: WatcherCounts::new(),
+            })),
             budget_generation: channel::Sender::new(0),
             signed_budgets: Mutex::new(HashMap::new()),
             recompute: Notify::new(),
@@ -159,7 +193,6 @@ impl PolicyHub {
             self.metrics.version.set(version as i64);
             lock(&self.signed).retain(|_, (v, _)| *v >= version);
             tracing::info!(version, "policy version in force");
-            self.recompute.notify_one();
         }
     }
 
@@ -183,10 +216,11 @@ impl PolicyHub {
         };
         let env: Arc<str> = self.sign(&payload).into();
         let mut signed = lock(&self.signed);
+        bound(&mut signed);
         // Another caller may have signed it meanwhile: keep one, so every watcher sends the
         // same bytes.
         let entry = signed.entry(key).or_insert((cur.version, env.clone()));
-        if entry.0 != cur.version {
+        if entry.0 < cur.version {
             *entry = (cur.version, env);
         }
         (entry.0, entry.1.clone())
@@ -197,27 +231,49 @@ impl PolicyHub {
         serde_json::to_string(&self.signer.sign(text)).unwrap_or_default()
     }
 
-    /// The latest budget payload of `app` in `team` (unsigned), with this replica's watchers.
-    pub fn budget_payload(&self, app: &str, team: Option<&str>) -> BudgetPayload {
-        let spends = lock(&self.spends).clone();
-        let counts = lock(&self.watchers).clone();
-        budgets::payload_for(&spends, &counts, app, team)
+    /// The latest budget read.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        lock(&self.snapshot).clone()
     }
 
-    /// The signed budget payload of `app` in `team`: signed again only when the budgets
-    /// (not just the time they were read) changed.
-    pub fn budget_envelope(&self, app: &str, team: Option<&str>) -> Arc<str> {
-        let payload = self.budget_payload(app, team);
-        let key = (app.to_owned(), team.map(str::to_owned));
-        if let Some((p, env)) = lock(&self.signed_budgets).get(&key)
-            && p.policy_version == payload.policy_version
-            && p.budgets == payload.budgets
+    /// The signed budget payload of `app` in `team` in the latest read: made once per read
+    /// for each audience (every watcher of it then sends the same bytes), and signed again
+    /// only when the budgets (not just the time they were read) changed. `pending`: the
+    /// payload of a watcher whose share is not handed out yet — no leases,
+    /// `share_pending: true`.
+    pub fn budget_envelope(&self, app: &str, team: Option<&str>, pending: bool) -> Arc<str> {
+        let snap = self.snapshot();
+        let key = ((app.to_owned(), team.map(str::to_owned)), pending);
+        if let Some(c) = lock(&self.signed_budgets).get(&key)
+            && c.generation == snap.generation
         {
-            return env.clone();
+            return c.envelope.clone();
         }
-        let env: Arc<str> = self.sign(&payload).into();
-        lock(&self.signed_budgets).insert(key, (payload, env.clone()));
-        env
+        let mut payload = budgets::payload_for(&snap.spends, &snap.counts, app, team);
+        if pending {
+            budgets::withhold_leases(&mut payload);
+        }
+        let mut cache = lock(&self.signed_budgets);
+        if let Some(c) = cache.get_mut(&key)
+            && c.payload.policy_version == payload.policy_version
+            && c.payload.budgets == payload.budgets
+        {
+            c.generation = snap.generation.max(c.generation);
+            return c.envelope.clone();
+        }
+        let envelope: Arc<str> = self.sign(&payload).into();
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(
+            key,
+            SignedBudgets {
+                generation: snap.generation,
+                payload,
+                envelope: envelope.clone(),
+            },
+        );
+        envelope
     }
 
     /// Spend was stored: budgets are re-read shortly.
@@ -230,16 +286,24 @@ impl PolicyHub {
         lock(&self.watchers).clone()
     }
 
-    /// Registers a watcher until the guard is dropped.
+    /// Registers a watcher until the guard is dropped. Its share of the leases is handed out
+    /// in the second budget read after it joined ([`WatcherGuard::share_pending`]): the
+    /// first divides the leases anew and tells every other watcher its smaller share.
     pub fn watch(self: &Arc<Self>, app: &str, team: Option<&str>) -> WatcherGuard {
         let key = (app.to_owned(), team.map(str::to_owned));
-        *lock(&self.watchers).entry(key.clone()).or_default() += 1;
+        let joined_after = {
+            let mut w = lock(&self.watchers);
+            *w.entry(key.clone()).or_default() += 1;
+            // Under the watchers' lock: every later read counts this watcher.
+            self.snapshot().generation
+        };
         self.metrics.watchers.inc();
         // Leases are divided among watchers: one more changes them.
         self.recompute.notify_one();
         WatcherGuard {
             hub: self.clone(),
             key,
+            joined_after,
         }
     }
 
@@ -281,17 +345,29 @@ impl PolicyHub {
     /// Re-reads every budget's spend for the current version; watchers are told.
     async fn read_budgets(&self) {
         let cur = self.current();
-        match budgets::read_spends(&self.store, &cur.doc, cur.version, now_ms()).await {
+        let spends = match budgets::read_spends(&self.store, &cur.doc, cur.version, now_ms()).await {
             Ok(s) => {
                 self.metrics.budget_reads.inc();
-                *lock(&self.spends) = Arc::new(s);
+                s
             }
             Err(e) => {
+                // Still a new generation with the last spends: watchers may have come or gone.
                 tracing::warn!(error = %e, "reading budget spend failed; will try again");
-                // Still a new generation: a watcher count may have changed the leases.
+                self.snapshot().spends.clone()
             }
-        }
-        self.budget_generation.send_modify(|g| *g += 1);
+        };
+        let generation = {
+            let counts = lock(&self.watchers);
+            let mut snap = lock(&self.snapshot);
+            let generation = snap.generation + 1;
+            *snap = Arc::new(Snapshot {
+                generation,
+                spends,
+                counts: counts.clone(),
+            });
+            generation
+        };
+        self.budget_generation.send_replace(generation);
     }
 
     /// Fresh spends for the current version (for `GET /v1/budgets`).
@@ -317,6 +393,20 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct WatcherGuard {
     hub: Arc<PolicyHub>,
     key: Audience,
+    /// The budget read before it joined.
+    joined_after: u64,
+}
+
+impl WatcherGuard {
+    /// Whether this watcher's share is still withheld in the read `generation`: in the reads
+    /// up to the first that counts it (which tells the others their smaller share); another
+    /// read is asked for then, so the share follows within [`BUDGET_DEBOUNCE`] and a read.
+    pub fn share_pending(&self, generation: u64) -> bool {
+        if generation == self.joined_after + 1 {
+            self.hub.recompute.notify_one();
+        }
+        generation <= self.joined_after + 1
+    }
 }
 
 impl Drop for WatcherGuard {
@@ -372,8 +462,10 @@ async fn budget_loop(hub: Arc<PolicyHub>) {
     let mut policy = hub.current.subscribe();
     loop {
         tokio::select! {
-            _ = hub.recompute.notified() => tokio::time::sleep(BUDGET_DEBOUNCE).await,
+            // A new policy: its budgets at once.
+            biased;
             r = policy.changed() => if r.is_err() { return },
+            _ = hub.recompute.notified() => tokio::time::sleep(BUDGET_DEBOUNCE).await,
             _ = tokio::time::sleep(BUDGET_REFRESH) => {}
         }
         policy.borrow_and_update();

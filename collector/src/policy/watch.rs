@@ -6,6 +6,10 @@
 //! app's budget payload changes, and a `: ping` comment every [`PING_INTERVAL`]. A watcher
 //! holds no database connection: it waits on the hub's channels, and every watcher of one
 //! (app, team) sends the same signed bytes.
+//!
+//! A new watcher's share of the leases is withheld at first (`share_pending: true`, leases
+//! 0): the next budget read divides the leases among one more watcher and tells the others
+//! their smaller share; the read after that hands this watcher its own.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -41,7 +45,7 @@ struct Watch {
     ping: Interval,
     sent_version: Option<u64>,
     sent_budgets: Option<Arc<str>>,
-    _guard: WatcherGuard,
+    guard: WatcherGuard,
 }
 
 impl Watch {
@@ -56,7 +60,9 @@ impl Watch {
     }
 
     fn budgets_event(&mut self) -> Option<String> {
-        let env = self.hub.budget_envelope(&self.app, self.team.as_deref());
+        let generation = *self.budgets.borrow_and_update();
+        let pending = self.guard.share_pending(generation);
+        let env = self.hub.budget_envelope(&self.app, self.team.as_deref(), pending);
         if self.sent_budgets.as_deref() == Some(&*env) {
             return None;
         }
@@ -70,7 +76,6 @@ impl Watch {
     async fn next(&mut self) -> Option<String> {
         if self.sent_version.is_none() {
             self.policy.borrow_and_update();
-            self.budgets.borrow_and_update();
             let mut first = self.policy_event().unwrap_or_default();
             first.push_str(&self.budgets_event().unwrap_or_default());
             return Some(first);
@@ -95,7 +100,6 @@ impl Watch {
                     if r.is_err() {
                         return None;
                     }
-                    self.budgets.borrow_and_update();
                     if let Some(e) = self.budgets_event() {
                         return Some(e);
                     }
@@ -122,7 +126,7 @@ pub fn stream(hub: Arc<PolicyHub>, app: String, team: Option<String>) -> Respons
         ping,
         sent_version: None,
         sent_budgets: None,
-        _guard: guard,
+        guard,
     };
     let body = futures_util::stream::unfold(w, |mut w| async move {
         let chunk = w.next().await?;
