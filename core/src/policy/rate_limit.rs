@@ -39,11 +39,14 @@ impl Window {
     }
 }
 
+/// A deployment: its provider and its name.
+type DeploymentKey = (Arc<str>, Arc<str>);
+
 /// The limits in force and each deployment's window (kept across policy updates).
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {
     rules: RwLock<Arc<Vec<RateLimitSpec>>>,
-    windows: Mutex<HashMap<(Arc<str>, Arc<str>), Window>>,
+    windows: Mutex<HashMap<DeploymentKey, Window>>,
 }
 
 impl RateLimiter {
@@ -132,7 +135,7 @@ impl RateLimiter {
     }
 }
 
-fn key(d: &DeploymentNames) -> (Arc<str>, Arc<str>) {
+fn key(d: &DeploymentNames) -> DeploymentKey {
     (d.provider.clone(), d.deployment.clone())
 }
 
