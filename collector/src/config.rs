@@ -10,7 +10,7 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
 /// The keys a config file may set.
-pub const FILE_KEYS: [&str; 14] = [
+pub const FILE_KEYS: [&str; 15] = [
     "db",
     "listen",
     "tls_cert",
@@ -25,6 +25,7 @@ pub const FILE_KEYS: [&str; 14] = [
     "admin_key_file",
     "shutdown_grace_s",
     "policy_signing_key",
+    "price_data",
 ];
 
 /// A config file that cannot be used: `file:line: message`.

@@ -117,6 +117,10 @@ struct ServeArgs {
     /// default: the seed made at the first start and kept in the database.
     #[arg(long, env = "MODELPLUG_COLLECTOR_POLICY_SIGNING_KEY")]
     policy_signing_key: Option<PathBuf>,
+    /// Publish this price catalog (genai-prices JSON, newer than the clients' built-in one) to
+    /// every client with central policy.
+    #[arg(long, env = "MODELPLUG_COLLECTOR_PRICE_DATA")]
+    price_data: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -301,6 +305,10 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
             .policy_signing_key
             .clone()
             .or_else(|| file.text("policy_signing_key").map(PathBuf::from)),
+        price_data: a
+            .price_data
+            .clone()
+            .or_else(|| file.text("price_data").map(PathBuf::from)),
     };
     let url = db_url(&a.db, &file)?;
     let store = Store::open(&url, &store_opts)

@@ -49,6 +49,8 @@ pub struct ServeOptions {
     pub shutdown_grace: Duration,
     /// A file holding the policy signing key's seed (default: the seed kept in the database).
     pub policy_signing_key: Option<PathBuf>,
+    /// A price catalog (genai-prices JSON) to publish to clients (`GET /v1/prices`).
+    pub price_data: Option<PathBuf>,
 }
 
 impl Default for ServeOptions {
@@ -62,6 +64,7 @@ impl Default for ServeOptions {
             rollups_retention_days: 400,
             shutdown_grace: Duration::from_secs(30),
             policy_signing_key: None,
+            price_data: None,
         }
     }
 }
@@ -691,7 +694,16 @@ impl Server {
                 .await
                 .map_err(ServeError::Policy)?;
         let metrics = Metrics::new();
-        let policy = PolicyHub::start(store.clone(), signer, metrics.policy()).await;
+        let prices = opts
+            .price_data
+            .as_deref()
+            .map(crate::policy::prices::PriceData::load)
+            .transpose()
+            .map_err(ServeError::Policy)?;
+        if let Some(p) = &prices {
+            tracing::info!(version = %p.version, "publishing a price catalog to clients");
+        }
+        let policy = PolicyHub::start(store.clone(), signer, metrics.policy(), prices).await;
         tracing::info!(
             public_key = %policy.public_key(),
             key_id = %policy.key_id(),

@@ -264,3 +264,94 @@ async fn processes_spending_against_one_hard_budget_stop_within_the_bound() {
     );
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_catalog_given_to_the_collector_is_published_signed() {
+    use modelplug_collector::keys::KeyKind;
+    use modelplug_collector::{DbUrl, ServeOptions, Server, Store, StoreOptions, key_admin};
+    let dir = tempfile::tempdir().unwrap();
+    let data = r#"[{"id": "openai", "name": "OpenAI", "api_pattern": "x", "models": [{"id": "gpt-4o", "match": {"equals": "gpt-4o"}, "prices": {"input_mtok": 3, "output_mtok": 9}}]}]"#;
+    let file = dir.path().join("prices.json");
+    std::fs::write(&file, data).unwrap();
+    let db = DbUrl::Sqlite(dir.path().join("c.db"));
+    let store = Store::open(&db, &StoreOptions::default()).await.unwrap();
+    let admin = key_admin::create(&store, KeyKind::Admin, None, None, None, common::now_ms())
+        .await
+        .unwrap()
+        .token;
+    let opts = ServeOptions {
+        listen: ([127, 0, 0, 1], 0).into(),
+        price_data: Some(file.clone()),
+        ..ServeOptions::default()
+    };
+    let server = Server::start(store, opts).await.unwrap();
+    let mut c = Collector {
+        url: format!("http://{}", server.addr()),
+        server: Some(server),
+        admin,
+        db,
+        dir: None,
+    };
+    let key = c.ingest_key(APP, None).await;
+    let verifier = modelplug_core::policy::Verifier::parse(&public_key(&c).await).unwrap();
+    // The policy names the catalog's version…
+    let r = http()
+        .get(format!("{}/v1/policy", c.url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    let env: modelplug_schema::policy::SignedEnvelope =
+        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    let p: modelplug_schema::policy::PolicyPayload =
+        serde_json::from_str(verifier.open(&env).unwrap()).unwrap();
+    let version = p.price_catalog.expect("the policy names the catalog");
+    assert!(version.starts_with("collector-"), "{version}");
+    // …which is served signed, the data byte for byte, with its version as the ETag.
+    let r = http()
+        .get(format!("{}/v1/prices", c.url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(etag, format!("\"{version}\""));
+    let env: modelplug_schema::policy::SignedEnvelope =
+        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    let prices: modelplug_schema::policy::PricesPayload =
+        serde_json::from_str(verifier.open(&env).unwrap()).unwrap();
+    assert_eq!(
+        (
+            prices.kind.as_str(),
+            prices.version.as_str(),
+            prices.data.as_str()
+        ),
+        ("prices", version.as_str(), data)
+    );
+    let r = http()
+        .get(format!("{}/v1/prices", c.url))
+        .bearer_auth(&key)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    // A key is needed.
+    let r = http().get(format!("{}/v1/prices", c.url)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    c.stop().await;
+
+    // Data the clients could not read keeps the collector from starting, naming the file.
+    std::fs::write(&file, "{not json").unwrap();
+    let store = Store::open(&DbUrl::Sqlite(dir.path().join("c.db")), &StoreOptions::default())
+        .await
+        .unwrap();
+    let opts = ServeOptions {
+        listen: ([127, 0, 0, 1], 0).into(),
+        price_data: Some(file),
+        ..ServeOptions::default()
+    };
+    let e = Server::start(store, opts).await.err().expect("refused");
+    assert!(e.to_string().contains("prices.json"), "{e}");
+}

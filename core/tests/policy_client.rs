@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use modelplug_core::policy::Signer;
 use modelplug_core::{ChatRequest, Client, Config, ErrorKind};
-use modelplug_schema::policy::{BudgetPayload, BudgetState, PolicyPayload, ScopeState, SignedEnvelope};
+use modelplug_schema::policy::{
+    BudgetPayload, BudgetState, PolicyPayload, PricesPayload, ScopeState, SignedEnvelope,
+};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::broadcast;
@@ -24,6 +26,8 @@ struct FakeCollector {
     signer: Signer,
     /// Sent to every new watcher first (the current policy and budgets).
     current: Arc<Mutex<Vec<String>>>,
+    /// The body of `GET /v1/prices`, if any.
+    prices: Arc<Mutex<Option<String>>>,
     push: broadcast::Sender<String>,
     watchers: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
@@ -36,13 +40,14 @@ impl FakeCollector {
         let current: Arc<Mutex<Vec<String>>> = Arc::default();
         let (push, _) = broadcast::channel::<String>(64);
         let watchers = Arc::new(AtomicUsize::new(0));
-        let (c, p, w) = (current.clone(), push.clone(), watchers.clone());
+        let prices: Arc<Mutex<Option<String>>> = Arc::default();
+        let (c, p, w, pr) = (current.clone(), push.clone(), watchers.clone(), prices.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((mut sock, _)) = listener.accept().await else {
                     return;
                 };
-                let (current, mut rx, watchers) = (c.clone(), p.subscribe(), w.clone());
+                let (current, mut rx, watchers, prices) = (c.clone(), p.subscribe(), w.clone(), pr.clone());
                 tokio::spawn(async move {
                     let mut head = Vec::new();
                     let mut buf = [0u8; 4096];
@@ -53,6 +58,15 @@ impl FakeCollector {
                         }
                     }
                     let head = String::from_utf8_lossy(&head).to_string();
+                    if head.starts_with("GET /v1/prices") {
+                        let body = prices.lock().unwrap().clone().unwrap_or_default();
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = sock.write_all(answer.as_bytes()).await;
+                        return;
+                    }
                     if !head.starts_with("GET /v1/policy/watch") {
                         // A usage batch: taken.
                         let _ = sock
@@ -83,6 +97,7 @@ impl FakeCollector {
             url,
             signer: Signer::from_seed(&seed).unwrap(),
             current,
+            prices,
             push,
             watchers,
             task,
@@ -97,6 +112,16 @@ impl FakeCollector {
     }
 
     fn policy_envelope(&self, version: u64, app: &str, policy: Value) -> SignedEnvelope {
+        self.policy_envelope_with(version, app, policy, None)
+    }
+
+    fn policy_envelope_with(
+        &self,
+        version: u64,
+        app: &str,
+        policy: Value,
+        catalog: Option<&str>,
+    ) -> SignedEnvelope {
         let payload = PolicyPayload {
             kind: "policy".into(),
             version,
@@ -104,6 +129,7 @@ impl FakeCollector {
             team: None,
             issued_ms: 0,
             policy,
+            price_catalog: catalog.map(str::to_owned),
         };
         self.signer.sign(serde_json::to_string(&payload).unwrap())
     }
@@ -252,6 +278,7 @@ async fn a_policy_signed_by_another_key_or_meant_for_another_app_is_refused() {
         team: None,
         issued_ms: 0,
         policy: json!({}),
+        price_catalog: None,
     };
     let forged = mitm.sign(serde_json::to_string(&weaker).unwrap());
     fake.send(0, FakeCollector::sse("policy", &forged));
@@ -465,5 +492,59 @@ async fn central_prices_and_content_capture_replace_the_local_ones_and_local_rul
     );
     client.chat(ask("an acquisition")).await.unwrap();
     assert_eq!(fake.watchers.load(Ordering::SeqCst), 1);
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_price_catalog_from_the_collector_replaces_the_built_in_one() {
+    let upstream = mock_upstream::MockUpstream::start().await.unwrap();
+    let fake = FakeCollector::start([7; 32]).await;
+    // A catalog in the genai-prices format where gpt-4o costs $1,000 per million tokens.
+    let data = json!([{"id": "openai", "name": "OpenAI", "api_pattern": "https://api\\.openai\\.com",
+        "models": [{"id": "gpt-4o", "match": {"equals": "gpt-4o"},
+                    "prices": {"input_mtok": 1000, "output_mtok": 1000}}]}])
+    .to_string();
+    let prices = PricesPayload {
+        kind: "prices".into(),
+        version: "collector-test".into(),
+        data,
+    };
+    let envelope = fake.signer.sign(serde_json::to_string(&prices).unwrap());
+    *fake.prices.lock().unwrap() = Some(serde_json::to_string(&envelope).unwrap());
+    let e = fake.policy_envelope_with(1, APP, json!({}), Some("collector-test"));
+    fake.send(0, FakeCollector::sse("policy", &e));
+
+    let dir = temp("catalog");
+    let mut config = serde_json::to_value(json!({})).unwrap();
+    config["app"] = json!(APP);
+    config["models"] = json!([{"name": "chat", "retry": {"attempts": 0}, "deployments": [
+        {"provider": "openai", "model": "gpt-4o", "api_key": "sk-test", "base_url": format!("{}/echo/v1", upstream.url())}]}]);
+    config["collector"] = json!({"url": fake.url, "key": "mpk_0000000000000000_test",
+        "spool_dir": dir.join("spool").to_str().unwrap(),
+        "policy": {"public_key": fake.signer.public_key(), "cache_file": dir.join("policy.json").to_str().unwrap()}});
+    let client = Client::new(Config::from_json_value(&config, &|_| None).unwrap()).unwrap();
+    let r = client.chat(ask("hi")).await.unwrap();
+    let event = client.usage().last().unwrap().clone();
+    assert_eq!(event.price_table_version.as_deref(), Some("collector-test"));
+    let tokens = (event.input_tokens + event.output_tokens) as f64;
+    assert!(
+        (r.cost_usd.unwrap() - tokens * 1000.0 / 1e6).abs() < 1e-9,
+        "{:?}",
+        r.cost_usd
+    );
+    client.close().await.unwrap();
+
+    // The catalog is kept with the policy: with the collector gone, calls are still priced by it.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    config["collector"]["url"] = json!(dead);
+    let client = Client::new(Config::from_json_value(&config, &|_| None).unwrap()).unwrap();
+    client.chat(ask("hi")).await.unwrap();
+    assert_eq!(
+        client.usage().last().unwrap().price_table_version.as_deref(),
+        Some("collector-test")
+    );
     client.close().await.unwrap();
 }

@@ -6,7 +6,8 @@
 //! the id of the key that made it. The payload is a [`PolicyPayload`] (the effective policy of
 //! one app) or a [`BudgetPayload`] (the state of that app's budgets, with the leases it may
 //! spend between pushes). Both name the app they are for, so a payload meant for one app
-//! cannot be replayed to another.
+//! cannot be replayed to another. A [`PricesPayload`] (a price catalog) is fetched apart, when
+//! a policy names a catalog version the client does not have.
 
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +48,22 @@ pub struct PolicyPayload {
     /// The effective policy: one section (the organisation's, the team's and the app's merged)
     /// in the policy document's format, without `teams:` or `apps:`.
     pub policy: serde_json::Value,
+    /// The version of the price catalog the collector publishes (`GET /v1/prices`), which
+    /// replaces the client's built-in one; `None`: clients keep their own.
+    #[serde(default)]
+    pub price_catalog: Option<String>,
+}
+
+/// A price catalog (`GET /v1/prices`): price data in the genai-prices format, newer than the
+/// one built into the clients, that replaces it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricesPayload {
+    /// Always `"prices"`.
+    pub kind: String,
+    /// The catalog's version (events priced by it carry it as `price_table_version`).
+    pub version: String,
+    /// The data (genai-prices JSON).
+    pub data: String,
 }
 
 /// One app's budgets as the collector last computed them.

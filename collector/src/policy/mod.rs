@@ -11,6 +11,7 @@
 
 pub mod budgets;
 pub mod diff;
+pub mod prices;
 pub mod routes;
 pub mod signing;
 pub mod watch;
@@ -93,6 +94,8 @@ pub struct PolicyHub {
     /// The last signed budget payload per audience (and whether its share was pending).
     signed_budgets: Mutex<HashMap<(Audience, bool), SignedBudgets>>,
     recompute: Notify,
+    /// The price catalog this replica publishes: its version and signed envelope.
+    prices: Option<(String, Arc<str>)>,
     shutdown: channel::Sender<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -113,8 +116,14 @@ fn parse_stored(r: &PolicyRecord) -> Option<PolicyDocument> {
 }
 
 impl PolicyHub {
-    /// Loads the newest version and the budget state, and starts the background tasks.
-    pub async fn start(store: Arc<Store>, signer: Signer, metrics: PolicyMetrics) -> Arc<PolicyHub> {
+    /// Loads the newest version and the budget state, and starts the background tasks;
+    /// `prices`: a price catalog to publish (see [`prices`]).
+    pub async fn start(
+        store: Arc<Store>,
+        signer: Signer,
+        metrics: PolicyMetrics,
+        prices: Option<prices::PriceData>,
+    ) -> Arc<PolicyHub> {
         let current = match store.policy_current().await {
             Ok(Some(r)) => match parse_stored(&r) {
                 Some(doc) => Current {
@@ -132,6 +141,10 @@ impl PolicyHub {
         };
         metrics.version.set(current.version as i64);
         let version = current.version;
+        let prices = prices.map(|p| {
+            let envelope: Arc<str> = p.sign(&signer).into();
+            (p.version, envelope)
+        });
         let hub = Arc::new(PolicyHub {
             store,
             signer,
@@ -147,6 +160,7 @@ impl PolicyHub {
             budget_generation: channel::Sender::new(0),
             signed_budgets: Mutex::new(HashMap::new()),
             recompute: Notify::new(),
+            prices,
             shutdown: channel::Sender::new(false),
             tasks: Mutex::new(Vec::new()),
         });
@@ -157,6 +171,11 @@ impl PolicyHub {
         ];
         *lock(&hub.tasks) = tasks;
         hub
+    }
+
+    /// The signed price catalog this replica publishes, with its version.
+    pub fn prices(&self) -> Option<&(String, Arc<str>)> {
+        self.prices.as_ref()
     }
 
     /// The public key clients are configured with, `ed25519:<base64>`.
@@ -213,6 +232,7 @@ impl PolicyHub {
             team: team.map(str::to_owned),
             issued_ms: now_ms(),
             policy: cur.doc.effective_json(app, team),
+            price_catalog: self.prices.as_ref().map(|(v, _)| v.clone()),
         };
         let env: Arc<str> = self.sign(&payload).into();
         let mut signed = lock(&self.signed);

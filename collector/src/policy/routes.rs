@@ -31,6 +31,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/v1/policy/public-key", get(public_key))
         .route("/v1/policy/watch", get(watch))
         .route("/v1/budgets", get(get_budgets))
+        .route("/v1/prices", get(get_prices))
 }
 
 /// The Content-Types a policy may be PUT as (none at all is accepted too).
@@ -428,6 +429,35 @@ async fn rollback(State(s): State<Arc<AppState>>, headers: HeaderMap, body: axum
         Err(e) => return store_error(&s, "policy", e),
     };
     commit(&s, &key, old.document, Some(old.version), if_match).await
+}
+
+/// The price catalog this collector publishes (any valid key): a signed `PricesPayload`, with
+/// its version as the ETag.
+async fn get_prices(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(r) = s.authorize(&headers, false).await {
+        return r;
+    }
+    let Some((version, envelope)) = s.policy.prices() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "no_price_catalog",
+            "this collector publishes no price catalog (`serve --price-data FILE`)",
+        );
+    };
+    let tag = HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"\""));
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == tag.as_bytes());
+    let mut r = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut r = Response::new(Body::from(envelope.to_string()));
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r
+    };
+    r.headers_mut().insert(header::ETAG, tag);
+    r
 }
 
 async fn public_key(State(s): State<Arc<AppState>>) -> Response {

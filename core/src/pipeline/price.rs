@@ -1,8 +1,8 @@
 //! The pricing stage: what a call cost, from its token counts and the price of the deployment
-//! that answered. The config's `prices:` come first (central policy replaces that table
-//! later); a model they do not name is priced from the built-in catalog
-//! ([`PriceCatalog`](crate::usage::PriceCatalog), the genai-prices data). A call without a
-//! known price has no cost — never a guess.
+//! that answered. Central policy's `prices:` come first, then the config's; a model they do
+//! not name is priced from the catalog ([`PriceCatalog`](crate::usage::PriceCatalog), the
+//! genai-prices data: the collector's when it publishes one, else the built-in one). A call
+//! without a known price has no cost — never a guess.
 
 use std::sync::Arc;
 
@@ -18,25 +18,22 @@ use crate::usage::{PriceCatalog, PriceTable, cost_of};
 /// `config-<hash>`); else the catalog's price of the model the provider reported serving
 /// (`gpt-4o-2024-08-06` for a deployment of `gpt-4o`, the model behind an Azure deployment
 /// name), then of the deployment's model, at the time the call started (version
-/// `genai-prices-<release>`); else no cost.
+/// `genai-prices-<release>`, or the collector's catalog's `collector-<digest>`); else no cost.
 #[derive(Debug)]
 pub struct Pricing {
     table: PriceTable,
     version: Option<Arc<str>>,
     catalog: Option<Arc<PriceCatalog>>,
-    catalog_version: Option<Arc<str>>,
 }
 
 impl Pricing {
     /// Prices calls from `table`, then from `catalog` (none: only from `table`).
     pub fn new(table: PriceTable, catalog: Option<Arc<PriceCatalog>>) -> Pricing {
         let version = table.version().map(Into::into);
-        let catalog_version = catalog.as_ref().map(|c| c.version_arc().clone());
         Pricing {
             table,
             version,
             catalog,
-            catalog_version,
         }
     }
 
@@ -70,32 +67,35 @@ impl Stage for Pricing {
         let Some(names) = cx.answered_by() else {
             return;
         };
-        let central = cx.policy.as_ref().and_then(|p| p.prices.clone());
-        if let Some(prices) = central
-            && let Some(price) = prices.get(&names.provider, &names.model)
+        let policy = cx.policy.clone();
+        let central_table = policy.as_ref().and_then(|p| p.prices.as_deref());
+        let table_price = |t: &PriceTable| t.get(&names.provider, &names.model);
+        let (cost, version) = if let Some((t, price)) = central_table.and_then(|t| Some((t, table_price(t)?)))
         {
-            cx.cost = Some(cost_of(&price, &cx.usage));
-            cx.cost_is_estimated = cx.usage_is_estimated;
-            cx.price_table_version = prices.version().map(Into::into);
-            return;
-        }
-        let (cost, version) = if let Some(price) = self.table.get(&names.provider, &names.model) {
-            (cost_of(&price, &cx.usage), &self.version)
-        } else if let Some(catalog) = &self.catalog {
+            (cost_of(&price, &cx.usage), t.version().map(Arc::from))
+        } else if let Some(price) = table_price(&self.table) {
+            (cost_of(&price, &cx.usage), self.version.clone())
+        } else {
+            // The collector's catalog when it publishes one, else the built-in one.
+            let Some(catalog) = policy
+                .as_ref()
+                .and_then(|p| p.catalog.as_ref())
+                .or(self.catalog.as_ref())
+            else {
+                return;
+            };
             let at = cx.started_at;
             let served = cx.served_model().filter(|m| *m != &*names.model);
             let cost = served
                 .and_then(|m| catalog.cost(&names.provider, m, &cx.usage, at))
                 .or_else(|| catalog.cost(&names.provider, &names.model, &cx.usage, at));
             match cost {
-                Some(cost) => (cost, &self.catalog_version),
+                Some(cost) => (cost, Some(catalog.version_arc().clone())),
                 None => return,
             }
-        } else {
-            return;
         };
         cx.cost = Some(cost);
         cx.cost_is_estimated = cx.usage_is_estimated;
-        cx.price_table_version.clone_from(version);
+        cx.price_table_version = version;
     }
 }

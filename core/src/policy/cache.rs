@@ -16,6 +16,9 @@ pub(crate) struct Cached {
     /// The last budget update applied.
     #[serde(default)]
     pub(crate) budgets: Option<SignedEnvelope>,
+    /// The collector's price catalog, when it publishes one.
+    #[serde(default)]
+    pub(crate) prices: Option<SignedEnvelope>,
 }
 
 /// Reads the cache file; a missing or unreadable one is no cache (the reason is logged).

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use modelplug_schema::policy::{BudgetPayload, PolicyPayload, SignedEnvelope};
+use modelplug_schema::policy::{BudgetPayload, PolicyPayload, PricesPayload, SignedEnvelope};
 use tokio::sync::Notify;
 
 use super::budget::BudgetBook;
@@ -13,7 +13,7 @@ use super::rate_limit::RateLimiter;
 use super::{EffectivePolicy, PolicySettings};
 use crate::error::{Error, ErrorKind, Result};
 use crate::guardrails::{GuardrailSpec, Guardrails, RuleSet};
-use crate::usage::PriceTable;
+use crate::usage::{PriceCatalog, PriceTable};
 
 /// One policy version, ready to use.
 #[derive(Debug)]
@@ -30,6 +30,31 @@ pub(crate) struct Applied {
     pub(crate) prices: Option<Arc<PriceTable>>,
     /// Content capture, when the policy decides it.
     pub(crate) capture_content: Option<bool>,
+    /// The collector's price catalog, once fetched (it replaces the built-in one).
+    pub(crate) catalog: Option<Arc<PriceCatalog>>,
+    /// The catalog version the policy names.
+    wanted_catalog: Option<String>,
+}
+
+impl Applied {
+    /// The same version with other rules or another catalog.
+    fn with(
+        &self,
+        rules: Arc<RuleSet>,
+        central_rules: Vec<GuardrailSpec>,
+        catalog: Option<Arc<PriceCatalog>>,
+    ) -> Applied {
+        Applied {
+            version: self.version,
+            version_str: self.version_str.clone(),
+            rules,
+            central_rules,
+            prices: self.prices.clone(),
+            capture_content: self.capture_content,
+            catalog,
+            wanted_catalog: self.wanted_catalog.clone(),
+        }
+    }
 }
 
 /// What a policy update did.
@@ -64,6 +89,8 @@ pub(crate) struct PolicyState {
     guardrails: Arc<Guardrails>,
     pub(crate) budgets: BudgetBook,
     pub(crate) limiter: RateLimiter,
+    /// The last price catalog fetched from the collector.
+    catalog: RwLock<Option<Arc<PriceCatalog>>>,
     /// Set once the first answer from the collector (or the failure to get one) is in.
     ready: AtomicBool,
     ready_notify: Notify,
@@ -99,6 +126,7 @@ impl PolicyState {
             guardrails,
             budgets,
             limiter: RateLimiter::default(),
+            catalog: RwLock::new(None),
             ready: AtomicBool::new(false),
             ready_notify: Notify::new(),
             connected: AtomicBool::new(false),
@@ -195,6 +223,8 @@ impl PolicyState {
             central_rules: section.guardrails,
             prices,
             capture_content: section.capture_content,
+            catalog: self.catalog_if(p.price_catalog.as_deref()),
+            wanted_catalog: p.price_catalog,
         });
         {
             // Under the write lock, so two updates cannot interleave their halves.
@@ -231,17 +261,59 @@ impl PolicyState {
             .unwrap_or_default();
         let compiled = Arc::new(self.compile(&central, &local)?);
         if let Some(c) = current.as_ref() {
-            *current = Some(Arc::new(Applied {
-                version: c.version,
-                version_str: c.version_str.clone(),
-                rules: compiled.clone(),
-                central_rules: central,
-                prices: c.prices.clone(),
-                capture_content: c.capture_content,
-            }));
+            *current = Some(Arc::new(c.with(compiled.clone(), central, c.catalog.clone())));
         }
         self.guardrails.replace_shared(compiled);
         *self.local_rules.write().unwrap_or_else(|e| e.into_inner()) = local;
+        Ok(())
+    }
+
+    /// The fetched catalog, if it is the one `wanted`.
+    fn catalog_if(&self, wanted: Option<&str>) -> Option<Arc<PriceCatalog>> {
+        let have = self.catalog.read().unwrap_or_else(|e| e.into_inner()).clone()?;
+        (Some(have.version()) == wanted).then_some(have)
+    }
+
+    /// The catalog version the policy in force names, when this client does not have it yet.
+    pub(crate) fn missing_catalog(&self) -> Option<String> {
+        let current = self.current()?;
+        let wanted = current.wanted_catalog.clone()?;
+        current.catalog.is_none().then_some(wanted)
+    }
+
+    /// Verifies a signed price catalog and, when it is the one the policy names, prices calls
+    /// with it from now on (instead of the built-in catalog).
+    pub(crate) fn apply_prices(&self, envelope: &SignedEnvelope) -> Result<()> {
+        let payload = self
+            .settings
+            .verifier
+            .open(envelope)
+            .map_err(|e| self.refuse(e))?;
+        let p: PricesPayload = serde_json::from_str(payload).map_err(|e| {
+            self.refuse(Error::new(
+                ErrorKind::PermissionDenied,
+                format!("the signed price catalog is not a prices payload: {e}"),
+            ))
+        })?;
+        if p.kind != "prices" {
+            return Err(self.refuse(Error::new(
+                ErrorKind::PermissionDenied,
+                format!("the signed price catalog is a `{}`", p.kind),
+            )));
+        }
+        let catalog =
+            Arc::new(PriceCatalog::from_json(p.data, p.version.as_str()).map_err(|e| self.refuse(e))?);
+        let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+        *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Some(catalog.clone());
+        if let Some(c) = current.as_ref()
+            && c.wanted_catalog.as_deref() == Some(catalog.version())
+        {
+            *current = Some(Arc::new(c.with(
+                c.rules.clone(),
+                c.central_rules.clone(),
+                Some(catalog),
+            )));
+        }
         Ok(())
     }
 

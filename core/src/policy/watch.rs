@@ -25,6 +25,8 @@ use crate::usage::Reporter;
 const IDLE: Duration = Duration::from_secs(45);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long before a price catalog that could not be fetched is tried again.
+const CATALOG_RETRY: Duration = Duration::from_secs(30);
 
 /// The watcher: a background service.
 pub(crate) struct PolicyWatch {
@@ -39,6 +41,8 @@ struct Watcher {
     user_agent: String,
     reporter: Option<Arc<Reporter>>,
     cached: Cached,
+    /// A catalog version whose fetch failed, and when (tried again after a while).
+    failed_catalog: Option<(String, Instant)>,
 }
 
 impl PolicyWatch {
@@ -61,6 +65,12 @@ impl PolicyWatch {
         {
             tracing::warn!(target: "modelplug::policy", "the cached budgets are refused: {}", e.message());
         }
+        if let Some(p) = &cached.prices
+            && state.missing_catalog().is_some()
+            && let Err(e) = state.apply_prices(p)
+        {
+            tracing::warn!(target: "modelplug::policy", "the cached price catalog is refused: {}", e.message());
+        }
         let url = format!("{}/v1/policy/watch", state.settings.url.trim_end_matches('/'));
         let watcher = Watcher {
             state,
@@ -69,6 +79,7 @@ impl PolicyWatch {
             user_agent,
             reporter,
             cached,
+            failed_catalog: None,
         };
         let task = crate::runtime::handle()?.spawn(watcher.run());
         Ok(Arc::new(PolicyWatch {
@@ -168,8 +179,65 @@ impl Watcher {
             }
             // The collector sends the policy and the budgets together first: calls waiting
             // for the first answer go on once both are in.
+            if let Some(version) = self.state.missing_catalog() {
+                self.fetch_prices(version).await;
+            }
             if any {
                 self.state.mark_ready();
+            }
+        }
+    }
+
+    /// Fetches the price catalog the policy names (`GET /v1/prices`), applies and keeps it.
+    async fn fetch_prices(&mut self, version: String) {
+        if let Some((v, at)) = &self.failed_catalog
+            && *v == version
+            && at.elapsed() < CATALOG_RETRY
+        {
+            return;
+        }
+        let url = format!("{}/v1/prices", self.state.settings.url.trim_end_matches('/'));
+        let mut req = self
+            .http
+            .get(url)
+            .header("user-agent", &self.user_agent)
+            .timeout(Duration::from_secs(30));
+        if let Some(key) = &self.state.settings.key {
+            req = req.bearer_auth(key.expose());
+        }
+        let fetched = async {
+            let r = req
+                .send()
+                .await
+                .map_err(|e| crate::http::transport_error(e, "collector").message().to_owned())?;
+            if !r.status().is_success() {
+                return Err(format!("the collector answered HTTP {}", r.status().as_u16()));
+            }
+            let body = r
+                .bytes()
+                .await
+                .map_err(|e| crate::http::transport_error(e, "collector").message().to_owned())?;
+            serde_json::from_slice::<SignedEnvelope>(&body)
+                .map_err(|e| format!("an unreadable price catalog: {e}"))
+        }
+        .await;
+        let applied = fetched.and_then(|envelope| {
+            self.state
+                .apply_prices(&envelope)
+                .map_err(|e| e.message().to_owned())?;
+            Ok(envelope)
+        });
+        match applied {
+            Ok(envelope) => {
+                self.failed_catalog = None;
+                self.cached.prices = Some(envelope);
+                if let Err(e) = cache::write(&self.state.settings.cache_file, &self.cached) {
+                    tracing::warn!(target: "modelplug::policy", "cannot keep the policy on disk: {e}");
+                }
+            }
+            Err(why) => {
+                tracing::warn!(target: "modelplug::policy", version, "the collector's price catalog could not be applied: {why}");
+                self.failed_catalog = Some((version, Instant::now()));
             }
         }
     }
