@@ -27,7 +27,10 @@ fn now_us() -> i64 {
 }
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 fn main() {
@@ -76,7 +79,11 @@ fn parent(collector: &str, clients: usize, processes: usize, rounds: usize) {
     let db = format!("sqlite://{}", dir.join("collector.db").display());
     let admin = cli(collector, &["keys", "create", "--admin", "--db", &db]);
     let ingest = cli(collector, &["keys", "create", "--app", "bench", "--db", &db]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}");
     let mut server = Command::new(collector)
         .args(["serve", "--db", &db, "--listen", &format!("127.0.0.1:{port}")])
@@ -96,7 +103,10 @@ fn parent(collector: &str, clients: usize, processes: usize, rounds: usize) {
                 let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
                 return v["public_key"].as_str().unwrap().to_owned();
             }
-            assert!(start.elapsed() < Duration::from_secs(20), "the collector did not start");
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the collector did not start"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
@@ -129,8 +139,21 @@ fn parent(collector: &str, clients: usize, processes: usize, rounds: usize) {
     for p in 0..processes {
         let n = clients / processes + usize::from(p < clients % processes);
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["child", "--url", &url, "--key", &ingest, "--public-key", &public_key])
-            .args(["--clients", &n.to_string(), "--dir", &dir.join(format!("p{p}")).display().to_string()])
+            .args([
+                "child",
+                "--url",
+                &url,
+                "--key",
+                &ingest,
+                "--public-key",
+                &public_key,
+            ])
+            .args([
+                "--clients",
+                &n.to_string(),
+                "--dir",
+                &dir.join(format!("p{p}")).display().to_string(),
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -161,7 +184,9 @@ fn parent(collector: &str, clients: usize, processes: usize, rounds: usize) {
         let (sent, returned, version) = put(round);
         let mut seen = 0;
         while seen < clients {
-            let line = rx.recv_timeout(Duration::from_secs(30)).expect("a client never applied the version");
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("a client never applied the version");
             let mut f = line.split_whitespace();
             if f.next() != Some("applied") {
                 continue;
