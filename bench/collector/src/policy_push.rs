@@ -38,6 +38,9 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("child") {
         return child(&args);
     }
+    if args.get(1).map(String::as_str) == Some("apply-cost") {
+        return apply_cost();
+    }
     let collector = arg(&args, "--collector").expect("--collector PATH (the modelplug-collector binary)");
     let clients: usize = arg(&args, "--clients").map_or(100, |s| s.parse().unwrap());
     let processes: usize = arg(&args, "--processes").map_or(4, |s| s.parse().unwrap());
@@ -277,4 +280,60 @@ fn child(args: &[String]) {
     for c in &clients {
         let _ = c.close_blocking(Duration::from_secs(2));
     }
+}
+
+/// `apply-cost`: what applying one policy update costs a client, step by step (µs, mean of
+/// 2,000): checking the signature, reading the payload, validating the effective policy,
+/// compiling its rules, and keeping it on disk.
+fn apply_cost() {
+    use modelplug_core::guardrails::RuleSet;
+    use modelplug_core::policy::{EffectivePolicy, PolicyDocument, Signer, Verifier};
+    let doc = PolicyDocument::parse(
+        "guardrails:\n  - { name: round-1, kind: deny_topics, topics: [topic1], action: block }\n",
+        "p",
+    )
+    .unwrap();
+    let payload = json!({"kind": "policy", "version": 1, "app": "bench", "issued_ms": 0,
+        "policy": doc.effective_json("bench", None)})
+    .to_string();
+    let signer = Signer::from_seed(&[5; 32]).unwrap();
+    let verifier = Verifier::parse(&signer.public_key()).unwrap();
+    let envelope = signer.sign(payload.clone());
+    let file = std::env::temp_dir().join(format!("apply-cost-{}.json", std::process::id()));
+    const N: u32 = 2000;
+    let time = |name: &str, f: &mut dyn FnMut()| {
+        for _ in 0..50 {
+            f();
+        }
+        let start = Instant::now();
+        for _ in 0..N {
+            f();
+        }
+        let us = start.elapsed().as_secs_f64() * 1e6 / f64::from(N);
+        println!("{name:<28} {us:>8.1} µs");
+        us
+    };
+    let mut total = 0.0;
+    total += time("verify signature", &mut || {
+        verifier.open(&envelope).unwrap();
+    });
+    total += time("read the payload (JSON)", &mut || {
+        serde_json::from_str::<serde_json::Value>(&payload).unwrap();
+    });
+    let value: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    total += time("validate the policy", &mut || {
+        EffectivePolicy::from_json(&value["policy"]).unwrap();
+    });
+    let eff = EffectivePolicy::from_json(&value["policy"]).unwrap();
+    total += time("compile its rules", &mut || {
+        RuleSet::compile(&eff.section.guardrails).unwrap();
+    });
+    let bytes = serde_json::to_vec(&envelope).unwrap();
+    total += time("keep it on disk", &mut || {
+        let tmp = file.with_extension("tmp");
+        std::fs::write(&tmp, &bytes).unwrap();
+        std::fs::rename(&tmp, &file).unwrap();
+    });
+    println!("{:<28} {total:>8.1} µs", "total");
+    let _ = std::fs::remove_file(&file);
 }

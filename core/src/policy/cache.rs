@@ -8,7 +8,7 @@ use modelplug_schema::policy::SignedEnvelope;
 use serde::{Deserialize, Serialize};
 
 /// What the cache file holds.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Cached {
     /// The last policy applied.
     #[serde(default)]
@@ -41,7 +41,10 @@ pub(crate) fn write(path: &Path, cached: &Cached) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // Unique per process and per write: clients of one app may share the file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
     std::fs::write(&tmp, serde_json::to_vec(cached).map_err(std::io::Error::other)?)?;
     std::fs::rename(&tmp, path)
 }

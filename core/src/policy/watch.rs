@@ -7,6 +7,7 @@
 //! At start the last verified policy on disk is applied first (see [`super::cache`]), so an
 //! app started while the collector is down runs under the policy it last saw.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,7 @@ const CATALOG_RETRY: Duration = Duration::from_secs(30);
 /// The watcher: a background service.
 pub(crate) struct PolicyWatch {
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    writes: Arc<Writes>,
 }
 
 /// What the watch loop needs.
@@ -43,6 +45,29 @@ struct Watcher {
     cached: Cached,
     /// A catalog version whose fetch failed, and when (tried again after a while).
     failed_catalog: Option<(String, Instant)>,
+    /// Cache-file writes in order.
+    writes: Arc<Writes>,
+}
+
+/// Orders the cache-file writes: the newest wins.
+#[derive(Default)]
+struct Writes {
+    lock: Mutex<()>,
+    latest: AtomicU64,
+    /// The newest generation written (or skipped as overtaken).
+    done: AtomicU64,
+}
+
+impl Writes {
+    /// Waits (up to `within`) until every write asked for is done.
+    async fn settle(&self, within: Duration) {
+        let until = Instant::now() + within;
+        while self.done.load(Ordering::Acquire) < self.latest.load(Ordering::Acquire)
+            && Instant::now() < until
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
 }
 
 impl PolicyWatch {
@@ -72,6 +97,7 @@ impl PolicyWatch {
             tracing::warn!(target: "modelplug::policy", "the cached price catalog is refused: {}", e.message());
         }
         let url = format!("{}/v1/policy/watch", state.settings.url.trim_end_matches('/'));
+        let writes: Arc<Writes> = Arc::default();
         let watcher = Watcher {
             state,
             http,
@@ -80,10 +106,12 @@ impl PolicyWatch {
             reporter,
             cached,
             failed_catalog: None,
+            writes: writes.clone(),
         };
         let task = crate::runtime::handle()?.spawn(watcher.run());
         Ok(Arc::new(PolicyWatch {
             task: Mutex::new(Some(task)),
+            writes,
         }))
     }
 }
@@ -97,11 +125,16 @@ impl Service for PolicyWatch {
         async { Ok(()) }.boxed()
     }
 
+    /// Stops watching; the last update applied is on disk when it resolves (2 s at most).
     fn shutdown(&self) -> BoxFuture<'_, Result<()>> {
         if let Some(task) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
             task.abort();
         }
-        async { Ok(()) }.boxed()
+        async {
+            self.writes.settle(Duration::from_secs(2)).await;
+            Ok(())
+        }
+        .boxed()
     }
 }
 
@@ -188,6 +221,30 @@ impl Watcher {
         }
     }
 
+    /// Writes what is applied to the cache file on the blocking pool (a client applies an
+    /// update without waiting for the disk); a write overtaken by a newer one is skipped.
+    fn keep(&self) {
+        let generation = self.writes.latest.fetch_add(1, Ordering::AcqRel) + 1;
+        let (writes, path, cached) = (
+            self.writes.clone(),
+            self.state.settings.cache_file.clone(),
+            self.cached.clone(),
+        );
+        let write = move || {
+            let _one_at_a_time = writes.lock.lock().unwrap_or_else(|e| e.into_inner());
+            if writes.latest.load(Ordering::Acquire) == generation
+                && let Err(e) = cache::write(&path, &cached)
+            {
+                tracing::warn!(target: "modelplug::policy", "cannot keep the policy on disk: {e}");
+            }
+            writes.done.fetch_max(generation, Ordering::AcqRel);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => drop(h.spawn_blocking(write)),
+            Err(_) => write(),
+        }
+    }
+
     /// Fetches the price catalog the policy names (`GET /v1/prices`), applies and keeps it.
     async fn fetch_prices(&mut self, version: String) {
         if let Some((v, at)) = &self.failed_catalog
@@ -231,9 +288,7 @@ impl Watcher {
             Ok(envelope) => {
                 self.failed_catalog = None;
                 self.cached.prices = Some(envelope);
-                if let Err(e) = cache::write(&self.state.settings.cache_file, &self.cached) {
-                    tracing::warn!(target: "modelplug::policy", "cannot keep the policy on disk: {e}");
-                }
+                self.keep();
             }
             Err(why) => {
                 tracing::warn!(target: "modelplug::policy", version, "the collector's price catalog could not be applied: {why}");
@@ -277,8 +332,8 @@ impl Watcher {
             }
             _ => false,
         };
-        if changed && let Err(e) = cache::write(&self.state.settings.cache_file, &self.cached) {
-            tracing::warn!(target: "modelplug::policy", "cannot keep the policy on disk: {e}");
+        if changed {
+            self.keep();
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `make demo`: starts the mock upstream and a collector (on a fresh SQLite file) in-process,
 //! runs the demo scenarios through the core on the embedded defaults of
-//! `examples/modelplug.yaml`, and prints the collector's usage report of what they did.
+//! `examples/modelplug.yaml`, changes the central policy on the collector and shows the
+//! running client enforce it, and prints the collector's usage report of what they did.
 
 use mock_upstream::MockUpstream;
 use modelplug_collector::keys::KeyKind;
@@ -45,6 +46,9 @@ async fn demo() -> modelplug_core::Result<()> {
     )
     .await
     .map_err(internal)?;
+    let admin = key_admin::create(&store, KeyKind::Admin, None, None, Some("demo-admin".into()), now)
+        .await
+        .map_err(internal)?;
     let server = Server::start(
         store,
         ServeOptions {
@@ -56,11 +60,13 @@ async fn demo() -> modelplug_core::Result<()> {
     .map_err(internal)?;
     println!("collector at http://{} ({db})", server.addr());
     let spool = dir.join("spool");
+    let collector_url = format!("http://{}", server.addr());
+    let public_key = policy::public_key(&collector_url).await?;
     let extra = format!(
-        "\ncollector: {{ url: http://{}, key: {}, spool_dir: {} }}\n",
-        server.addr(),
+        "\ncollector: {{ url: {collector_url}, key: {}, spool_dir: {},\n  policy: {{ public_key: \"{public_key}\", cache_file: {} }} }}\n",
         key.token,
-        spool.display()
+        spool.display(),
+        dir.join("policy.json").display()
     );
     let config = modelplug_examples::demo_config_with(&upstream.url(), &extra)?;
     println!("config {} (hash {})", config.source, config.hash);
@@ -68,6 +74,10 @@ async fn demo() -> modelplug_core::Result<()> {
     for line in modelplug_examples::run(&client).await? {
         println!("{line}");
     }
+    println!(
+        "{}",
+        policy::change_and_enforce(&client, &collector_url, &admin.token).await?
+    );
     client.close().await?;
     let stats = client.reporter_stats().unwrap_or_default();
     println!(
@@ -110,4 +120,74 @@ async fn demo() -> modelplug_core::Result<()> {
 
 fn internal(e: impl std::fmt::Display) -> modelplug_core::Error {
     modelplug_core::Error::internal(format!("demo collector: {e}"))
+}
+
+/// The central-policy scene: an admin changes the policy on the collector; the running client
+/// enforces it without a restart.
+mod policy {
+    use std::time::{Duration, Instant};
+
+    use modelplug_core::{ChatRequest, Client, Error, ErrorKind, Result};
+
+    fn http_error(e: reqwest::Error) -> Error {
+        Error::internal(format!("demo policy: {}", e.without_url()))
+    }
+
+    /// The collector's policy signing key, for the client's config.
+    pub async fn public_key(collector: &str) -> Result<String> {
+        let body = reqwest::Client::new()
+            .get(format!("{collector}/v1/policy/public-key"))
+            .send()
+            .await
+            .map_err(http_error)?
+            .bytes()
+            .await
+            .map_err(http_error)?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| Error::internal(format!("demo policy: {e}")))?;
+        Ok(v["public_key"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// PUTs a rule on the collector, then asks until the running client refuses: the line says
+    /// how long that took.
+    pub async fn change_and_enforce(client: &Client, collector: &str, admin: &str) -> Result<String> {
+        let ask = || ChatRequest::new("local", "Tell me about the merger");
+        let rule =
+            "guardrails:\n  - { name: no-mergers, kind: deny_topics, topics: [merger], action: block }\n";
+        let put = reqwest::Client::new()
+            .put(format!("{collector}/v1/policy"))
+            .bearer_auth(admin)
+            .header("content-type", "application/yaml")
+            .body(rule)
+            .send()
+            .await
+            .map_err(http_error)?;
+        if !put.status().is_success() {
+            return Err(Error::internal(format!(
+                "demo policy: PUT answered {}",
+                put.status()
+            )));
+        }
+        let returned = Instant::now();
+        loop {
+            match client.chat(ask()).await {
+                Err(e) if e.kind() == ErrorKind::GuardrailBlocked => {
+                    let version = client.policy_status().and_then(|s| s.version).unwrap_or(0);
+                    return Ok(format!(
+                        "policy   v{version} PUT on the collector → enforced by this running client {:.1} ms later: {}: {}",
+                        returned.elapsed().as_secs_f64() * 1000.0,
+                        e.code(),
+                        e.message()
+                    ));
+                }
+                Err(e) => return Err(e),
+                Ok(_) if returned.elapsed() > Duration::from_secs(10) => {
+                    return Err(Error::internal(
+                        "demo policy: the rule was not enforced within 10 s",
+                    ));
+                }
+                Ok(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+            }
+        }
+    }
 }
