@@ -24,7 +24,7 @@ UNIFFI_BINDGEN := $(DEBUG_DIR)/uniffi-bindgen
 KOTLIN_LIB := $(DEBUG_DIR)/libmodelplug_kotlin.so
 MVN := mvn -B -q -Dstyle.color=never
 
-.PHONY: help demo test schema test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream bench-collector build mock-upstream collector postgres
+.PHONY: help demo test schema test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream bench-collector bench-policy build mock-upstream collector postgres
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -114,6 +114,11 @@ bench-core: ## criterion benchmarks of the core hot path
 BENCH_COLLECTOR := $(TARGET_DIR)/$(CARGO_BUILD_TARGET)/release/collector-bench
 BENCH_EVENTS ?= 200000
 REPORT_EVENTS ?= 10000000
+
+bench-policy: ## central policy: PUT → enforcement in 100 clients across 4 processes, and the collector's memory and CPU per watcher
+	cargo build --release -q -p modelplug-collector -p modelplug-bench-collector
+	$(TARGET_DIR)/$(CARGO_BUILD_TARGET)/release/policy-push-bench apply-cost
+	$(TARGET_DIR)/$(CARGO_BUILD_TARGET)/release/policy-push-bench --collector $(TARGET_DIR)/$(CARGO_BUILD_TARGET)/release/modelplug-collector --clients 100 --processes 4 --rounds 20 | tee -a bench/results/policy.jsonl
 
 bench-collector: postgres ## collector ingest (SQLite, PostgreSQL) and 30-day report latency over REPORT_EVENTS events
 	cargo build --release -q -p modelplug-bench-collector
