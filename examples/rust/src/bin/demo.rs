@@ -135,7 +135,7 @@ mod policy {
 
     /// The collector's policy signing key, for the client's config.
     pub async fn public_key(collector: &str) -> Result<String> {
-        let body = reqwest::Client::new()
+        let body = modelplug_core::http::build_client()?
             .get(format!("{collector}/v1/policy/public-key"))
             .send()
             .await
@@ -154,7 +154,7 @@ mod policy {
         let ask = || ChatRequest::new("local", "Tell me about the merger");
         let rule =
             "guardrails:\n  - { name: no-mergers, kind: deny_topics, topics: [merger], action: block }\n";
-        let put = reqwest::Client::new()
+        let put = modelplug_core::http::build_client()?
             .put(format!("{collector}/v1/policy"))
             .bearer_auth(admin)
             .header("content-type", "application/yaml")
