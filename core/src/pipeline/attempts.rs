@@ -22,11 +22,11 @@ fn begin(router: &Router, cx: &mut CallCx) -> Result<()> {
             plan.retain(|d| rules.permits(&requested, d, &mut tally));
             rules.plan_outcomes(&tally, plan.len(), &mut cx.guardrails)?;
         }
-        if let Some(state) = &cx.policy_state
-            && !state.limiter.is_empty()
+        if let (Some(state), Some(policy)) = (&cx.policy_state, &cx.policy)
+            && !policy.rate_limits.is_empty()
         {
             let mut soonest: Option<std::time::Duration> = None;
-            plan.retain(|d| match state.limiter.wait_for(d) {
+            plan.retain(|d| match state.limiter.wait_for(&policy.rate_limits, d) {
                 None => true,
                 Some(w) => {
                     soonest = Some(soonest.map_or(w, |s| s.min(w)));
@@ -62,7 +62,9 @@ pub(crate) async fn call(router: &Router, cx: &mut CallCx) -> Result<Reply> {
     begin(router, cx)?;
     loop {
         let (deployment, opts) = cx.run.as_mut().expect("begun").next_try()?;
-        if let Some(state) = &cx.policy_state {
+        if let (Some(state), Some(policy)) = (&cx.policy_state, &cx.policy)
+            && !policy.rate_limits.is_empty()
+        {
             state.limiter.note_request(&deployment.names);
         }
         let started = Instant::now();
@@ -118,7 +120,9 @@ pub(crate) async fn open(router: &Router, cx: &mut CallCx) -> Result<Box<dyn Pro
     begin(router, cx)?;
     loop {
         let (deployment, opts) = cx.run.as_mut().expect("begun").next_try()?;
-        if let Some(state) = &cx.policy_state {
+        if let (Some(state), Some(policy)) = (&cx.policy_state, &cx.policy)
+            && !policy.rate_limits.is_empty()
+        {
             state.limiter.note_request(&deployment.names);
         }
         let started = Instant::now();

@@ -4,7 +4,7 @@
 //! no deployment left fails with RATE_LIMITED at once, saying when one frees up.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::RateLimitSpec;
@@ -42,27 +42,16 @@ impl Window {
 /// A deployment: its provider and its name.
 type DeploymentKey = (Arc<str>, Arc<str>);
 
-/// The limits in force and each deployment's window (kept across policy updates).
+/// Each deployment's last minute (kept across policy updates; the limits themselves come with
+/// each call's policy snapshot).
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {
-    rules: RwLock<Arc<Vec<RateLimitSpec>>>,
     windows: Mutex<HashMap<DeploymentKey, Window>>,
 }
 
 impl RateLimiter {
-    /// Puts new limits in force (the windows go on).
-    pub(crate) fn set_rules(&self, rules: Vec<RateLimitSpec>) {
-        *self.rules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rules);
-    }
-
-    /// Whether any limit is in force.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.rules.read().unwrap_or_else(|e| e.into_inner()).is_empty()
-    }
-
     /// The lowest rpm and tpm of the rules matching `d` (`provider/model` or its name).
-    fn limits(&self, d: &DeploymentNames) -> (Option<u64>, Option<u64>) {
-        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner()).clone();
+    fn limits(rules: &[RateLimitSpec], d: &DeploymentNames) -> (Option<u64>, Option<u64>) {
         let full = format!("{}/{}", d.provider, d.model);
         let (mut rpm, mut tpm): (Option<u64>, Option<u64>) = (None, None);
         for r in rules.iter() {
@@ -74,9 +63,9 @@ impl RateLimiter {
         (rpm, tpm)
     }
 
-    /// `None` when `d` may take a request now; otherwise how long until it may.
-    pub(crate) fn wait_for(&self, d: &DeploymentNames) -> Option<Duration> {
-        let (rpm, tpm) = self.limits(d);
+    /// `None` when `d` may take a request now under `rules`; otherwise how long until it may.
+    pub(crate) fn wait_for(&self, rules: &[RateLimitSpec], d: &DeploymentNames) -> Option<Duration> {
+        let (rpm, tpm) = Self::limits(rules, d);
         if rpm.is_none() && tpm.is_none() {
             return None;
         }
@@ -111,9 +100,6 @@ impl RateLimiter {
 
     /// Counts one request sent to `d`.
     pub(crate) fn note_request(&self, d: &DeploymentNames) {
-        if self.is_empty() {
-            return;
-        }
         let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let w = windows.entry(key(d)).or_default();
@@ -123,7 +109,7 @@ impl RateLimiter {
 
     /// Counts the tokens a call to `provider`'s `deployment` used.
     pub(crate) fn note_tokens(&self, provider: &str, deployment: &str, tokens: u64) {
-        if tokens == 0 || self.is_empty() {
+        if tokens == 0 {
             return;
         }
         let now = Instant::now();
@@ -161,28 +147,28 @@ mod tests {
     #[test]
     fn a_deployment_at_its_rpm_waits_and_others_do_not() {
         let l = RateLimiter::default();
-        l.set_rules(vec![RateLimitSpec {
+        let rules = [RateLimitSpec {
             deployment: "openai/gpt-4o*".into(),
             rpm: Some(2),
             tpm: None,
-        }]);
+        }];
         let a = names("openai", "primary", "gpt-4o");
         let b = names("azure", "backup", "gpt-4o");
-        assert_eq!(l.wait_for(&a), None);
+        assert_eq!(l.wait_for(&rules, &a), None);
         l.note_request(&a);
         l.note_request(&a);
-        let wait = l.wait_for(&a).expect("at its limit");
+        let wait = l.wait_for(&rules, &a).expect("at its limit");
         assert!(wait <= MINUTE && wait > Duration::from_secs(50), "{wait:?}");
         for _ in 0..5 {
             l.note_request(&b);
         }
-        assert_eq!(l.wait_for(&b), None, "no rule names azure");
+        assert_eq!(l.wait_for(&rules, &b), None, "no rule names azure");
     }
 
     #[test]
     fn tokens_per_minute_and_the_lowest_limit_win() {
         let l = RateLimiter::default();
-        l.set_rules(vec![
+        let rules = [
             RateLimitSpec {
                 deployment: "*".into(),
                 rpm: None,
@@ -193,12 +179,12 @@ mod tests {
                 rpm: None,
                 tpm: Some(100),
             },
-        ]);
+        ];
         let a = names("openai", "primary", "gpt-4o");
         l.note_request(&a);
         l.note_tokens("openai", "primary", 99);
-        assert_eq!(l.wait_for(&a), None);
+        assert_eq!(l.wait_for(&rules, &a), None);
         l.note_tokens("openai", "primary", 1);
-        assert!(l.wait_for(&a).is_some());
+        assert!(l.wait_for(&rules, &a).is_some());
     }
 }

@@ -91,7 +91,8 @@ impl Stage for PolicyStage {
 
     fn recorded(&self, event: &Arc<UsageEvent>) {
         self.0.budgets.record(event);
-        if let (Some(provider), Some(deployment)) = (&event.provider, &event.deployment) {
+        let limited = self.0.current().is_some_and(|p| !p.rate_limits.is_empty());
+        if limited && let (Some(provider), Some(deployment)) = (&event.provider, &event.deployment) {
             self.0
                 .limiter
                 .note_tokens(provider, deployment, event.input_tokens + event.output_tokens);

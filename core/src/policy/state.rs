@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use super::budget::BudgetBook;
 use super::rate_limit::RateLimiter;
-use super::{EffectivePolicy, PolicySettings};
+use super::{EffectivePolicy, PolicySettings, RateLimitSpec};
 use crate::error::{Error, ErrorKind, Result};
 use crate::guardrails::{GuardrailSpec, Guardrails, RuleSet};
 use crate::usage::{PriceCatalog, PriceTable};
@@ -30,6 +30,8 @@ pub(crate) struct Applied {
     pub(crate) prices: Option<Arc<PriceTable>>,
     /// Content capture, when the policy decides it.
     pub(crate) capture_content: Option<bool>,
+    /// Rate limits per deployment.
+    pub(crate) rate_limits: Arc<Vec<RateLimitSpec>>,
     /// The collector's price catalog, once fetched (it replaces the built-in one).
     pub(crate) catalog: Option<Arc<PriceCatalog>>,
     /// The catalog version the policy names.
@@ -51,6 +53,7 @@ impl Applied {
             central_rules,
             prices: self.prices.clone(),
             capture_content: self.capture_content,
+            rate_limits: self.rate_limits.clone(),
             catalog,
             wanted_catalog: self.wanted_catalog.clone(),
         }
@@ -223,6 +226,7 @@ impl PolicyState {
             central_rules: section.guardrails,
             prices,
             capture_content: section.capture_content,
+            rate_limits: Arc::new(section.rate_limits),
             catalog: self.catalog_if(p.price_catalog.as_deref()),
             wanted_catalog: p.price_catalog,
         });
@@ -233,7 +237,6 @@ impl PolicyState {
                 return Ok(Outcome::Unchanged);
             }
             self.guardrails.replace_shared(applied.rules.clone());
-            self.limiter.set_rules(section.rate_limits);
             *current = Some(applied);
         }
         self.applied.fetch_add(1, Ordering::Relaxed);
