@@ -1,6 +1,7 @@
 //! Central policy end to end: the real collector and real core clients. A rule changed on the
 //! collector is enforced by running clients, a rollback lifts it again, a malformed policy
-//! changes nothing, a collector restart loses no push, and processes spending against one hard
+//! changes nothing, a collector restart loses no push (and a client started while it is down
+//! applies the last policy it kept), and processes spending against one hard
 //! budget stop within the documented bound (docs/policy.md).
 
 mod common;
@@ -150,6 +151,13 @@ async fn a_collector_restart_loses_no_push() {
     until_blocked(&cl, true).await;
     cl.close().await.unwrap();
     c.stop().await;
+
+    // With the collector down, a client that starts now applies the last policy it kept.
+    let again = client(&client_config(&c.url, &key, &pk, dir.path()));
+    assert!(blocked(&again).await);
+    let status = again.policy_status().unwrap();
+    assert!(status.version.is_some() && !status.connected, "{status:?}");
+    again.close().await.unwrap();
     drop(dir_guard);
 }
 

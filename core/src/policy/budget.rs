@@ -222,11 +222,18 @@ impl BudgetBook {
     /// Whether a call for `who` may go on: BUDGET_EXCEEDED naming the first hard budget it
     /// would exceed (its scope, period and limit — nothing of other apps); soft budgets past
     /// their lease leave a `warn` outcome named `budget:<name>`.
-    pub(crate) fn admit(&self, who: &Scopes, outcomes: &mut Vec<GuardrailOutcome>) -> Result<(), Refusal> {
+    /// `who` is asked for only when some budget applies (a call without budgets allocates
+    /// nothing here).
+    pub(crate) fn admit(
+        &self,
+        who: impl FnOnce() -> Scopes,
+        outcomes: &mut Vec<GuardrailOutcome>,
+    ) -> Result<(), Refusal> {
         let mut book = self.lock();
         if book.budgets.is_empty() {
             return Ok(());
         }
+        let who = who();
         let now = now_ms();
         let pending = book.share_pending;
         for t in &mut book.budgets {
@@ -354,9 +361,9 @@ mod tests {
         let book = BudgetBook::new(Duration::from_secs(60));
         book.update(payload(1, 0.5), true);
         let mut out = Vec::new();
-        assert!(book.admit(&who(), &mut out).is_ok());
+        assert!(book.admit(who, &mut out).is_ok());
         book.spent(who(), 0.6);
-        let Err(Refusal::Exceeded(err)) = book.admit(&who(), &mut out) else {
+        let Err(Refusal::Exceeded(err)) = book.admit(who, &mut out) else {
             panic!("not refused")
         };
         assert_eq!(err.kind(), ErrorKind::BudgetExceeded);
@@ -366,13 +373,13 @@ mod tests {
         );
         // An update within the window still counts the recent spend: still over a 0.5 lease…
         book.update(payload(2, 0.5), true);
-        assert!(book.admit(&who(), &mut out).is_err());
+        assert!(book.admit(who, &mut out).is_err());
         // …and a bigger lease lets calls go on.
         book.update(payload(3, 5.0), true);
-        assert!(book.admit(&who(), &mut out).is_ok());
+        assert!(book.admit(who, &mut out).is_ok());
         // An older update is ignored.
         book.update(payload(1, 0.0), true);
-        assert!(book.admit(&who(), &mut out).is_ok());
+        assert!(book.admit(who, &mut out).is_ok());
     }
 
     #[test]
@@ -382,7 +389,7 @@ mod tests {
         p.budgets[0].mode = "soft".into();
         book.update(p, true);
         let mut out = Vec::new();
-        book.admit(&who(), &mut out).unwrap();
+        book.admit(who, &mut out).unwrap();
         assert_eq!(out[0].name, "budget:daily");
         assert_eq!(out[0].action, "warn");
         // Another app's scope is not listed: it gets the default lease.
@@ -391,7 +398,7 @@ mod tests {
             ..Scopes::default()
         };
         let mut out = Vec::new();
-        book.admit(&other, &mut out).unwrap();
+        book.admit(|| other.clone(), &mut out).unwrap();
         assert!(out.is_empty());
     }
 }

@@ -36,8 +36,9 @@ impl PolicyStage {
         cx.policy_version = Some(applied.version_str.clone());
         cx.guard_rules = Some(applied.rules.clone());
         cx.policy = Some(applied);
-        let who = Scopes::of_call(cx.request.metadata(), &state.app, state.team.as_deref());
-        match state.budgets.admit(&who, &mut cx.guardrails) {
+        let metadata = cx.request.metadata();
+        let who = || Scopes::of_call(metadata, &state.app, state.team.as_deref());
+        match state.budgets.admit(who, &mut cx.guardrails) {
             Ok(()) => Ok(Some(Flow::Continue)),
             Err(Refusal::Exceeded(e)) => Err(e),
             Err(Refusal::SharePending) => Ok(None),
