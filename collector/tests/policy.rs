@@ -443,15 +443,17 @@ async fn budgets_count_priced_events_and_leases_divide_among_watchers() {
     ];
     assert_eq!(post(&c.url, &key_b, &b_events).await.0, 200);
 
-    // The push: app-a's watcher learns its team's spend.
+    // The push: app-a's watcher learns its team's spend and, once both batches are read (they
+    // may land in two budget reads), the organisation's.
+    let spent = |b: &Value, name: &str, want: f64| {
+        b["budgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["name"] == name && close(&x["scopes"][0]["spent_usd"], want))
+    };
     let pushed = w1
-        .until(&v, "budgets", |b| {
-            b["budgets"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|x| x["name"] == "team-month" && close(&x["scopes"][0]["spent_usd"], 2.0))
-        })
+        .until(&v, "budgets", |b| spent(b, "team-month", 2.0) && spent(b, "org-day", 2.9))
         .await;
     let org = budget(&pushed, "org-day");
     assert!(close(&org["scopes"][0]["spent_usd"], 2.9), "{org}");
