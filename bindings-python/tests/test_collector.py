@@ -6,9 +6,6 @@ as DataFrames that must agree with what the clients recorded."""
 from __future__ import annotations
 
 import http.server
-import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +18,8 @@ from typing import Any, Iterator
 
 import pandas as pd
 import pytest
-from conftest import REPO, Upstream
+import collector_process
+from conftest import Upstream
 
 import modelplug
 from modelplug import Collector, CollectorError
@@ -30,29 +28,6 @@ from modelplug.collector import _time_param
 HI = [{"role": "user", "content": "hi"}]
 PRICES = {"mock/echo": {"input": 1000, "output": 2000}, "openai/gpt-4o": {"input": 2.5, "output": 10}}
 OPENAI_USAGE = {"prompt_tokens": 100, "completion_tokens": 30, "total_tokens": 130}
-
-
-def _collector_binary() -> Path:
-    explicit = os.environ.get("MODELPLUG_COLLECTOR")
-    if explicit:
-        return Path(explicit)
-    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
-    triple = os.environ.get("CARGO_BUILD_TARGET", "x86_64-unknown-linux-gnu")
-    return target / triple / "debug" / "modelplug-collector"
-
-
-def _cli(binary: Path, *args: str) -> str:
-    """Runs the collector's CLI; its stdout (a key, for `keys create`)."""
-    done = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=30)
-    assert done.returncode == 0, f"modelplug-collector {' '.join(args)}: {done.stderr}"
-    return done.stdout.strip()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -89,54 +64,10 @@ class Server:
         })
 
 
-def _serve(binary: Path, db: str, log_path: Path) -> tuple[subprocess.Popen[bytes], str] | None:
-    """Starts ``serve`` on a free port; the process and its URL once /healthz answers, or
-    ``None`` when it exited first (the port was taken meanwhile)."""
-    port = _free_port()
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [str(binary), "serve", "--db", db, "--listen", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=log
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while proc.poll() is None:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                proc.wait()
-                pytest.fail(f"the collector did not answer /healthz within 15 s: {log_path.read_text()}")
-            time.sleep(0.02)
-    return None
-
-
 @pytest.fixture()
 def server(tmp_path: Path) -> Iterator[Server]:
-    binary = _collector_binary()
-    if not binary.exists():
-        pytest.fail(f"{binary} is missing: build it with `make collector` (make test-python does)")
-    db = f"sqlite://{tmp_path / 'collector.db'}"
-    admin_key = _cli(binary, "keys", "create", "--admin", "--db", db)
-    ingest_key = _cli(binary, "keys", "create", "--app", "ledger", "--db", db)
-    log_path = tmp_path / "collector.log"
-    started = _serve(binary, db, log_path) or _serve(binary, db, log_path)
-    if started is None:
-        pytest.fail(f"the collector did not start: {log_path.read_text()}")
-    proc, url = started
-    try:
-        yield Server(url, admin_key, ingest_key, tmp_path / "spool")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            pytest.fail("the collector did not stop within 10 s of SIGTERM")
-        assert code == 0, log_path.read_text()
+    with collector_process.running(tmp_path, "ledger") as c:
+        yield Server(c.url, c.admin_key, c.ingest_key, tmp_path / "spool")
 
 
 def _recorded(*clients: modelplug.Client) -> pd.DataFrame:
@@ -399,7 +330,7 @@ def test_a_bad_query_is_a_400_naming_the_parameter(server: Server) -> None:
 
 
 def test_an_unreachable_collector_is_a_collector_error() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{collector_process.free_port()}"
     with pytest.raises(CollectorError) as info:
         Collector(url, "mpk_0123456789abcdef_secret-secret").usage_totals()
     e = info.value

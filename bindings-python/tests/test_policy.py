@@ -10,10 +10,6 @@ No timing is asserted beyond a generous 10 s limit; how long enforcement took is
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-from conftest import REPO
+import collector_process
 
 import modelplug
 
@@ -31,28 +27,6 @@ ASK = [{"role": "user", "content": "tell me about the merger"}]
 NO_MERGERS = "guardrails:\n  - { name: no-mergers, kind: deny_topics, topics: [merger], action: block }\n"
 LIMIT_S = 10.0
 POLL_S = 0.02
-
-
-def _collector_binary() -> Path:
-    explicit = os.environ.get("MODELPLUG_COLLECTOR")
-    if explicit:
-        return Path(explicit)
-    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
-    triple = os.environ.get("CARGO_BUILD_TARGET", "x86_64-unknown-linux-gnu")
-    return target / triple / "debug" / "modelplug-collector"
-
-
-def _cli(binary: Path, *args: str) -> str:
-    done = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=30)
-    assert done.returncode == 0, f"modelplug-collector {' '.join(args)}: {done.stderr}"
-    return done.stdout.strip()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -91,59 +65,13 @@ class Server:
         return version
 
 
-def _serve(binary: Path, db: str, log_path: Path) -> tuple[subprocess.Popen[bytes], str] | None:
-    port = _free_port()
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [str(binary), "serve", "--db", db, "--listen", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=log
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while proc.poll() is None:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                proc.wait()
-                pytest.fail(f"the collector did not answer /healthz within 15 s: {log_path.read_text()}")
-            time.sleep(0.02)
-    return None
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture()
 def server(tmp_path: Path) -> Iterator[Server]:
-    binary = _collector_binary()
-    if not binary.exists():
-        pytest.fail(f"{binary} is missing: build it with `make collector` (make test-python does)")
-    db = f"sqlite://{tmp_path / 'collector.db'}"
-    admin_key = _cli(binary, "keys", "create", "--admin", "--db", db)
-    ingest_key = _cli(binary, "keys", "create", "--app", APP, "--db", db)
-    log_path = tmp_path / "collector.log"
-    started = _serve(binary, db, log_path) or _serve(binary, db, log_path)
-    if started is None:
-        pytest.fail(f"the collector did not start: {log_path.read_text()}")
-    proc, url = started
-    try:
-        status, answer = _http("GET", url + "/v1/policy/public-key")
-        if status == 404:
-            pytest.skip(f"this collector has no policy endpoints yet (GET /v1/policy/public-key: 404 {answer})")
+    with collector_process.running(tmp_path, APP) as c:
+        status, answer = _http("GET", c.url + "/v1/policy/public-key")
         assert status == 200, f"GET /v1/policy/public-key answered {status}: {answer}"
         assert isinstance(answer, dict) and str(answer.get("public_key", "")).startswith("ed25519:"), answer
-        yield Server(url, admin_key, ingest_key, answer["public_key"])
-    finally:
-        _stop(proc)
+        yield Server(c.url, c.admin_key, c.ingest_key, answer["public_key"])
 
 
 def _client(server: Server, tmp_path: Path) -> modelplug.Client:

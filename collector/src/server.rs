@@ -165,22 +165,14 @@ async fn ingest_inner(s: &AppState, headers: &HeaderMap, body: Body) -> Response
         Ok(k) => k,
         Err(r) => return r,
     };
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let ct = ct
-            .to_str()
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if ct != "application/json" {
-            return error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send `Content-Type: application/json`",
-            );
-        }
+    if let Some(ct) = media_type(headers)
+        && ct != "application/json"
+    {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send `Content-Type: application/json`",
+        );
     }
     let limits = s.opts.limits;
     let Ok(bytes) = axum::body::to_bytes(body, limits.max_body_bytes).await else {
@@ -286,6 +278,20 @@ async fn ingest_inner(s: &AppState, headers: &HeaderMap, body: Body) -> Response
         ),
     )
         .into_response()
+}
+
+/// The request's media type (`Content-Type` without parameters, lower case), if it names one.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
+    let ct = headers.get(header::CONTENT_TYPE)?;
+    Some(
+        ct.to_str()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
 }
 
 /// The id of a refused event, when it has a UUID one (nothing else of it is echoed).

@@ -453,7 +453,9 @@ async fn budgets_count_priced_events_and_leases_divide_among_watchers() {
             .any(|x| x["name"] == name && close(&x["scopes"][0]["spent_usd"], want))
     };
     let pushed = w1
-        .until(&v, "budgets", |b| spent(b, "team-month", 2.0) && spent(b, "org-day", 2.9))
+        .until(&v, "budgets", |b| {
+            spent(b, "team-month", 2.0) && spent(b, "org-day", 2.9)
+        })
         .await;
     let org = budget(&pushed, "org-day");
     assert!(close(&org["scopes"][0]["spent_usd"], 2.9), "{org}");

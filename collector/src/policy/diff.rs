@@ -57,6 +57,26 @@ fn key_path(parent: &str, key: &str) -> String {
     }
 }
 
+/// One key or index on either side: compared when on both, added or removed otherwise.
+fn pair(p: String, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<Change>) {
+    match (before, after) {
+        (Some(x), Some(y)) => walk(p, x, y, out),
+        (Some(x), None) => out.push(Change {
+            path: p,
+            change: "removed",
+            before: Some(x.clone()),
+            after: None,
+        }),
+        (None, Some(y)) => out.push(Change {
+            path: p,
+            change: "added",
+            before: None,
+            after: Some(y.clone()),
+        }),
+        (None, None) => {}
+    }
+}
+
 fn walk(path: String, before: &Value, after: &Value, out: &mut Vec<Change>) {
     match (before, after) {
         (Value::Object(a), Value::Object(b)) => {
@@ -65,43 +85,13 @@ fn walk(path: String, before: &Value, after: &Value, out: &mut Vec<Change>) {
             keys.dedup();
             for k in keys {
                 let p = key_path(&path, k);
-                match (a.get(k), b.get(k)) {
-                    (Some(x), Some(y)) => walk(p, x, y, out),
-                    (Some(x), None) => out.push(Change {
-                        path: p,
-                        change: "removed",
-                        before: Some(x.clone()),
-                        after: None,
-                    }),
-                    (None, Some(y)) => out.push(Change {
-                        path: p,
-                        change: "added",
-                        before: None,
-                        after: Some(y.clone()),
-                    }),
-                    (None, None) => {}
-                }
+                pair(p, a.get(k), b.get(k), out);
             }
         }
         (Value::Array(a), Value::Array(b)) => {
             for i in 0..a.len().max(b.len()) {
                 let p = format!("{path}[{i}]");
-                match (a.get(i), b.get(i)) {
-                    (Some(x), Some(y)) => walk(p, x, y, out),
-                    (Some(x), None) => out.push(Change {
-                        path: p,
-                        change: "removed",
-                        before: Some(x.clone()),
-                        after: None,
-                    }),
-                    (None, Some(y)) => out.push(Change {
-                        path: p,
-                        change: "added",
-                        before: None,
-                        after: Some(y.clone()),
-                    }),
-                    (None, None) => {}
-                }
+                pair(p, a.get(i), b.get(i), out);
             }
         }
         (x, y) if x == y => {}

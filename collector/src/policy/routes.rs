@@ -225,22 +225,14 @@ async fn put_policy(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bo
         Ok(k) => k,
         Err(r) => return r,
     };
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let ct = ct
-            .to_str()
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if !POLICY_TYPES.contains(&ct.as_str()) {
-            return error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                format!("send the policy as one of: {}", POLICY_TYPES.join(", ")),
-            );
-        }
+    if let Some(ct) = crate::server::media_type(&headers)
+        && !POLICY_TYPES.contains(&ct.as_str())
+    {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send the policy as one of: {}", POLICY_TYPES.join(", ")),
+        );
     }
     let too_large = || {
         error(

@@ -65,6 +65,27 @@ impl Validator<'_> {
         out
     }
 
+    /// A models/providers rule's `allowed` and `blocked` lists (an issue when both are empty).
+    pub(super) fn allowed_blocked(
+        &mut self,
+        f: &super::Fields<'_>,
+        path: &str,
+    ) -> (Vec<String>, Vec<String>) {
+        let list = |v: &mut Self, key: &str| -> Vec<String> {
+            f.get(key)
+                .map(|n| v.string_list(n, &f.path(key)))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect()
+        };
+        let (allowed, blocked) = (list(self, "allowed"), list(self, "blocked"));
+        if allowed.is_empty() && blocked.is_empty() {
+            self.issue(f.node.pos, path, "set `allowed`, `blocked` or both");
+        }
+        (allowed, blocked)
+    }
+
     fn guardrail(&mut self, node: &Node, path: &str) -> Option<GuardrailSpec> {
         // The allowed fields depend on the kind: read it first.
         let kind_name =
@@ -151,18 +172,7 @@ impl Validator<'_> {
                     .and_then(|n| self.integer(n, &f.path("max"), 1, u64::from(u32::MAX)))?,
             },
             "models" | "providers" => {
-                let list = |v: &mut Self, key: &str| -> Vec<String> {
-                    f.get(key)
-                        .map(|n| v.string_list(n, &f.path(key)))
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(s, _)| s)
-                        .collect()
-                };
-                let (allowed, blocked) = (list(self, "allowed"), list(self, "blocked"));
-                if allowed.is_empty() && blocked.is_empty() {
-                    self.issue(f.node.pos, path, "set `allowed`, `blocked` or both");
-                }
+                let (allowed, blocked) = self.allowed_blocked(&f, path);
                 if kind == "models" {
                     KindSpec::Models { allowed, blocked }
                 } else {

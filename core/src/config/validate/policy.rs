@@ -121,17 +121,8 @@ impl Validator<'_> {
     /// document with that name is refused as a repeated name).
     fn allow_block(&mut self, node: &Node, path: &str, kind: &str, level: &str) -> Option<GuardrailSpec> {
         let f = self.fields(node, path, LIST_FIELDS)?;
-        let list = |v: &mut Self, key: &str| -> Vec<String> {
-            f.get(key)
-                .map(|n| v.string_list(n, &f.path(key)))
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(s, _)| s)
-                .collect()
-        };
-        let (allowed, blocked) = (list(self, "allowed"), list(self, "blocked"));
+        let (allowed, blocked) = self.allowed_blocked(&f, path);
         if allowed.is_empty() && blocked.is_empty() {
-            self.issue(node.pos, path, "set `allowed`, `blocked` or both");
             return None;
         }
         let level = match level.split_once('.') {
