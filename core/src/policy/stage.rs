@@ -8,13 +8,13 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 
 use super::budget::{Refusal, Scopes};
-
-/// How long a call waits for this client's budget share (sent within a second of joining).
-const SHARE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 use super::state::PolicyState;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pipeline::{CallCx, Flow, Position, Stage, Step};
 use crate::usage::UsageEvent;
+
+/// How long a call waits for this client's budget share (sent within a second of joining).
+const SHARE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The admission stage of central policy.
 pub(crate) struct PolicyStage(pub(crate) Arc<PolicyState>);
