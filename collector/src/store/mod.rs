@@ -18,7 +18,7 @@ use crate::keys::KeyRecord;
 use crate::report::GroupedRow;
 use crate::report::sql::{Dialect, Hist, Sql};
 use crate::rollup::{RollupKey, Totals, rollups_of};
-pub use policy::PolicyRecord;
+pub use policy::{PolicyRecord, WatcherRow, WatcherWrite};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 

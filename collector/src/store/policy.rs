@@ -21,6 +21,31 @@ pub struct PolicyRecord {
     pub rolled_back_from: Option<i64>,
 }
 
+/// One replica's live watchers of one (app, team), as stored (`team` empty for none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatcherRow {
+    /// The replica's id.
+    pub replica: String,
+    /// The app watched.
+    pub app: String,
+    /// Its team (`""`: none).
+    pub team: String,
+    /// How many watchers.
+    pub watchers: i64,
+}
+
+/// A replica's watcher counts to store: rows to set (app, team, watchers) and rows to delete
+/// (app, team); with `replace`, every row of the replica is deleted first.
+#[derive(Debug, Clone, Default)]
+pub struct WatcherWrite {
+    /// Rows to insert or update.
+    pub set: Vec<(String, String, i64)>,
+    /// Rows to delete.
+    pub removed: Vec<(String, String)>,
+    /// Whether `set` is the whole of the replica's rows (the others are deleted).
+    pub replace: bool,
+}
+
 /// The columns of a full record, in [`PolicyRecord`] order.
 pub(crate) const POLICY_COLUMNS: &str =
     "version, document, created_ms, author_key_id, author_name, diff, rolled_back_from";
@@ -87,6 +112,39 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.policy_signing_seed(candidate, now_ms).await,
             Store::Postgres(s) => s.policy_signing_seed(candidate, now_ms).await,
+        }
+    }
+
+    /// Stores replica `replica`'s watcher counts (see [`WatcherWrite`]), marks all its rows
+    /// seen now (the database's clock on PostgreSQL), and deletes any replica's rows not seen
+    /// for `forget_ms`: the number of rows the replica has after it.
+    pub async fn policy_watchers_write(
+        &self,
+        replica: &str,
+        w: WatcherWrite,
+        forget_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let replica = replica.to_owned();
+        match self {
+            Store::Sqlite(s) => s.policy_watchers_write(replica, w, forget_ms).await,
+            Store::Postgres(s) => s.policy_watchers_write(replica, w, forget_ms).await,
+        }
+    }
+
+    /// Every replica's watcher rows seen within the last `max_age_ms`.
+    pub async fn policy_watchers_live(&self, max_age_ms: i64) -> Result<Vec<WatcherRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.policy_watchers_live(max_age_ms).await,
+            Store::Postgres(s) => s.policy_watchers_live(max_age_ms).await,
+        }
+    }
+
+    /// Deletes replica `replica`'s watcher rows (it is stopping).
+    pub async fn policy_watchers_clear(&self, replica: &str) -> Result<(), StoreError> {
+        let replica = replica.to_owned();
+        match self {
+            Store::Sqlite(s) => s.policy_watchers_clear(replica).await,
+            Store::Postgres(s) => s.policy_watchers_clear(replica).await,
         }
     }
 }

@@ -4,10 +4,13 @@
 
 use super::{PgStore, pool_error};
 use crate::store::StoreError;
-use crate::store::policy::{HISTORY_COLUMNS, POLICY_COLUMNS, PolicyRecord};
+use crate::store::policy::{HISTORY_COLUMNS, POLICY_COLUMNS, PolicyRecord, WatcherRow, WatcherWrite};
 
 /// The advisory lock that orders policy writes.
 const POLICY_LOCK: i64 = 0x6d70_706f_6c69;
+
+/// The database's clock in ms since the epoch: every replica's `seen_ms` is on one clock.
+const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 
 fn record(r: &tokio_postgres::Row) -> Result<PolicyRecord, StoreError> {
     Ok(PolicyRecord {
@@ -128,5 +131,89 @@ impl PgStore {
             .query_one("SELECT seed FROM policy_signing_key WHERE id = 1", &[])
             .await?
             .try_get(0)?)
+    }
+
+    pub(in crate::store) async fn policy_watchers_write(
+        &self,
+        replica: String,
+        w: WatcherWrite,
+        forget_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let tx = client.transaction().await?;
+        let now: i64 = tx.query_one(&format!("SELECT {NOW_MS}"), &[]).await?.try_get(0)?;
+        if w.replace {
+            tx.execute("DELETE FROM policy_watchers WHERE replica = $1", &[&replica])
+                .await?;
+        }
+        if !w.set.is_empty() {
+            let apps: Vec<&str> = w.set.iter().map(|r| r.0.as_str()).collect();
+            let teams: Vec<&str> = w.set.iter().map(|r| r.1.as_str()).collect();
+            let ns: Vec<i64> = w.set.iter().map(|r| r.2).collect();
+            tx.execute(
+                "INSERT INTO policy_watchers (replica, app, team, watchers, seen_ms) \
+                 SELECT $1, a, t, n, $5 FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(a, t, n) \
+                 ON CONFLICT (replica, app, team) DO UPDATE SET watchers = excluded.watchers, seen_ms = excluded.seen_ms",
+                &[&replica, &apps, &teams, &ns, &now],
+            )
+            .await?;
+        }
+        if !w.removed.is_empty() {
+            let apps: Vec<&str> = w.removed.iter().map(|r| r.0.as_str()).collect();
+            let teams: Vec<&str> = w.removed.iter().map(|r| r.1.as_str()).collect();
+            tx.execute(
+                "DELETE FROM policy_watchers WHERE replica = $1 \
+                 AND (app, team) IN (SELECT a, t FROM unnest($2::text[], $3::text[]) AS u(a, t))",
+                &[&replica, &apps, &teams],
+            )
+            .await?;
+        }
+        let rows = tx
+            .execute(
+                "UPDATE policy_watchers SET seen_ms = $2 WHERE replica = $1",
+                &[&replica, &now],
+            )
+            .await?;
+        tx.execute(
+            "DELETE FROM policy_watchers WHERE seen_ms < $1",
+            &[&(now - forget_ms)],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    pub(in crate::store) async fn policy_watchers_live(
+        &self,
+        max_age_ms: i64,
+    ) -> Result<Vec<WatcherRow>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!(
+                    "SELECT replica, app, team, watchers FROM policy_watchers WHERE seen_ms >= {NOW_MS} - $1"
+                ),
+                &[&max_age_ms],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(WatcherRow {
+                    replica: r.try_get(0)?,
+                    app: r.try_get(1)?,
+                    team: r.try_get(2)?,
+                    watchers: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(in crate::store) async fn policy_watchers_clear(&self, replica: String) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute("DELETE FROM policy_watchers WHERE replica = $1", &[&replica])
+            .await?;
+        Ok(())
     }
 }

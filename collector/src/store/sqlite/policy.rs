@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use crate::store::StoreError;
-use crate::store::policy::{HISTORY_COLUMNS, POLICY_COLUMNS, PolicyRecord};
+use crate::store::policy::{HISTORY_COLUMNS, POLICY_COLUMNS, PolicyRecord, WatcherRow, WatcherWrite};
 
 fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<PolicyRecord> {
     Ok(PolicyRecord {
@@ -117,6 +117,77 @@ impl SqliteStore {
             Ok(c.query_row("SELECT seed FROM policy_signing_key WHERE id = 1", [], |r| {
                 r.get(0)
             })?)
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn policy_watchers_write(
+        &self,
+        replica: String,
+        w: WatcherWrite,
+        forget_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let now = crate::server::now_ms();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if w.replace {
+                tx.execute("DELETE FROM policy_watchers WHERE replica = ?1", [&replica])?;
+            }
+            {
+                let mut set = tx.prepare_cached(
+                    "INSERT INTO policy_watchers (replica, app, team, watchers, seen_ms) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (replica, app, team) DO UPDATE SET watchers = excluded.watchers, seen_ms = excluded.seen_ms",
+                )?;
+                for (app, team, n) in &w.set {
+                    set.execute(params![replica, app, team, n, now])?;
+                }
+                let mut del = tx.prepare_cached(
+                    "DELETE FROM policy_watchers WHERE replica = ?1 AND app = ?2 AND team = ?3",
+                )?;
+                for (app, team) in &w.removed {
+                    del.execute(params![replica, app, team])?;
+                }
+            }
+            let rows = tx.execute(
+                "UPDATE policy_watchers SET seen_ms = ?2 WHERE replica = ?1",
+                params![replica, now],
+            )?;
+            tx.execute(
+                "DELETE FROM policy_watchers WHERE seen_ms < ?1",
+                [now - forget_ms],
+            )?;
+            tx.commit()?;
+            Ok(rows as u64)
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn policy_watchers_live(
+        &self,
+        max_age_ms: i64,
+    ) -> Result<Vec<WatcherRow>, StoreError> {
+        let since = crate::server::now_ms() - max_age_ms;
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT replica, app, team, watchers FROM policy_watchers WHERE seen_ms >= ?1",
+            )?;
+            let rows = stmt.query_map([since], |r| {
+                Ok(WatcherRow {
+                    replica: r.get(0)?,
+                    app: r.get(1)?,
+                    team: r.get(2)?,
+                    watchers: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    pub(in crate::store) async fn policy_watchers_clear(&self, replica: String) -> Result<(), StoreError> {
+        self.write(move |c| {
+            c.execute("DELETE FROM policy_watchers WHERE replica = ?1", [replica])?;
+            Ok(())
         })
         .await
     }
