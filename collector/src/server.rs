@@ -772,7 +772,7 @@ impl Server {
             tracing::warn!("requests still in flight after the grace period; stopping anyway");
             self.task.abort();
         }
-        self.state.policy.stop();
+        self.state.policy.stop().await;
         self.state.store.close().await;
     }
 

@@ -6,7 +6,7 @@
 //! A budget's section says which events count (the organisation's: all; `teams.T`: team T's;
 //! `apps.A`: app A's); `per` groups them (`org`: one scope; `app`, `team`, `user`,
 //! `label:<key>`: one scope per value). A lease is what is left of a scope's limit divided
-//! among the clients watching that scope on this replica.
+//! among the clients watching that scope on every live replica (see [`super`]).
 
 use std::collections::HashMap;
 
@@ -232,7 +232,7 @@ async fn read_one(
     Ok(out)
 }
 
-/// Live watchers on this replica, per (app, team).
+/// Live watchers per (app, team).
 pub type WatcherCounts = HashMap<(String, Option<String>), usize>;
 
 /// Whether a watcher of (`app`, `team`) is in the scope `value` of a `per` budget.

@@ -8,6 +8,12 @@
 //! and by another replica's within [`POLL_INTERVAL`]), signed envelopes cached per
 //! (app, team, version) so a thousand watchers cost one signature, the live watchers, and the
 //! budget state, re-read after ingests (debounced) and every [`BUDGET_REFRESH`].
+//!
+//! Leases are divided among the watchers of every live replica: each replica (an id made at
+//! start) writes its watcher counts to the database when they change (at most every
+//! [`WATCHERS_DEBOUNCE`]) and every [`WATCHERS_HEARTBEAT`], deletes them when it stops, and
+//! counts the rows of replicas seen within [`WATCHERS_STALE`] (its own: the higher of its
+//! in-memory count and its stored one, so a watcher that just joined counts at once).
 
 pub mod budgets;
 pub mod diff;
@@ -16,16 +22,17 @@ pub mod routes;
 pub mod signing;
 pub mod watch;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use modelplug_core::policy::{PolicyDocument, Signer};
 use modelplug_schema::policy::{BudgetPayload, PolicyPayload};
 use tokio::sync::{Notify, watch as channel};
 
 use crate::metrics::PolicyMetrics;
-use crate::store::{PolicyRecord, Store};
+use crate::store::{PolicyRecord, Store, WatcherRow, WatcherWrite};
 use budgets::{Spends, WatcherCounts};
 
 /// How often a replica looks for a version another replica stored.
@@ -34,6 +41,21 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 pub const BUDGET_DEBOUNCE: Duration = Duration::from_millis(100);
 /// How often budgets are re-read anyway (other replicas' ingests, a new period).
 pub const BUDGET_REFRESH: Duration = Duration::from_secs(3);
+/// How long a replica waits after its watchers change before storing the counts (so a burst
+/// of connects is one write; at most 4 writes a second).
+pub const WATCHERS_DEBOUNCE: Duration = Duration::from_millis(250);
+/// How often a replica with watchers marks its counts as still live.
+pub const WATCHERS_HEARTBEAT: Duration = Duration::from_secs(2);
+/// A replica's counts not marked live for this long stop counting (it died without a
+/// graceful stop).
+pub const WATCHERS_STALE: Duration = Duration::from_secs(6);
+/// Rows of a replica not seen for this long are deleted by any replica.
+const WATCHERS_FORGET: Duration = Duration::from_secs(60);
+/// With other live replicas, how long after its count is stored a newcomer's share is still
+/// withheld: time for every other replica to see the new count (its next poll, within
+/// [`POLL_INTERVAL`]), re-read its budgets ([`BUDGET_DEBOUNCE`] and the read) and tell its
+/// watchers their smaller share.
+pub const SHARE_SETTLE: Duration = Duration::from_millis(750);
 
 /// The policy in force on this replica.
 #[derive(Debug)]
@@ -66,7 +88,7 @@ pub struct Snapshot {
     pub generation: u64,
     /// Every budget's spend.
     pub spends: Spends,
-    /// The live watchers when it was made.
+    /// The live watchers of every live replica when it was made.
     pub counts: WatcherCounts,
 }
 
@@ -86,7 +108,20 @@ pub struct PolicyHub {
     current: channel::Sender<Arc<Current>>,
     /// Signed policy envelopes (JSON text) per audience, for one version each.
     signed: Mutex<HashMap<Audience, (u64, Arc<str>)>>,
+    /// This replica's live watchers.
     watchers: Mutex<WatcherCounts>,
+    /// This replica's id in the database's watcher counts (made at start).
+    replica: String,
+    /// Watchers that joined this replica so far (each [`WatcherGuard`] has its number).
+    joined: AtomicU64,
+    /// The watcher counts in the database, as last read, and how far this replica's own
+    /// are stored.
+    stored: Mutex<StoredCounts>,
+    /// This replica's watchers changed: its counts are stored shortly.
+    watchers_changed: Notify,
+    /// Stops the task that stores the counts (then the rows are deleted).
+    stop_sync: channel::Sender<bool>,
+    sync_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The latest budget read; its generation is sent on `budget_generation` for watchers
     /// to look at their payload.
     snapshot: Mutex<Arc<Snapshot>>,
@@ -98,6 +133,39 @@ pub struct PolicyHub {
     prices: Option<(String, Arc<str>)>,
     shutdown: channel::Sender<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// The database's watcher counts as last read, and the stored counts' progress.
+#[derive(Default)]
+struct StoredCounts {
+    /// This replica's rows.
+    own: WatcherCounts,
+    /// Every other live replica's rows, summed.
+    others: WatcherCounts,
+    /// Every watcher numbered up to this is stored, and has been for [`SHARE_SETTLE`].
+    settled: u64,
+    /// Stores not settled yet: (watchers numbered up to, when).
+    recent: VecDeque<(u64, Instant)>,
+}
+
+impl StoredCounts {
+    fn settled(&mut self, joined: u64) -> bool {
+        while let Some((n, at)) = self.recent.front() {
+            if at.elapsed() < SHARE_SETTLE {
+                break;
+            }
+            self.settled = self.settled.max(*n);
+            self.recent.pop_front();
+        }
+        // Alone (no other replica has watchers): nobody else to tell first.
+        self.others.is_empty() || self.settled >= joined
+    }
+}
+
+/// A (app, team) key from a stored row.
+fn key_of(r: &WatcherRow) -> (String, Option<String>) {
+    let team = (!r.team.is_empty()).then(|| r.team.clone());
+    (r.app.clone(), team)
 }
 
 fn now_ms() -> i64 {
@@ -152,6 +220,12 @@ impl PolicyHub {
             current: channel::Sender::new(Arc::new(current)),
             signed: Mutex::new(HashMap::new()),
             watchers: Mutex::new(HashMap::new()),
+            replica: uuid::Uuid::new_v4().simple().to_string(),
+            joined: AtomicU64::new(0),
+            stored: Mutex::new(StoredCounts::default()),
+            watchers_changed: Notify::new(),
+            stop_sync: channel::Sender::new(false),
+            sync_task: Mutex::new(None),
             snapshot: Mutex::new(Arc::new(Snapshot {
                 generation: 0,
                 spends: Spends::empty(version),
@@ -170,7 +244,16 @@ impl PolicyHub {
             tokio::spawn(budget_loop(hub.clone())),
         ];
         *lock(&hub.tasks) = tasks;
+        *lock(&hub.sync_task) = Some(tokio::spawn(sync_loop(
+            Arc::downgrade(&hub),
+            hub.stop_sync.subscribe(),
+        )));
         hub
+    }
+
+    /// This replica's id in the stored watcher counts.
+    pub fn replica(&self) -> &str {
+        &self.replica
     }
 
     /// The signed price catalog this replica publishes, with its version.
@@ -301,9 +384,60 @@ impl PolicyHub {
         self.recompute.notify_one();
     }
 
-    /// The live watchers on this replica.
+    /// The live watchers of every live replica (this one's: the higher of its in-memory and
+    /// stored counts).
     pub fn watcher_counts(&self) -> WatcherCounts {
-        lock(&self.watchers).clone()
+        let own = lock(&self.watchers);
+        self.counts_with(&own)
+    }
+
+    /// `own` (this replica's in-memory counts) combined with the stored ones.
+    fn counts_with(&self, own: &WatcherCounts) -> WatcherCounts {
+        let stored = lock(&self.stored);
+        let mut out = own.clone();
+        for (k, n) in &stored.own {
+            let e = out.entry(k.clone()).or_default();
+            *e = (*e).max(*n);
+        }
+        for (k, n) in &stored.others {
+            *out.entry(k.clone()).or_default() += n;
+        }
+        out
+    }
+
+    /// Reads the stored watcher counts of every live replica; `true` when the counts the
+    /// leases are divided among differ from the latest budget read's.
+    async fn read_stored_counts(&self) -> bool {
+        let rows = match self
+            .store
+            .policy_watchers_live(WATCHERS_STALE.as_millis() as i64)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(error = %e, "reading the watcher counts failed; will try again");
+                return false;
+            }
+        };
+        let (mut own, mut others) = (WatcherCounts::new(), WatcherCounts::new());
+        for r in &rows {
+            let n = r.watchers.max(0) as usize;
+            if n == 0 {
+                continue;
+            }
+            let side = if r.replica == self.replica {
+                &mut own
+            } else {
+                &mut others
+            };
+            *side.entry(key_of(r)).or_default() += n;
+        }
+        {
+            let mut stored = lock(&self.stored);
+            stored.own = own;
+            stored.others = others;
+        }
+        self.watcher_counts() != self.snapshot().counts
     }
 
     /// Registers a watcher until the guard is dropped. Its share of the leases is handed out
@@ -311,19 +445,23 @@ impl PolicyHub {
     /// first divides the leases anew and tells every other watcher its smaller share.
     pub fn watch(self: &Arc<Self>, app: &str, team: Option<&str>) -> WatcherGuard {
         let key = (app.to_owned(), team.map(str::to_owned));
-        let joined_after = {
+        let (joined_after, number) = {
             let mut w = lock(&self.watchers);
             *w.entry(key.clone()).or_default() += 1;
-            // Under the watchers' lock: every later read counts this watcher.
-            self.snapshot().generation
+            // Under the watchers' lock: every later read counts this watcher, and every
+            // later store of the counts.
+            let number = self.joined.fetch_add(1, Ordering::SeqCst) + 1;
+            (self.snapshot().generation, number)
         };
         self.metrics.watchers.inc();
         // Leases are divided among watchers: one more changes them.
         self.recompute.notify_one();
+        self.watchers_changed.notify_one();
         WatcherGuard {
             hub: self.clone(),
             key,
             joined_after,
+            number,
         }
     }
 
@@ -332,11 +470,23 @@ impl PolicyHub {
         self.shutdown.send_replace(true);
     }
 
-    /// Stops the background tasks.
-    pub fn stop(&self) {
+    /// Stops the background tasks and deletes this replica's stored watcher counts (the
+    /// other replicas stop counting its watchers at once).
+    pub async fn stop(&self) {
         self.shutdown();
         for t in lock(&self.tasks).drain(..) {
             t.abort();
+        }
+        self.stop_sync.send_replace(true);
+        let sync = lock(&self.sync_task).take();
+        if let Some(t) = sync {
+            // A store in flight finishes first, so it cannot put rows back after the delete.
+            if tokio::time::timeout(Duration::from_secs(5), t).await.is_err() {
+                tracing::warn!("storing the watcher counts did not finish; deleting them anyway");
+            }
+        }
+        if let Err(e) = self.store.policy_watchers_clear(&self.replica).await {
+            tracing::warn!(error = %e, "deleting this replica's watcher counts failed; the others stop counting them after a few seconds");
         }
     }
 
@@ -376,14 +526,18 @@ impl PolicyHub {
                 self.snapshot().spends.clone()
             }
         };
+        // The other replicas' watchers as they are now (this replica's own are counted from
+        // memory too, under its lock below).
+        self.read_stored_counts().await;
         let generation = {
-            let counts = lock(&self.watchers);
+            let own = lock(&self.watchers);
+            let counts = self.counts_with(&own);
             let mut snap = lock(&self.snapshot);
             let generation = snap.generation + 1;
             *snap = Arc::new(Snapshot {
                 generation,
                 spends,
-                counts: counts.clone(),
+                counts,
             });
             generation
         };
@@ -415,17 +569,22 @@ pub struct WatcherGuard {
     key: Audience,
     /// The budget read before it joined.
     joined_after: u64,
+    /// Its number among the watchers that joined this replica.
+    number: u64,
 }
 
 impl WatcherGuard {
     /// Whether this watcher's share is still withheld in the read `generation`: in the reads
-    /// up to the first that counts it (which tells the others their smaller share); another
-    /// read is asked for then, so the share follows within [`BUDGET_DEBOUNCE`] and a read.
+    /// up to the first that counts it (which tells this replica's other watchers their
+    /// smaller share); another read is asked for then, so the share follows within
+    /// [`BUDGET_DEBOUNCE`] and a read. With other live replicas, also until its count was
+    /// stored [`SHARE_SETTLE`] ago (they have told their watchers by then; a read is asked
+    /// for at that moment).
     pub fn share_pending(&self, generation: u64) -> bool {
         if generation == self.joined_after + 1 {
             self.hub.recompute.notify_one();
         }
-        generation <= self.joined_after + 1
+        generation <= self.joined_after + 1 || !lock(&self.hub.stored).settled(self.number)
     }
 }
 
@@ -442,6 +601,7 @@ impl Drop for WatcherGuard {
         }
         self.hub.metrics.watchers.dec();
         self.hub.recompute.notify_one();
+        self.hub.watchers_changed.notify_one();
     }
 }
 
@@ -450,6 +610,10 @@ async fn poll_loop(hub: Arc<PolicyHub>) {
     let mut failing = false;
     loop {
         tokio::time::sleep(POLL_INTERVAL).await;
+        // Another replica's watchers came or went (or one stopped counting): leases anew.
+        if hub.read_stored_counts().await {
+            hub.recompute.notify_one();
+        }
         let newest = match hub.store.policy_max_version().await {
             Ok(v) => v.max(0) as u64,
             Err(e) => {
@@ -490,5 +654,112 @@ async fn budget_loop(hub: Arc<PolicyHub>) {
         }
         policy.borrow_and_update();
         hub.read_budgets().await;
+    }
+}
+
+/// Stores this replica's watcher counts after they change (debounced) and every
+/// [`WATCHERS_HEARTBEAT`] while it has any, until told to stop.
+async fn sync_loop(hub: Weak<PolicyHub>, mut stop: channel::Receiver<bool>) {
+    // What the database holds of this replica's counts (`None`: unknown, rewrite them all).
+    let mut stored: Option<WatcherCounts> = Some(WatcherCounts::new());
+    loop {
+        let Some(changed) = hub
+            .upgrade()
+            .map(|h| async move { h.watchers_changed.notified().await })
+        else {
+            return;
+        };
+        tokio::select! {
+            biased;
+            _ = stop.changed() => return,
+            _ = changed => {
+                tokio::select! {
+                    biased;
+                    _ = stop.changed() => return,
+                    _ = tokio::time::sleep(WATCHERS_DEBOUNCE) => {}
+                }
+            }
+            _ = tokio::time::sleep(WATCHERS_HEARTBEAT) => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+        let Some(hub) = hub.upgrade() else { return };
+        store_counts(&hub, &mut stored).await;
+    }
+}
+
+/// One store of this replica's counts: the rows that changed, and every row marked live.
+async fn store_counts(hub: &Arc<PolicyHub>, stored: &mut Option<WatcherCounts>) {
+    let (number, counts) = {
+        let w = lock(&hub.watchers);
+        (hub.joined.load(Ordering::SeqCst), w.clone())
+    };
+    let row = |(app, team): &(String, Option<String>)| (app.clone(), team.clone().unwrap_or_default());
+    let write = match stored.as_ref() {
+        // Nothing stored and nothing to store: no write at all.
+        Some(prev) if prev.is_empty() && counts.is_empty() => return,
+        Some(prev) => WatcherWrite {
+            set: counts
+                .iter()
+                .filter(|(k, n)| prev.get(*k) != Some(*n))
+                .map(|(k, n)| {
+                    let (a, t) = row(k);
+                    (a, t, *n as i64)
+                })
+                .collect(),
+            removed: prev
+                .keys()
+                .filter(|k| !counts.contains_key(*k))
+                .map(row)
+                .collect(),
+            replace: false,
+        },
+        None => WatcherWrite {
+            set: counts
+                .iter()
+                .map(|(k, n)| {
+                    let (a, t) = row(k);
+                    (a, t, *n as i64)
+                })
+                .collect(),
+            removed: Vec::new(),
+            replace: true,
+        },
+    };
+    match hub
+        .store
+        .policy_watchers_write(&hub.replica, write, WATCHERS_FORGET.as_millis() as i64)
+        .await
+    {
+        Ok(rows) if rows == counts.len() as u64 => {
+            *stored = Some(counts);
+            let mut s = lock(&hub.stored);
+            s.settled(0);
+            if s.recent.back().is_none_or(|(n, _)| *n < number) && s.settled < number {
+                s.recent.push_back((number, Instant::now()));
+                if !s.others.is_empty() {
+                    // Newcomers' shares may be handed out once the others had time to see
+                    // this: a read then.
+                    let weak = Arc::downgrade(hub);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(SHARE_SETTLE).await;
+                        if let Some(h) = weak.upgrade() {
+                            h.recompute.notify_one();
+                        }
+                    });
+                }
+            }
+        }
+        Ok(_) => {
+            // Rows went missing (deleted as stale while this replica could not write):
+            // all of them again, soon.
+            *stored = None;
+            hub.watchers_changed.notify_one();
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "storing the watcher counts failed; will try again");
+            *stored = None;
+        }
     }
 }

@@ -9,7 +9,8 @@
 //!
 //! A new watcher's share of the leases is withheld at first (`share_pending: true`, leases
 //! 0): the next budget read divides the leases among one more watcher and tells the others
-//! their smaller share; the read after that hands this watcher its own.
+//! their smaller share; the read after that hands this watcher its own (with other live
+//! replicas, once they have had time to tell theirs: [`super::SHARE_SETTLE`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
