@@ -494,3 +494,65 @@ async fn budgets_count_priced_events_and_leases_divide_among_watchers() {
     assert!(close(&users["default_lease_usd"], 0.5), "{users}");
     c.stop().await;
 }
+
+/// This collector's stored watcher rows: (app, team, watchers).
+fn stored_watchers(c: &Collector) -> Vec<(String, String, i64)> {
+    let path = c.dir.as_ref().unwrap().path().join("collector.db");
+    let db =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut stmt = db
+        .prepare("SELECT app, team, watchers FROM policy_watchers ORDER BY app, team")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Waits (at most 20 s) until the stored watcher rows are `want`.
+async fn until_stored(c: &Collector, want: &[(&str, &str, i64)]) {
+    let want: Vec<(String, String, i64)> = want
+        .iter()
+        .map(|(a, t, n)| (a.to_string(), t.to_string(), *n))
+        .collect();
+    let start = std::time::Instant::now();
+    loop {
+        let rows = stored_watchers(c);
+        if rows == want {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "stored watchers {rows:?}, want {want:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watcher_counts_are_stored_and_a_watcher_that_leaves_gives_its_share_back() {
+    let mut c = Collector::sqlite().await;
+    let v = verifier(&c).await;
+    let key_a = c.ingest_key("app-a", Some("team-a")).await;
+    let key_c = c.ingest_key("app-c", None).await;
+    assert_eq!(put_policy(&c, &c.admin, POLICY, None).await.0, 201);
+    let lease = |p: &Value| budget(p, "org-day")["scopes"][0]["lease_usd"].as_f64();
+    let mut w1 = Watch::open(&c, &key_a, "").await;
+    let w2 = Watch::open(&c, &key_a, "").await;
+    let w3 = Watch::open(&c, &key_c, "").await;
+    // The organisation's budget: 10 among 3 watchers.
+    w1.until(&v, "budgets", |p| {
+        p["share_pending"] == false && lease(p).is_some_and(|l| (l - 10.0 / 3.0).abs() < 1e-9)
+    })
+    .await;
+    // Stored per (app, team), a team-less app with an empty team.
+    until_stored(&c, &[("app-a", "team-a", 2), ("app-c", "", 1)]).await;
+    // Two leave: the one left gets all of it, and the rows follow.
+    drop((w2, w3));
+    w1.until(&v, "budgets", |p| lease(p) == Some(10.0)).await;
+    until_stored(&c, &[("app-a", "team-a", 1)]).await;
+    assert_eq!(c.admin_get("/v1/budgets").await["budgets"][0]["watchers"], 1);
+    // A graceful stop deletes them.
+    c.stop().await;
+    assert_eq!(stored_watchers(&c), vec![]);
+}

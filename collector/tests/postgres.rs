@@ -1,7 +1,8 @@
 //! The collector on a real PostgreSQL (started by the tests on a loopback port): the same
 //! ingest-and-report scenario as SQLite, and two replicas on one database receiving the same
 //! batches and replays at once — each event stored once, totals exact; central policy stored,
-//! audited and pushed across two replicas.
+//! audited and pushed across two replicas; budget leases divided among the watchers of every
+//! live replica.
 
 mod common;
 
@@ -184,4 +185,97 @@ async fn policy_versions_audit_and_push_across_two_replicas_on_postgres() {
     );
     a.stop().await;
     b.stop().await;
+}
+
+/// The lease of the only scope of budget `name` in a budgets payload, with its spend.
+fn lease_of(p: &Value, name: &str) -> Option<(f64, f64)> {
+    let b = p["budgets"].as_array()?.iter().find(|b| b["name"] == name)?;
+    let scope = &b["scopes"][0];
+    Some((scope["lease_usd"].as_f64()?, scope["spent_usd"].as_f64()?))
+}
+
+/// Whether a budgets payload hands out `limit - spent` (spent > 0) divided among `n`.
+fn lease_is(p: &Value, limit: f64, n: f64) -> bool {
+    p["share_pending"] == false
+        && lease_of(p, "app-day")
+            .is_some_and(|(lease, spent)| spent > 0.0 && (lease - (limit - spent) / n).abs() < 1e-9)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_divide_among_the_watchers_of_every_live_replica_on_postgres() {
+    use common::policy::{Watch, put_policy, verifier};
+    let url = pg::fresh_database("leases").await;
+    let db = DbUrl::parse(&url).unwrap();
+    let (a, b) = tokio::join!(Collector::on(db.clone(), 0), Collector::on(db.clone(), 0));
+    let (mut a, mut b) = (a, b);
+    b.admin = a.admin.clone();
+    let v = verifier(&a).await;
+    let key = a.ingest_key("app-l", Some("team-l")).await;
+    let doc = "apps:\n  app-l:\n    budgets:\n      - { name: app-day, per: app, period: day, limit_usd: 6, mode: hard }\n";
+    assert_eq!(put_policy(&a, &a.admin, doc, None).await.0, 201);
+    let mut e = common::event("app-l", common::now_ms() - 10, 1);
+    e["team"] = "team-l".into();
+    e["cost_usd"] = 1.5.into();
+    assert_eq!(post(&a.url, &key, &[e]).await.0, 200);
+
+    // Two watchers on replica A, one on replica B: every lease is what is left / 3, on both.
+    let mut w1 = Watch::open(&a, &key, "").await;
+    let mut w2 = Watch::open(&a, &key, "").await;
+    let mut w3 = Watch::open(&b, &key, "").await;
+    for w in [&mut w1, &mut w2, &mut w3] {
+        let p = w.until(&v, "budgets", |p| lease_is(p, 6.0, 3.0)).await;
+        assert_eq!(lease_of(&p, "app-day").unwrap(), (1.5, 1.5), "{p}");
+    }
+    for c in [&a, &b] {
+        let all = c.admin_get("/v1/budgets").await;
+        assert_eq!(all["budgets"][0]["watchers"], 3, "{all}");
+    }
+    // The watchers are stored per replica.
+    let (pg_client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let rows = pg_client
+        .query(
+            "SELECT app, team, watchers FROM policy_watchers ORDER BY watchers",
+            &[],
+        )
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("app-l".into(), "team-l".into(), 1),
+            ("app-l".into(), "team-l".into(), 2)
+        ]
+    );
+
+    // Replica A stops (its watchers' streams end): B's watcher gets all that is left.
+    a.stop().await;
+    drop((w1, w2));
+    w3.until(&v, "budgets", |p| lease_is(p, 6.0, 1.0)).await;
+
+    // A replica that dies without a graceful stop (its rows are left behind, no heartbeat):
+    // counted while its rows are fresh, then no more after the staleness window.
+    pg_client
+        .execute(
+            "INSERT INTO policy_watchers (replica, app, team, watchers, seen_ms) \
+             VALUES ('gone', 'app-l', 'team-l', 3, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
+            &[],
+        )
+        .await
+        .unwrap();
+    w3.until(&v, "budgets", |p| lease_is(p, 6.0, 4.0)).await;
+    w3.until(&v, "budgets", |p| lease_is(p, 6.0, 1.0)).await;
+    b.stop().await;
+    let left: i64 = pg_client
+        .query_one(
+            "SELECT count(*) FROM policy_watchers WHERE replica <> 'gone'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "a replica deletes its rows when it stops");
 }
