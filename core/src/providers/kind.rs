@@ -29,13 +29,15 @@ pub enum ProviderKind {
     HuggingFace,
     /// vLLM's OpenAI-compatible server (`base_url` required).
     Vllm,
+    /// Anthropic's Messages API (api.anthropic.com).
+    Anthropic,
     /// The in-process mock provider, for tests and demos: no network.
     Mock,
 }
 
 impl ProviderKind {
     /// Every provider, in documentation order.
-    pub const ALL: [ProviderKind; 13] = [
+    pub const ALL: [ProviderKind; 14] = [
         ProviderKind::OpenAi,
         ProviderKind::Azure,
         ProviderKind::OpenAiCompatible,
@@ -48,6 +50,7 @@ impl ProviderKind {
         ProviderKind::Together,
         ProviderKind::HuggingFace,
         ProviderKind::Vllm,
+        ProviderKind::Anthropic,
         ProviderKind::Mock,
     ];
 
@@ -66,6 +69,7 @@ impl ProviderKind {
             ProviderKind::Together => "together",
             ProviderKind::HuggingFace => "huggingface",
             ProviderKind::Vllm => "vllm",
+            ProviderKind::Anthropic => "anthropic",
             ProviderKind::Mock => "mock",
         }
     }
@@ -91,6 +95,7 @@ impl ProviderKind {
             ProviderKind::Cerebras => Some("https://api.cerebras.ai/v1"),
             ProviderKind::Together => Some("https://api.together.xyz/v1"),
             ProviderKind::HuggingFace => Some("https://router.huggingface.co/v1"),
+            ProviderKind::Anthropic => Some("https://api.anthropic.com"),
             ProviderKind::Azure
             | ProviderKind::OpenAiCompatible
             | ProviderKind::Vllm
@@ -103,6 +108,7 @@ impl ProviderKind {
         match self {
             ProviderKind::Azure => Some("AZURE_OPENAI_ENDPOINT"),
             ProviderKind::OpenAi => Some("OPENAI_BASE_URL"),
+            ProviderKind::Anthropic => Some("ANTHROPIC_BASE_URL"),
             _ => None,
         }
     }
@@ -120,6 +126,7 @@ impl ProviderKind {
             ProviderKind::Cerebras => Some("CEREBRAS_API_KEY"),
             ProviderKind::Together => Some("TOGETHER_API_KEY"),
             ProviderKind::HuggingFace => Some("HF_TOKEN"),
+            ProviderKind::Anthropic => Some("ANTHROPIC_API_KEY"),
             ProviderKind::OpenAiCompatible | ProviderKind::Vllm | ProviderKind::Mock => None,
         }
     }

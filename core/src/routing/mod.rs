@@ -302,9 +302,9 @@ mod tests {
         let e = r.plan("nope/x").err().unwrap();
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(e.message().contains("unknown provider `nope`"), "{e}");
-        let e = r.plan("anthropic/claude-sonnet-4").err().unwrap();
+        let e = r.plan("bedrock/claude-sonnet-4").err().unwrap();
         assert!(!e.message().contains("not `provider/model`"), "{e}");
-        assert!(e.message().contains("`anthropic`"), "{e}");
+        assert!(e.message().contains("`bedrock`"), "{e}");
     }
 
     #[test]

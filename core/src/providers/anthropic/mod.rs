@@ -1,0 +1,333 @@
+//! Anthropic's Messages API (`provider: anthropic`): `POST {base_url}/v1/messages` with
+//! `x-api-key` and `anthropic-version: 2023-06-01`. Request building (`request`), answer
+//! parsing (`response`, `usage`), stream decoding over the SSE framing (`stream`) and error
+//! envelopes (`error_body`) are apart, as for the OpenAI family.
+
+mod error_body;
+mod request;
+mod response;
+mod stream;
+mod usage;
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+
+use super::auth::{Auth, HeaderAuth, NoAuth};
+use super::framing::SseDecoder;
+use super::{CallOptions, FramedStream, Provider, ProviderKind, ProviderStream, ReplayStream};
+use crate::config::DeploymentConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http;
+use crate::redact::Secret;
+use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse};
+
+pub use error_body::{error_from_body, error_from_response};
+pub use request::{DEFAULT_MAX_TOKENS, encode_messages_request};
+pub use response::{REDACTED_THINKING, decode_messages_response, finish_reason};
+pub use stream::MessagesStreamDecoder;
+
+/// The API version sent in `anthropic-version` (a deployment's `headers` may replace it).
+pub const API_VERSION: &str = "2023-06-01";
+
+/// The Messages endpoint of a deployment: `base_url` is the API root
+/// (`https://api.anthropic.com`); a root ending in `/v1` is accepted too.
+pub fn messages_url(d: &DeploymentConfig) -> Result<String> {
+    let base = d
+        .base_url
+        .as_deref()
+        .or_else(|| d.provider.default_base_url())
+        .ok_or_else(|| Error::config(format!("deployment `{}` has no base_url", d.name)))?
+        .trim_end_matches('/');
+    let root = base.strip_suffix("/v1").unwrap_or(base);
+    Ok(format!("{root}/v1/messages"))
+}
+
+/// An Anthropic deployment.
+pub struct AnthropicProvider {
+    model: String,
+    url: String,
+    /// Content type, API version and extra headers, built once.
+    headers: HeaderMap,
+    /// The credential (`x-api-key`), applied to every attempt.
+    auth: Box<dyn Auth>,
+    http: reqwest::Client,
+    /// Every credential the client knows, scrubbed from provider error messages.
+    secrets: Arc<[Secret]>,
+}
+
+impl std::fmt::Debug for AnthropicProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnthropicProvider")
+            .field("model", &self.model)
+            .field("url", &self.url)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_json(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        })
+}
+
+const PROVIDER: &str = "anthropic";
+
+impl AnthropicProvider {
+    /// Builds the adapter for `d`, sharing the `http` connection pool. `known_secrets` are the
+    /// client's other credentials: a provider's error message must not echo any of them.
+    pub fn new(
+        d: &DeploymentConfig,
+        http: reqwest::Client,
+        known_secrets: &[Secret],
+    ) -> Result<AnthropicProvider> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert("anthropic-version", HeaderValue::from_static(API_VERSION));
+        let mut secrets = known_secrets.to_vec();
+        let auth: Box<dyn Auth> = match d.api_key.as_ref().filter(|k| !k.is_empty()) {
+            Some(key) => {
+                secrets.push(key.clone());
+                Box::new(HeaderAuth::header(
+                    HeaderName::from_static("x-api-key"),
+                    key.expose(),
+                    &format!("the API key of deployment `{}`", d.name),
+                )?)
+            }
+            None => Box::new(NoAuth),
+        };
+        for (name, value) in &d.headers {
+            let n = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::config(format!("`{name}` is not a valid HTTP header name")))?;
+            let mut v = HeaderValue::from_str(value.expose()).map_err(|_| {
+                Error::config(format!(
+                    "header `{name}` contains characters not allowed in an HTTP header"
+                ))
+            })?;
+            v.set_sensitive(true);
+            headers.insert(n, v);
+            secrets.push(value.clone());
+        }
+        Ok(AnthropicProvider {
+            model: d.model.clone(),
+            url: messages_url(d)?,
+            headers,
+            auth,
+            http,
+            secrets: secrets.into(),
+        })
+    }
+
+    /// POSTs `body` with this attempt's credentials; a non-2xx answer becomes a classified
+    /// error. With `whole`, the timeout bounds the whole exchange; otherwise only the wait
+    /// for the headers.
+    async fn post(&self, body: Vec<u8>, opts: CallOptions, whole: bool) -> Result<reqwest::Response> {
+        let mut req = self
+            .http
+            .post(&self.url)
+            .headers(self.headers.clone())
+            .body(body)
+            .build()
+            .map_err(|e| Error::internal(format!("cannot build the request: {}", e.without_url())))?;
+        if whole {
+            *req.timeout_mut() = Some(opts.timeout);
+        }
+        self.auth.apply(&mut req).resolve().await?;
+        let within = || {
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no answer within {} ms (the try's timeout)",
+                    opts.timeout.as_millis()
+                ),
+            )
+            .with_provider(PROVIDER)
+        };
+        let sent = if whole {
+            self.http.execute(req).await
+        } else {
+            match tokio::time::timeout(opts.timeout, self.http.execute(req)).await {
+                Ok(r) => r,
+                Err(_) => return Err(within()),
+            }
+        };
+        let response = match sent {
+            Err(e) if e.is_timeout() => return Err(within()),
+            r => r.map_err(|e| http::transport_error(e, PROVIDER))?,
+        };
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(response);
+        }
+        let headers = response.headers().clone();
+        let body = http::read_error_body(response).await;
+        let raw = opts
+            .include_raw
+            .then(|| String::from_utf8_lossy(&body).into_owned());
+        Err(error_from_response(status, &headers, &body)
+            .with_provider(PROVIDER)
+            .with_raw(raw))
+    }
+
+    /// Reads and decodes a 2xx whole answer. A body that breaks off or cannot be understood
+    /// is the provider's fault, and is not retried on this deployment (a 2xx was billed; a
+    /// fallback may still answer).
+    async fn read_answer(
+        &self,
+        response: reqwest::Response,
+        opts: CallOptions,
+        include_raw: bool,
+    ) -> Result<ChatResponse> {
+        let request_id = http::request_id(response.headers());
+        let status = response.status().as_u16();
+        let failed = |e: Error| {
+            let e = e
+                .with_provider(PROVIDER)
+                .with_request_id(request_id.clone())
+                .with_retryable(false);
+            if e.status().is_none() {
+                e.with_status(status)
+            } else {
+                e
+            }
+        };
+        let body = response.bytes().await.map_err(|e| {
+            failed(if e.is_timeout() {
+                Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the answer did not arrive whole within {} ms (the try's timeout)",
+                        opts.timeout.as_millis()
+                    ),
+                )
+            } else {
+                let cause = http::transport_error(e, PROVIDER);
+                Error::new(
+                    ErrorKind::ProviderUnavailable,
+                    format!("the answer broke off before its end: {}", cause.message()),
+                )
+            })
+        })?;
+        let mut r = decode_messages_response(&body, include_raw).map_err(failed)?;
+        r.request_id = request_id;
+        Ok(r)
+    }
+
+    async fn chat_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<ChatResponse> {
+        let body = encode_messages_request(req, &self.model, false)?;
+        let response = self.post(body, opts, true).await?;
+        self.read_answer(response, opts, opts.include_raw).await
+    }
+
+    async fn stream_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<Box<dyn ProviderStream>> {
+        let body = encode_messages_request(req, &self.model, true)?;
+        let response = self.post(body, opts, false).await?;
+        if is_json(&response) {
+            // A whole answer instead of a stream (a proxy that ignores `stream`): played back
+            // as a stream, or its error.
+            let answer = self.read_answer(response, opts, false).await?;
+            return Ok(Box::new(ReplayStream::of_response(&answer, usize::MAX)));
+        }
+        Ok(Box::new(FramedStream::new(
+            response,
+            SseDecoder::new(),
+            MessagesStreamDecoder::new(),
+            opts,
+            PROVIDER,
+            self.secrets.clone(),
+        )))
+    }
+}
+
+impl Provider for AnthropicProvider {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Anthropic
+    }
+
+    fn chat<'a>(&'a self, req: &'a ChatRequest, opts: CallOptions) -> BoxFuture<'a, Result<ChatResponse>> {
+        Box::pin(async move {
+            self.chat_inner(req, opts)
+                .await
+                .map_err(|e| e.scrubbed(&self.secrets))
+        })
+    }
+
+    fn stream<'a>(
+        &'a self,
+        req: &'a ChatRequest,
+        opts: CallOptions,
+    ) -> BoxFuture<'a, Result<Box<dyn ProviderStream>>> {
+        Box::pin(async move {
+            self.stream_inner(req, opts)
+                .await
+                .map_err(|e| e.scrubbed(&self.secrets))
+        })
+    }
+
+    fn embed<'a>(
+        &'a self,
+        _req: &'a EmbedRequest,
+        _opts: CallOptions,
+    ) -> BoxFuture<'a, Result<EmbedResponse>> {
+        Box::pin(std::future::ready(Err(Error::invalid_request(
+            "provider anthropic has no embeddings API",
+        )
+        .with_provider(PROVIDER))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Api, MockConfig};
+
+    fn deployment(base: Option<&str>) -> DeploymentConfig {
+        DeploymentConfig {
+            name: "d".into(),
+            provider: ProviderKind::Anthropic,
+            model: "claude-sonnet-4-5".into(),
+            api_key: Some(Secret::new("sk-ant-k")),
+            base_url: base.map(str::to_owned),
+            api_version: None,
+            azure_deployment: None,
+            api: Api::Chat,
+            timeout_ms: 1000,
+            headers: vec![],
+            organization: None,
+            project: None,
+            mock: MockConfig::default(),
+        }
+    }
+
+    #[test]
+    fn urls_and_headers() {
+        assert_eq!(
+            messages_url(&deployment(None)).unwrap(),
+            "https://api.anthropic.com/v1/messages"
+        );
+        assert_eq!(
+            messages_url(&deployment(Some("http://h/s/1/v1/"))).unwrap(),
+            "http://h/s/1/v1/messages"
+        );
+        let http = crate::http::build_client().unwrap();
+        let p = AnthropicProvider::new(&deployment(None), http, &[]).unwrap();
+        let mut req = reqwest::Request::new(reqwest::Method::POST, "http://x/".parse().unwrap());
+        let crate::pipeline::Step::Ready(Ok(())) = p.auth.apply(&mut req) else {
+            panic!("static keys apply at once");
+        };
+        let v = req.headers().get("x-api-key").unwrap();
+        assert!(v.is_sensitive());
+        assert_eq!(v, "sk-ant-k");
+        assert!(req.headers().get("authorization").is_none());
+        assert_eq!(p.headers.get("anthropic-version").unwrap(), API_VERSION);
+        assert!(!format!("{p:?}").contains("sk-ant-k"));
+    }
+}

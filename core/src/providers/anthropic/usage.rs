@@ -1,0 +1,72 @@
+//! Anthropic usage → [`Usage`]. Anthropic's `input_tokens` counts only the prompt tokens that
+//! were neither read from nor written to the prompt cache; modelplug's `input_tokens` is every
+//! prompt token, with the cached reads and cache writes as parts of it:
+//!
+//! - `input_tokens` = `input_tokens` + `cache_creation_input_tokens` + `cache_read_input_tokens`
+//! - `cached_input_tokens` = `cache_read_input_tokens`
+//! - `cache_write_tokens` = `cache_creation_input_tokens`
+//! - `reasoning_tokens` = 0: thinking tokens are inside `output_tokens`, not reported apart.
+
+use serde::Deserialize;
+
+use crate::types::Usage;
+
+/// Usage as Anthropic reports it (`message.usage`, `message_start`, `message_delta`).
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+pub(crate) struct WireUsage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+}
+
+impl WireUsage {
+    /// The normalised counts. In a stream each report is a cumulative snapshot of what it
+    /// carries (a missing count is 0, which [`Usage::merge`] keeps below earlier reports).
+    pub(crate) fn normalise(&self) -> Usage {
+        let read = self.cache_read_input_tokens.unwrap_or(0);
+        let write = self.cache_creation_input_tokens.unwrap_or(0);
+        let input = self.input_tokens.unwrap_or(0) + read + write;
+        let output = self.output_tokens.unwrap_or(0);
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            cached_input_tokens: read,
+            cache_write_tokens: write,
+            reasoning_tokens: 0,
+            total_tokens: input + output,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_reads_and_writes_are_parts_of_input() {
+        let w: WireUsage = serde_json::from_str(
+            r#"{"input_tokens":3,"cache_creation_input_tokens":418,"cache_read_input_tokens":1111,
+                "cache_creation":{"ephemeral_5m_input_tokens":418,"ephemeral_1h_input_tokens":0},
+                "output_tokens":33,"service_tier":"standard","inference_geo":"not_available"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            w.normalise(),
+            Usage {
+                input_tokens: 1532,
+                output_tokens: 33,
+                cached_input_tokens: 1111,
+                cache_write_tokens: 418,
+                reasoning_tokens: 0,
+                total_tokens: 1565,
+            }
+        );
+        let w: WireUsage = serde_json::from_str(r#"{"output_tokens":9}"#).unwrap();
+        assert_eq!(w.normalise().input_tokens, 0);
+    }
+}
