@@ -14,7 +14,8 @@ pub struct Step {
     /// Replay a recording, e.g. `openai/chat_nonstream_text` (status, headers and body).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<String>,
-    /// Synthesise an OpenAI-shaped answer (JSON or SSE, as the request asked).
+    /// Synthesise an answer (JSON or SSE, as the request asked) in the path's wire format
+    /// (OpenAI's, or Anthropic's for `…/v1/messages`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<Reply>,
     /// Synthesise an answer echoing the last user message.
@@ -86,7 +87,9 @@ pub struct ErrorSpec {
     /// The provider's error code (a string, or a number for OpenRouter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<Value>,
-    /// The envelope: `openai` (default).
+    /// The envelope: `openai`, `anthropic` (`{"type":"error","error":{type,message},"request_id"}`,
+    /// type from the status: 429 `rate_limit_error`, 529 `overloaded_error`, …) or `plain`.
+    /// Default: the family of the request's path (`anthropic` for `…/v1/messages`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub envelope: Option<String>,
 }

@@ -5,8 +5,10 @@
 //! - `GET /_mock/scenarios/{id}/requests` → the requests that scenario received.
 //! - `/s/{id}/…` → the scenario's next step answers.
 //! - `/replay/{provider}/{name}/…` → that recording, every time (no registration).
-//! - `/echo/…` → an OpenAI-shaped echo of the last user message.
-//! - `/fail/{status}/…` → an OpenAI-shaped error with that status, every time.
+//! - `/echo/…` → an echo of the last user message, shaped for the path's API (OpenAI's, or
+//!   Anthropic's for `…/v1/messages`).
+//! - `/fail/{status}/…` → an error with that status, every time, in the envelope of the
+//!   path's provider family (Anthropic's for `…/v1/messages`, else OpenAI's).
 //! - `GET /_mock/health` → `ok`.
 //! - `/_receiver…`, `/r/{id}/v1/events` → usage receivers (see [`crate::receiver`]).
 
@@ -350,7 +352,9 @@ async fn respond(shared: &Shared, step: Step, captured: Arc<Mutex<CapturedReques
             (
                 status,
                 vec![ct("application/json")],
-                synth::error_body(spec, status).to_string().into_bytes(),
+                synth::error_body_at(spec, status, synth::endpoint_of(&path))
+                    .to_string()
+                    .into_bytes(),
             )
         } else if let Some(v) = &step.body {
             (200, vec![ct("application/json")], v.to_string().into_bytes())

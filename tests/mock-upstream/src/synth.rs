@@ -1,5 +1,6 @@
-//! Synthesised OpenAI-shaped answers (Chat Completions JSON and SSE, Responses JSON and SSE,
-//! Embeddings) and provider-shaped error bodies.
+//! Synthesised answers — OpenAI-shaped (Chat Completions JSON and SSE, Responses JSON and
+//! SSE, Embeddings) and Anthropic-shaped (Messages JSON and SSE) — and provider-shaped error
+//! bodies (OpenAI's envelope, Anthropic's).
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -15,11 +16,15 @@ pub enum Endpoint {
     Responses,
     /// `…/embeddings`
     Embeddings,
+    /// `…/v1/messages` (Anthropic)
+    Messages,
 }
 
 /// The endpoint of `path` (Chat Completions when unrecognised).
 pub fn endpoint_of(path: &str) -> Endpoint {
-    if path.ends_with("/embeddings") {
+    if path.ends_with("/v1/messages") {
+        Endpoint::Messages
+    } else if path.ends_with("/embeddings") {
         Endpoint::Embeddings
     } else if path.ends_with("/responses") {
         Endpoint::Responses
@@ -122,7 +127,116 @@ pub fn answer(reply: &Reply, request: &Value, endpoint: Endpoint) -> (&'static s
             responses_json(reply, request).to_string().into_bytes(),
         ),
         (Endpoint::Responses, true) => ("text/event-stream", responses_sse(reply, request)),
+        (Endpoint::Messages, false) => (
+            "application/json",
+            messages_json(reply, request).to_string().into_bytes(),
+        ),
+        (Endpoint::Messages, true) => ("text/event-stream", messages_sse(reply, request)),
     }
+}
+
+/// Anthropic's `stop_reason` for the reply's OpenAI-style finish reason.
+fn stop_reason_of(reply: &Reply) -> &'static str {
+    match finish_of(reply) {
+        "tool_calls" => "tool_use",
+        "length" => "max_tokens",
+        _ => "end_turn",
+    }
+}
+
+/// A tool call's arguments as Anthropic's `input` object.
+fn tool_input(tc: &Value) -> Value {
+    match tc.get("arguments") {
+        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or_else(|_| json!({})),
+        Some(v @ Value::Object(_)) => v.clone(),
+        _ => json!({}),
+    }
+}
+
+fn messages_json(reply: &Reply, request: &Value) -> Value {
+    let (p, c) = usage_of(reply, request);
+    let mut content = Vec::new();
+    if !reply.text.is_empty() {
+        content.push(json!({"type": "text", "text": reply.text}));
+    }
+    for (i, tc) in reply.tool_calls.iter().enumerate() {
+        let id = tc
+            .get("id")
+            .cloned()
+            .unwrap_or_else(|| json!(format!("toolu_mock_{i}")));
+        content.push(
+            json!({"type": "tool_use", "id": id, "name": tc.get("name").cloned().unwrap_or(json!("tool")),
+                            "input": tool_input(tc)}),
+        );
+    }
+    json!({"id": "msg_mock", "type": "message", "role": "assistant", "model": model_of(reply, request),
+           "content": content, "stop_reason": stop_reason_of(reply), "stop_sequence": null,
+           "usage": {"input_tokens": p, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                     "output_tokens": c}})
+}
+
+fn messages_sse(reply: &Reply, request: &Value) -> Vec<u8> {
+    let (p, c) = usage_of(reply, request);
+    let mut out = String::new();
+    let mut event = |name: &str, data: Value| {
+        out.push_str(&format!("event: {name}\ndata: {data}\n\n"));
+    };
+    event(
+        "message_start",
+        json!({"type": "message_start", "message": {"id": "msg_mock", "type": "message", "role": "assistant",
+               "model": model_of(reply, request), "content": [], "stop_reason": null, "stop_sequence": null,
+               "usage": {"input_tokens": p, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                         "output_tokens": 1}}}),
+    );
+    let mut index = 0;
+    if !reply.text.is_empty() {
+        event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}),
+        );
+        event("ping", json!({"type": "ping"}));
+        let chars: Vec<char> = reply.text.chars().collect();
+        for piece in chars.chunks(8) {
+            let text: String = piece.iter().collect();
+            event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}),
+            );
+        }
+        event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": index}),
+        );
+        index += 1;
+    }
+    for (i, tc) in reply.tool_calls.iter().enumerate() {
+        let id = tc
+            .get("id")
+            .cloned()
+            .unwrap_or_else(|| json!(format!("toolu_mock_{i}")));
+        event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": id,
+                   "name": tc.get("name").cloned().unwrap_or(json!("tool")), "input": {}}}),
+        );
+        event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": index,
+                   "delta": {"type": "input_json_delta", "partial_json": tool_input(tc).to_string()}}),
+        );
+        event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": index}),
+        );
+        index += 1;
+    }
+    event(
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason_of(reply), "stop_sequence": null},
+               "usage": {"output_tokens": c}}),
+    );
+    event("message_stop", json!({"type": "message_stop"}));
+    out.into_bytes()
 }
 
 fn chat_json(reply: &Reply, request: &Value) -> Vec<u8> {
@@ -289,6 +403,33 @@ fn embeddings(request: &Value) -> Vec<u8> {
 
 /// A provider-shaped error body.
 pub fn error_body(spec: &ErrorSpec, status: u16) -> Value {
+    error_body_at(spec, status, Endpoint::Chat)
+}
+
+/// A provider-shaped error body for a request to `endpoint`: the spec's `envelope` (`openai`,
+/// `anthropic`, `plain`), or else the envelope of the endpoint's provider family.
+pub fn error_body_at(spec: &ErrorSpec, status: u16, endpoint: Endpoint) -> Value {
+    let envelope = spec.envelope.as_deref().unwrap_or(match endpoint {
+        Endpoint::Messages => "anthropic",
+        _ => "openai",
+    });
+    if envelope == "anthropic" {
+        let kind = spec.kind.clone().unwrap_or_else(|| {
+            match status {
+                401 => "authentication_error",
+                403 => "permission_error",
+                404 => "not_found_error",
+                413 => "request_too_large",
+                429 => "rate_limit_error",
+                529 => "overloaded_error",
+                400..=499 => "invalid_request_error",
+                _ => "api_error",
+            }
+            .to_owned()
+        });
+        return json!({"type": "error", "error": {"type": kind, "message": spec.message},
+                      "request_id": "req_mock_0001"});
+    }
     let kind = spec.kind.clone().unwrap_or_else(|| {
         match status {
             401 => "authentication_error",
@@ -300,9 +441,65 @@ pub fn error_body(spec: &ErrorSpec, status: u16) -> Value {
         }
         .to_owned()
     });
-    match spec.envelope.as_deref().unwrap_or("openai") {
+    match envelope {
         "plain" => json!({"message": spec.message}),
         _ => json!({"error": {"message": spec.message, "type": kind, "param": null,
                                "code": spec.code.clone().unwrap_or(Value::Null)}}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anthropic_envelopes_by_path_or_by_choice() {
+        let spec = ErrorSpec {
+            message: "Overloaded".into(),
+            ..ErrorSpec::default()
+        };
+        let e = error_body_at(&spec, 529, endpoint_of("/v1/messages"));
+        assert_eq!(
+            e,
+            json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
+                   "request_id": "req_mock_0001"})
+        );
+        assert_eq!(
+            error_body_at(&spec, 429, Endpoint::Messages)["error"]["type"],
+            "rate_limit_error"
+        );
+        assert_eq!(
+            error_body_at(&spec, 500, Endpoint::Messages)["error"]["type"],
+            "api_error"
+        );
+        let chosen = ErrorSpec {
+            envelope: Some("anthropic".into()),
+            ..spec.clone()
+        };
+        assert_eq!(error_body(&chosen, 401)["error"]["type"], "authentication_error");
+        assert_eq!(error_body(&spec, 500)["error"]["type"], "server_error");
+    }
+
+    #[test]
+    fn messages_stream_follows_the_grammar() {
+        let reply = Reply {
+            text: "Hello there, world".into(),
+            tool_calls: vec![json!({"name": "f", "arguments": "{\"a\":1}"})],
+            ..Reply::default()
+        };
+        let (ct, body) = answer(
+            &reply,
+            &json!({"model": "claude-x", "stream": true}),
+            Endpoint::Messages,
+        );
+        assert_eq!(ct, "text/event-stream");
+        let text = String::from_utf8(body).unwrap();
+        let events: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("event: ")).collect();
+        assert_eq!(events.first(), Some(&"message_start"));
+        assert_eq!(events.last(), Some(&"message_stop"));
+        assert!(text.contains(r#""stop_reason":"tool_use""#));
+        let (_, body) = answer(&reply, &json!({"model": "claude-x"}), Endpoint::Messages);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["content"][1]["input"], json!({"a": 1}));
     }
 }
