@@ -617,3 +617,69 @@ async fn synthesised_messages_answers_round_trip() {
         assert_eq!((r.usage.input_tokens, r.usage.output_tokens), (12, 7));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_finds_each_recording_by_the_request_the_adapter_sends() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let dir = recordings::default_dir();
+    let base = format!("{}/match/anthropic", upstream.url());
+    let names = recordings::list(&dir, "anthropic");
+    assert_eq!(names.len(), 14);
+    for name in names {
+        let recorded = read_json(&dir.join(format!("{name}.request.json")));
+        let meta = read_json(&dir.join(format!("{name}.response.meta.json")));
+        let body = &recorded["body"];
+        let client = client(anthropic_config(&base, &body["model"]));
+        let req = unified_request(body);
+        let (response, error) = if body["stream"] == json!(true) {
+            let out = common::collect_stream(client.stream(req)).await;
+            (out.get("response").cloned(), out.get("error").cloned())
+        } else {
+            match client.chat(req).await {
+                Ok(r) => (Some(serde_json::to_value(r).unwrap()), None),
+                Err(e) => (None, Some(e.to_value())),
+            }
+        };
+        let want_id = match meta["status"].as_u64().unwrap() {
+            200 if body["stream"] == json!(true) => {
+                let sse = std::fs::read_to_string(dir.join(format!("{name}.response.sse"))).unwrap();
+                sse_events(&sse)[0]["message"]["id"].clone()
+            }
+            200 => read_json(&dir.join(format!("{name}.response.json")))["id"].clone(),
+            status => {
+                let e = error.unwrap_or_else(|| panic!("{name}: expected an error"));
+                assert_eq!(e["status"], json!(status), "{name}: {e}");
+                let err_body = read_json(&dir.join(format!("{name}.response.json")));
+                assert_eq!(e["request_id"], err_body["request_id"], "{name}");
+                continue;
+            }
+        };
+        let r = response.unwrap_or_else(|| panic!("{name}: {error:?}"));
+        assert_eq!(
+            r["id"], want_id,
+            "{name}: the mock replayed the matching recording"
+        );
+    }
+    // A request no recording has: Anthropic's 404 envelope.
+    let client = client(anthropic_config(&base, &json!("claude-none")));
+    let e = client.chat(ChatRequest::new("m", "hi")).await.unwrap_err();
+    assert_eq!(e.kind(), modelplug_core::ErrorKind::NotFound);
+    assert_eq!(e.provider_code(), Some("not_found_error"));
+}
+
+#[test]
+fn direct_anthropic_names_read_the_usual_key() {
+    use modelplug_core::config::DeploymentConfig;
+    use modelplug_core::providers::ProviderKind;
+    assert_eq!(ProviderKind::parse("anthropic"), Some(ProviderKind::Anthropic));
+    let e = DeploymentConfig::direct(ProviderKind::Anthropic, "claude-haiku-4-5", &|_| None).unwrap_err();
+    assert!(e.message().contains("ANTHROPIC_API_KEY"), "{e}");
+    let d = DeploymentConfig::direct(ProviderKind::Anthropic, "claude-haiku-4-5", &|v| {
+        (v == "ANTHROPIC_API_KEY").then(|| "sk-ant-x".to_owned())
+    })
+    .unwrap();
+    assert_eq!(
+        modelplug_core::providers::anthropic::messages_url(&d).unwrap(),
+        "https://api.anthropic.com/v1/messages"
+    );
+}

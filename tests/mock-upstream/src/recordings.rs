@@ -106,3 +106,35 @@ pub fn list(dir: &Path, provider: &str) -> Vec<String> {
     names.sort();
     names
 }
+
+/// The recording under `dir/<provider>/` whose recorded request body equals `body` (after
+/// leaving out fields that only restate a default: `"stream": false` and `"is_error": false`
+/// on tool results), e.g. `anthropic/messages_nonstream_system`. Lets a test in any language
+/// send a request and get the answer recorded for that very request.
+pub fn find_by_request(dir: &Path, provider: &str, body: &Value) -> Option<String> {
+    let want = normalised_request(body);
+    list(dir, provider).into_iter().find(|name| {
+        std::fs::read(with_suffix(&dir.join(name), ".request.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|r| r.get("body").map(normalised_request))
+            .is_some_and(|recorded| recorded == want)
+    })
+}
+
+fn normalised_request(body: &Value) -> Value {
+    match body {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(k, v)| !(matches!(k.as_str(), "stream" | "is_error") && **v == Value::Bool(false)))
+                .map(|(k, v)| (k.clone(), normalised_request(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(normalised_request).collect()),
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && !n.is_u64() && !n.is_i64())
+            .map_or_else(|| Value::Number(n.clone()), |f| Value::from(f as i64)),
+        other => other.clone(),
+    }
+}

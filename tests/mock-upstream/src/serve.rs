@@ -5,6 +5,8 @@
 //! - `GET /_mock/scenarios/{id}/requests` → the requests that scenario received.
 //! - `/s/{id}/…` → the scenario's next step answers.
 //! - `/replay/{provider}/{name}/…` → that recording, every time (no registration).
+//! - `/match/{provider}/…` → the recording of `{provider}` whose recorded request body is the
+//!   request's body (e.g. `POST /match/anthropic/v1/messages`); 404 when none is.
 //! - `/echo/…` → an echo of the last user message, shaped for the path's API (OpenAI's, or
 //!   Anthropic's for `…/v1/messages`).
 //! - `/fail/{status}/…` → an error with that status, every time, in the envelope of the
@@ -193,6 +195,23 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Respo
                     respond(&shared, step, captured).await
                 }
                 None => json_response(404, &json!({"error": {"message": format!("no scenario `{id}`")}})),
+            }
+        }
+        (_, ["match", provider, rest @ ..]) => {
+            let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            match recordings::find_by_request(&shared.recordings, provider, &request) {
+                Some(name) => {
+                    let step = Step {
+                        replay: Some(name),
+                        ..Step::default()
+                    };
+                    respond(&shared, step, capture(&parts, &body, &sub_path(rest))).await
+                }
+                None => json_response(
+                    404,
+                    &json!({"type": "error", "error": {"type": "not_found_error",
+                            "message": format!("no `{provider}` recording has this request body")}}),
+                ),
             }
         }
         (_, segments) => match fixed_step(segments) {
