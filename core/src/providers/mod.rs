@@ -5,6 +5,7 @@
 
 pub mod anthropic;
 pub mod auth;
+mod exchange;
 mod framed_stream;
 pub mod framing;
 mod kind;

@@ -15,11 +15,11 @@ use futures_util::future::BoxFuture;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
 use super::auth::{Auth, HeaderAuth, NoAuth};
+use super::exchange::{Exchange, header_value, is_json};
 use super::framing::SseDecoder;
 use super::{CallOptions, FramedStream, Provider, ProviderKind, ProviderStream, ReplayStream};
 use crate::config::DeploymentConfig;
-use crate::error::{Error, ErrorKind, Result};
-use crate::http;
+use crate::error::{Error, Result};
 use crate::redact::Secret;
 use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse};
 
@@ -67,18 +67,6 @@ impl std::fmt::Debug for AnthropicProvider {
     }
 }
 
-fn is_json(response: &reqwest::Response) -> bool {
-    response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        })
-}
-
 const PROVIDER: &str = "anthropic";
 
 impl AnthropicProvider {
@@ -107,13 +95,7 @@ impl AnthropicProvider {
         for (name, value) in &d.headers {
             let n = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::config(format!("`{name}` is not a valid HTTP header name")))?;
-            let mut v = HeaderValue::from_str(value.expose()).map_err(|_| {
-                Error::config(format!(
-                    "header `{name}` contains characters not allowed in an HTTP header"
-                ))
-            })?;
-            v.set_sensitive(true);
-            headers.insert(n, v);
+            headers.insert(n, header_value(value.expose(), &format!("header `{name}`"))?);
             secrets.push(value.clone());
         }
         Ok(AnthropicProvider {
@@ -126,110 +108,42 @@ impl AnthropicProvider {
         })
     }
 
-    /// POSTs `body` with this attempt's credentials; a non-2xx answer becomes a classified
-    /// error. With `whole`, the timeout bounds the whole exchange; otherwise only the wait
-    /// for the headers.
-    async fn post(&self, body: Vec<u8>, opts: CallOptions, whole: bool) -> Result<reqwest::Response> {
-        let mut req = self
-            .http
-            .post(&self.url)
-            .headers(self.headers.clone())
-            .body(body)
-            .build()
-            .map_err(|e| Error::internal(format!("cannot build the request: {}", e.without_url())))?;
-        if whole {
-            *req.timeout_mut() = Some(opts.timeout);
+    /// This deployment's exchange: its pool, headers, credentials and error envelope.
+    fn exchange(&self) -> Exchange<'_> {
+        Exchange {
+            http: &self.http,
+            headers: &self.headers,
+            auth: self.auth.as_ref(),
+            provider: PROVIDER,
+            classify: error_from_response,
         }
-        self.auth.apply(&mut req).resolve().await?;
-        let within = || {
-            Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "no answer within {} ms (the try's timeout)",
-                    opts.timeout.as_millis()
-                ),
-            )
-            .with_provider(PROVIDER)
-        };
-        let sent = if whole {
-            self.http.execute(req).await
-        } else {
-            match tokio::time::timeout(opts.timeout, self.http.execute(req)).await {
-                Ok(r) => r,
-                Err(_) => return Err(within()),
-            }
-        };
-        let response = match sent {
-            Err(e) if e.is_timeout() => return Err(within()),
-            r => r.map_err(|e| http::transport_error(e, PROVIDER))?,
-        };
-        let status = response.status().as_u16();
-        if (200..300).contains(&status) {
-            return Ok(response);
-        }
-        let headers = response.headers().clone();
-        let body = http::read_error_body(response).await;
-        let raw = opts
-            .include_raw
-            .then(|| String::from_utf8_lossy(&body).into_owned());
-        Err(error_from_response(status, &headers, &body)
-            .with_provider(PROVIDER)
-            .with_raw(raw))
     }
 
-    /// Reads and decodes a 2xx whole answer. A body that breaks off or cannot be understood
-    /// is the provider's fault, and is not retried on this deployment (a 2xx was billed; a
-    /// fallback may still answer).
+    /// Reads and decodes a 2xx whole answer (a body that breaks off or cannot be understood
+    /// is not retried on this deployment: a 2xx was billed; a fallback may still answer).
     async fn read_answer(
         &self,
         response: reqwest::Response,
         opts: CallOptions,
         include_raw: bool,
     ) -> Result<ChatResponse> {
-        let request_id = http::request_id(response.headers());
-        let status = response.status().as_u16();
-        let failed = |e: Error| {
-            let e = e
-                .with_provider(PROVIDER)
-                .with_request_id(request_id.clone())
-                .with_retryable(false);
-            if e.status().is_none() {
-                e.with_status(status)
-            } else {
-                e
-            }
-        };
-        let body = response.bytes().await.map_err(|e| {
-            failed(if e.is_timeout() {
-                Error::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "the answer did not arrive whole within {} ms (the try's timeout)",
-                        opts.timeout.as_millis()
-                    ),
-                )
-            } else {
-                let cause = http::transport_error(e, PROVIDER);
-                Error::new(
-                    ErrorKind::ProviderUnavailable,
-                    format!("the answer broke off before its end: {}", cause.message()),
-                )
-            })
-        })?;
-        let mut r = decode_messages_response(&body, include_raw).map_err(failed)?;
-        r.request_id = request_id;
+        let x = self.exchange();
+        let a = x.read_body(response, opts).await?;
+        let mut r = decode_messages_response(&a.body, include_raw)
+            .map_err(|e| x.failed_2xx(e, a.status, &a.request_id))?;
+        r.request_id = a.request_id;
         Ok(r)
     }
 
     async fn chat_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<ChatResponse> {
         let body = encode_messages_request(req, &self.model, false)?;
-        let response = self.post(body, opts, true).await?;
+        let response = self.exchange().post(&self.url, body, opts, true).await?;
         self.read_answer(response, opts, opts.include_raw).await
     }
 
     async fn stream_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<Box<dyn ProviderStream>> {
         let body = encode_messages_request(req, &self.model, true)?;
-        let response = self.post(body, opts, false).await?;
+        let response = self.exchange().post(&self.url, body, opts, false).await?;
         if is_json(&response) {
             // A whole answer instead of a stream (a proxy that ignores `stream`): played back
             // as a stream, or its error.

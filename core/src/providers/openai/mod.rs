@@ -16,11 +16,11 @@ use futures_util::future::BoxFuture;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
 use super::auth::{Auth, HeaderAuth, NoAuth};
+use super::exchange::{Exchange, header_value, is_json};
 use super::framing::SseDecoder;
 use super::{CallOptions, FramedStream, Provider, ProviderKind, ProviderStream, ReplayStream};
 use crate::config::{Api, DeploymentConfig};
 use crate::error::{Error, Result};
-use crate::http;
 use crate::redact::Secret;
 use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse};
 
@@ -108,28 +108,6 @@ impl std::fmt::Debug for OpenAiProvider {
     }
 }
 
-fn header_value(secret: &str, what: &str) -> Result<HeaderValue> {
-    let mut v = HeaderValue::from_str(secret).map_err(|_| {
-        Error::config(format!(
-            "{what} contains characters not allowed in an HTTP header"
-        ))
-    })?;
-    v.set_sensitive(true);
-    Ok(v)
-}
-
-/// How a 2xx answer's body came: JSON (an answer or an error envelope) or an event stream.
-fn is_json(response: &reqwest::Response) -> bool {
-    response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            let ct = ct.trim_start().to_ascii_lowercase();
-            ct.starts_with("application/json") || ct.starts_with("text/json")
-        })
-}
-
 impl OpenAiProvider {
     /// Builds the adapter for `d`, sharing the `http` connection pool. `known_secrets` are the
     /// client's other credentials: a provider's error message must not echo any of them.
@@ -188,97 +166,15 @@ impl OpenAiProvider {
         })
     }
 
-    /// POSTs `body` to `url` with this attempt's credentials; a non-2xx answer becomes a
-    /// classified error. With `whole`, the timeout bounds the whole exchange (the body is read
-    /// within it too); otherwise only the wait for the headers.
-    async fn post(
-        &self,
-        url: &str,
-        body: Vec<u8>,
-        opts: CallOptions,
-        whole: bool,
-    ) -> Result<reqwest::Response> {
-        let provider = self.kind.name();
-        let mut req = self
-            .http
-            .post(url)
-            .headers(self.headers.clone())
-            .body(body)
-            .build()
-            .map_err(|e| Error::internal(format!("cannot build the request: {}", e.without_url())))?;
-        if whole {
-            *req.timeout_mut() = Some(opts.timeout);
+    /// This deployment's exchange: its pool, headers, credentials and error envelope.
+    fn exchange(&self) -> Exchange<'_> {
+        Exchange {
+            http: &self.http,
+            headers: &self.headers,
+            auth: self.auth.as_ref(),
+            provider: self.kind.name(),
+            classify: error_from_response,
         }
-        self.auth.apply(&mut req).resolve().await?;
-        let within = || {
-            Error::new(
-                crate::ErrorKind::Timeout,
-                format!(
-                    "no answer within {} ms (the try's timeout)",
-                    opts.timeout.as_millis()
-                ),
-            )
-            .with_provider(provider)
-        };
-        let sent = if whole {
-            self.http.execute(req).await
-        } else {
-            match tokio::time::timeout(opts.timeout, self.http.execute(req)).await {
-                Ok(r) => r,
-                Err(_) => return Err(within()),
-            }
-        };
-        let response = match sent {
-            Err(e) if e.is_timeout() => return Err(within()),
-            r => r.map_err(|e| http::transport_error(e, provider))?,
-        };
-        let status = response.status().as_u16();
-        if (200..300).contains(&status) {
-            return Ok(response);
-        }
-        let headers = response.headers().clone();
-        let body = http::read_error_body(response).await;
-        let raw = opts
-            .include_raw
-            .then(|| String::from_utf8_lossy(&body).into_owned());
-        Err(error_from_response(status, &headers, &body)
-            .with_provider(provider)
-            .with_raw(raw))
-    }
-
-    /// Reads a 2xx answer's body. A body that breaks off is the provider's fault
-    /// (PROVIDER_UNAVAILABLE with its status and request id), not a network error.
-    async fn read_body(
-        &self,
-        response: reqwest::Response,
-        opts: CallOptions,
-    ) -> Result<(bytes::Bytes, Option<String>)> {
-        let request_id = http::request_id(response.headers());
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| {
-            let provider = self.kind.name();
-            let e = if e.is_timeout() {
-                Error::new(
-                    crate::ErrorKind::Timeout,
-                    format!(
-                        "the answer did not arrive whole within {} ms (the try's timeout)",
-                        opts.timeout.as_millis()
-                    ),
-                )
-            } else {
-                let cause = http::transport_error(e, provider);
-                Error::new(
-                    crate::ErrorKind::ProviderUnavailable,
-                    format!("the answer broke off before its end: {}", cause.message()),
-                )
-            };
-            // A 2xx was billed: never retried on this deployment (a fallback may still answer).
-            e.with_provider(provider)
-                .with_status(status)
-                .with_request_id(request_id.clone())
-                .with_retryable(false)
-        })?;
-        Ok((body, request_id))
     }
 
     /// Decodes a whole (non-streamed) chat answer.
@@ -293,24 +189,9 @@ impl OpenAiProvider {
             Api::Chat => decode_chat_response(body, include_raw),
             Api::Responses => decode_responses_response(body, include_raw),
         };
-        let mut r = decoded.map_err(|e| self.failed_2xx(e, status, &request_id))?;
+        let mut r = decoded.map_err(|e| self.exchange().failed_2xx(e, status, &request_id))?;
         r.request_id = request_id;
         Ok(r)
-    }
-
-    /// A 2xx answer that is an error (an error envelope, a malformed body): it names the
-    /// provider, status and request id, and is not retried on this deployment — a 2xx was
-    /// billed, and asking again would throw another answer away (a fallback may still answer).
-    fn failed_2xx(&self, e: Error, status: u16, request_id: &Option<String>) -> Error {
-        let e = e
-            .with_provider(self.kind.name())
-            .with_request_id(request_id.clone())
-            .with_retryable(false);
-        if e.status().is_none() {
-            e.with_status(status)
-        } else {
-            e
-        }
     }
 
     async fn chat_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<ChatResponse> {
@@ -324,10 +205,10 @@ impl OpenAiProvider {
                 encode_responses_request(req, &self.model, false)?,
             ),
         };
-        let response = self.post(url, body, opts, true).await?;
-        let status = response.status().as_u16();
-        let (body, request_id) = self.read_body(response, opts).await?;
-        self.decode_chat(&body, status, request_id, opts.include_raw)
+        let x = self.exchange();
+        let response = x.post(url, body, opts, true).await?;
+        let a = x.read_body(response, opts).await?;
+        self.decode_chat(&a.body, a.status, a.request_id, opts.include_raw)
     }
 
     async fn stream_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<Box<dyn ProviderStream>> {
@@ -342,13 +223,13 @@ impl OpenAiProvider {
                 encode_responses_request(req, &self.model, true)?,
             ),
         };
-        let response = self.post(url, body, opts, false).await?;
+        let x = self.exchange();
+        let response = x.post(url, body, opts, false).await?;
         if is_json(&response) {
             // The server answered at once instead of streaming (some ignore `stream: true`):
             // a whole answer (played back as a stream) or an error, never a retry.
-            let status = response.status().as_u16();
-            let (body, request_id) = self.read_body(response, opts).await?;
-            let answer = self.decode_chat(&body, status, request_id, false)?;
+            let a = x.read_body(response, opts).await?;
+            let answer = self.decode_chat(&a.body, a.status, a.request_id, false)?;
             return Ok(Box::new(ReplayStream::of_response(&answer, usize::MAX)));
         }
         let framing = SseDecoder::new();
@@ -374,12 +255,12 @@ impl OpenAiProvider {
 
     async fn embed_inner(&self, req: &EmbedRequest, opts: CallOptions) -> Result<EmbedResponse> {
         let body = encode_embed_request(req, &self.model, self.quirks.embeddings_base64)?;
-        let response = self.post(&self.endpoints.embeddings, body, opts, true).await?;
-        let status = response.status().as_u16();
-        let (body, request_id) = self.read_body(response, opts).await?;
-        let mut r = decode_embed_response(&body, req.input.len())
-            .map_err(|e| self.failed_2xx(e, status, &request_id))?;
-        r.request_id = request_id;
+        let x = self.exchange();
+        let response = x.post(&self.endpoints.embeddings, body, opts, true).await?;
+        let a = x.read_body(response, opts).await?;
+        let mut r = decode_embed_response(&a.body, req.input.len())
+            .map_err(|e| x.failed_2xx(e, a.status, &a.request_id))?;
+        r.request_id = a.request_id;
         Ok(r)
     }
 }
