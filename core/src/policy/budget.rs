@@ -126,6 +126,8 @@ struct Book {
     budgets: Vec<Tracked>,
     /// This client's share comes with the next update.
     share_pending: bool,
+    /// An update has arrived (so an empty `budgets` means none apply).
+    updated_once: bool,
     /// Recent spend (when, cost, scopes), kept for `window`.
     recent: VecDeque<(Instant, f64, Scopes)>,
     as_of_ms: i64,
@@ -210,6 +212,7 @@ impl BudgetBook {
         book.budgets = budgets;
         book.as_of_ms = payload.as_of_ms;
         book.share_pending = payload.share_pending;
+        book.updated_once = true;
         drop(book);
         self.updated.notify_waiters();
     }
@@ -270,10 +273,18 @@ impl BudgetBook {
         Ok(())
     }
 
-    /// Counts a recorded call's cost against every budget it falls in (and remembers it for
-    /// the window, budgets or not: an update that arrives next may not include it yet).
+    /// Counts a recorded call's cost against every budget it falls in, and remembers it for
+    /// the window: an update that arrives next may not include it yet. Nothing is kept (or
+    /// allocated) once the collector has said no budget applies.
     pub(crate) fn record(&self, event: &UsageEvent) {
-        if let Some(cost) = event.cost_usd.filter(|c| *c > 0.0) {
+        let Some(cost) = event.cost_usd.filter(|c| *c > 0.0) else {
+            return;
+        };
+        let none_apply = {
+            let book = self.lock();
+            book.budgets.is_empty() && book.updated_once
+        };
+        if !none_apply {
             self.spent(Scopes::of_event(event), cost);
         }
     }
