@@ -165,8 +165,15 @@ pub struct DeploymentConfig {
     pub headers: Vec<(String, Secret)>,
     /// OpenAI organization header.
     pub organization: Option<String>,
-    /// OpenAI project header.
+    /// OpenAI: the project header. Vertex AI: the Google Cloud project (else
+    /// `GOOGLE_CLOUD_PROJECT`).
     pub project: Option<String>,
+    /// Vertex AI: the region (`us-central1`, `europe-west4`, `global`; else
+    /// `GOOGLE_CLOUD_LOCATION`, else `us-central1`).
+    pub location: Option<String>,
+    /// Vertex AI: a Google credentials file (service account key, or gcloud's user
+    /// credentials); else `GOOGLE_APPLICATION_CREDENTIALS`.
+    pub credentials_file: Option<String>,
     /// Settings of the in-process mock provider.
     pub mock: MockConfig,
 }
@@ -221,8 +228,36 @@ impl DeploymentConfig {
             headers: Vec::new(),
             organization: None,
             project: None,
+            location: None,
+            credentials_file: None,
             mock: MockConfig::default(),
-        })
+        }
+        .with_google_defaults(env))
+    }
+}
+
+impl DeploymentConfig {
+    /// Vertex AI's settings the config left out, from Google's usual variables
+    /// (`GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`, `GOOGLE_APPLICATION_CREDENTIALS`; an
+    /// access token from `GOOGLE_ACCESS_TOKEN` only when no credentials file is given).
+    pub(crate) fn with_google_defaults(mut self, env: EnvLookup<'_>) -> DeploymentConfig {
+        if self.provider != crate::providers::ProviderKind::Vertex {
+            return self;
+        }
+        let var = |name: &str| env(name).filter(|v| !v.is_empty());
+        if self.project.is_none() {
+            self.project = var("GOOGLE_CLOUD_PROJECT");
+        }
+        if self.location.is_none() {
+            self.location = var("GOOGLE_CLOUD_LOCATION");
+        }
+        if self.api_key.is_none() && self.credentials_file.is_none() {
+            self.api_key = var("GOOGLE_ACCESS_TOKEN").map(Secret::new);
+            if self.api_key.is_none() {
+                self.credentials_file = var("GOOGLE_APPLICATION_CREDENTIALS");
+            }
+        }
+        self
     }
 }
 

@@ -72,6 +72,8 @@ const DEPLOYMENT_FIELDS: &[&str] = &[
     "headers",
     "organization",
     "project",
+    "location",
+    "credentials_file",
     "mock",
 ];
 const MOCK_FIELDS: &[&str] = &[
@@ -625,6 +627,8 @@ impl Validator<'_> {
             headers: Vec::new(),
             organization: None,
             project: None,
+            location: None,
+            credentials_file: None,
             mock: MockConfig::default(),
         };
         if let Some(s) = f
@@ -685,6 +689,30 @@ impl Validator<'_> {
         d.project = f
             .get("project")
             .and_then(|n| self.non_empty_string(n, &f.path("project")));
+        for (key, slot) in [
+            ("location", &mut d.location),
+            ("credentials_file", &mut d.credentials_file),
+        ] {
+            if let Some(n) = f.get(key) {
+                if provider == ProviderKind::Vertex {
+                    *slot = self.non_empty_string(n, &f.path(key));
+                } else {
+                    self.issue(
+                        n.pos,
+                        &f.path(key),
+                        format!("`{key}` applies to provider vertex only"),
+                    );
+                }
+            }
+        }
+        let mut d = d.with_google_defaults(self.env);
+        if provider == ProviderKind::Vertex && d.project.is_none() {
+            self.issue(
+                f.node.pos,
+                &f.path("project"),
+                "provider vertex needs a Google Cloud `project` and GOOGLE_CLOUD_PROJECT is not set",
+            );
+        }
         if let Some(n) = f.get("headers") {
             d.headers = self.headers(n, &f.path("headers"));
         }

@@ -88,6 +88,9 @@ pub(crate) async fn call(router: &Router, cx: &mut CallCx) -> Result<Reply> {
                     .as_mut()
                     .expect("begun")
                     .succeeded(&deployment, started, Some(200));
+                if let Reply::Embed(r) = &mut reply {
+                    estimate_uncounted_embedding(r, cx);
+                }
                 cx.usage = *reply.usage();
                 stamp(&mut reply, &deployment, cx);
                 cx.answered_by = Some(deployment);
@@ -178,4 +181,24 @@ pub(crate) fn finish_in_flight(cx: &mut CallCx) -> Option<Arc<Deployment>> {
         run.succeeded(&deployment, started, Some(200));
     }
     Some(deployment)
+}
+
+/// A provider that counts no embedding tokens (the Gemini API's `batchEmbedContents`): the
+/// input is estimated (about four characters a token) and the event says so, rather than
+/// reporting a free call.
+fn estimate_uncounted_embedding(r: &mut crate::types::EmbedResponse, cx: &mut CallCx) {
+    if r.usage.input_tokens > 0 {
+        return;
+    }
+    let tokens: u64 = cx
+        .request
+        .texts()
+        .iter()
+        .map(|t| crate::usage::estimate_tokens(t))
+        .sum();
+    if tokens > 0 {
+        r.usage.input_tokens = tokens;
+        r.usage.total_tokens = tokens;
+        cx.usage_is_estimated = true;
+    }
 }

@@ -32,6 +32,7 @@ pub use context::{CallCx, CallRequest};
 pub use price::Pricing;
 pub use stage::{Flow, Position, Reply, ReplyMut, Stage, Step, StreamFilter};
 
+pub(crate) use assemble::Assembler;
 pub(crate) use build::PipelineSettings;
 pub(crate) use call::Call;
 pub(crate) use stream::CallStream;

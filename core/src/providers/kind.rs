@@ -31,13 +31,17 @@ pub enum ProviderKind {
     Vllm,
     /// Anthropic's Messages API (api.anthropic.com).
     Anthropic,
+    /// Google's Gemini API (generativelanguage.googleapis.com).
+    Gemini,
+    /// Google Cloud's Vertex AI: Gemini models, and Claude (Anthropic's models on Vertex).
+    Vertex,
     /// The in-process mock provider, for tests and demos: no network.
     Mock,
 }
 
 impl ProviderKind {
     /// Every provider, in documentation order.
-    pub const ALL: [ProviderKind; 14] = [
+    pub const ALL: [ProviderKind; 16] = [
         ProviderKind::OpenAi,
         ProviderKind::Azure,
         ProviderKind::OpenAiCompatible,
@@ -51,6 +55,8 @@ impl ProviderKind {
         ProviderKind::HuggingFace,
         ProviderKind::Vllm,
         ProviderKind::Anthropic,
+        ProviderKind::Gemini,
+        ProviderKind::Vertex,
         ProviderKind::Mock,
     ];
 
@@ -70,6 +76,8 @@ impl ProviderKind {
             ProviderKind::HuggingFace => "huggingface",
             ProviderKind::Vllm => "vllm",
             ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Gemini => "gemini",
+            ProviderKind::Vertex => "vertex",
             ProviderKind::Mock => "mock",
         }
     }
@@ -79,6 +87,8 @@ impl ProviderKind {
         match name {
             "azure_openai" => Some(ProviderKind::Azure),
             "openai-compatible" => Some(ProviderKind::OpenAiCompatible),
+            "google" | "google_ai" => Some(ProviderKind::Gemini),
+            "vertex_ai" | "vertexai" => Some(ProviderKind::Vertex),
             _ => ProviderKind::ALL.into_iter().find(|k| k.name() == name),
         }
     }
@@ -96,6 +106,9 @@ impl ProviderKind {
             ProviderKind::Together => Some("https://api.together.xyz/v1"),
             ProviderKind::HuggingFace => Some("https://router.huggingface.co/v1"),
             ProviderKind::Anthropic => Some("https://api.anthropic.com"),
+            ProviderKind::Gemini => Some(super::gemini::GEMINI_API_ROOT),
+            // Vertex's host depends on the location (see `providers::gemini::vertex`).
+            ProviderKind::Vertex => None,
             ProviderKind::Azure
             | ProviderKind::OpenAiCompatible
             | ProviderKind::Vllm
@@ -109,6 +122,7 @@ impl ProviderKind {
             ProviderKind::Azure => Some("AZURE_OPENAI_ENDPOINT"),
             ProviderKind::OpenAi => Some("OPENAI_BASE_URL"),
             ProviderKind::Anthropic => Some("ANTHROPIC_BASE_URL"),
+            ProviderKind::Gemini => Some("GOOGLE_GEMINI_BASE_URL"),
             _ => None,
         }
     }
@@ -127,6 +141,10 @@ impl ProviderKind {
             ProviderKind::Together => Some("TOGETHER_API_KEY"),
             ProviderKind::HuggingFace => Some("HF_TOKEN"),
             ProviderKind::Anthropic => Some("ANTHROPIC_API_KEY"),
+            ProviderKind::Gemini => Some("GEMINI_API_KEY"),
+            // An access token (GOOGLE_ACCESS_TOKEN) or a credentials file: see
+            // `DeploymentConfig::with_google_defaults`.
+            ProviderKind::Vertex => None,
             ProviderKind::OpenAiCompatible | ProviderKind::Vllm | ProviderKind::Mock => None,
         }
     }
@@ -135,13 +153,17 @@ impl ProviderKind {
     pub fn requires_key(self) -> bool {
         !matches!(
             self,
-            ProviderKind::Ollama | ProviderKind::OpenAiCompatible | ProviderKind::Vllm | ProviderKind::Mock
+            ProviderKind::Ollama
+                | ProviderKind::OpenAiCompatible
+                | ProviderKind::Vllm
+                | ProviderKind::Vertex
+                | ProviderKind::Mock
         )
     }
 
     /// Whether the config must give `base_url` (there is no default and no variable).
     pub fn requires_base_url(self) -> bool {
-        self.default_base_url().is_none() && self != ProviderKind::Mock
+        self.default_base_url().is_none() && !matches!(self, ProviderKind::Mock | ProviderKind::Vertex)
     }
 }
 

@@ -8,6 +8,7 @@ pub mod auth;
 mod exchange;
 mod framed_stream;
 pub mod framing;
+pub mod gemini;
 mod kind;
 pub mod mock;
 pub mod openai;
@@ -118,6 +119,12 @@ pub fn build(
             http.clone(),
             known_secrets,
         )?),
+        ProviderKind::Gemini => Arc::new(gemini::GeminiProvider::gemini(
+            deployment,
+            http.clone(),
+            known_secrets,
+        )?),
+        ProviderKind::Vertex => gemini::vertex::build(deployment, http, known_secrets)?,
         ProviderKind::OpenAi
         | ProviderKind::Azure
         | ProviderKind::OpenAiCompatible
@@ -139,7 +146,7 @@ pub fn build(
 
 /// Provider families announced but not built yet: named apart in errors, so that
 /// `bedrock/…` does not read as a typo.
-const NOT_YET_SUPPORTED: [&str; 4] = ["bedrock", "gemini", "vertex", "sagemaker"];
+const NOT_YET_SUPPORTED: [&str; 2] = ["bedrock", "sagemaker"];
 
 /// Why `name` is not a provider: not supported yet, or unknown (with the closest known name).
 /// The config and `provider/model` names give the same message.

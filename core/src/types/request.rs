@@ -451,6 +451,10 @@ pub struct ToolCall {
     pub kind: FunctionType,
     /// Which function, with which arguments.
     pub function: FunctionCall,
+    /// The provider's opaque signature of the reasoning behind this call (Gemini
+    /// `thoughtSignature`); send it back unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 impl ToolCall {
@@ -463,6 +467,7 @@ impl ToolCall {
                 name: name.into(),
                 arguments: arguments.into(),
             },
+            signature: None,
         }
     }
 }

@@ -44,10 +44,15 @@ pub fn messages_url(d: &DeploymentConfig) -> Result<String> {
     Ok(format!("{root}/v1/messages"))
 }
 
-/// An Anthropic deployment.
+/// An Anthropic deployment (on Anthropic's API, or Claude on Vertex AI).
 pub struct AnthropicProvider {
+    kind: ProviderKind,
     model: String,
     url: String,
+    /// Where streams go (the same URL on Anthropic's API; `:streamRawPredict` on Vertex).
+    stream_url: String,
+    /// Claude on Vertex: the body names no model and carries `anthropic_version` instead.
+    on_vertex: bool,
     /// Content type, API version and extra headers, built once.
     headers: HeaderMap,
     /// The credential (`x-api-key`), applied to every attempt.
@@ -66,8 +71,6 @@ impl std::fmt::Debug for AnthropicProvider {
             .finish_non_exhaustive()
     }
 }
-
-const PROVIDER: &str = "anthropic";
 
 impl AnthropicProvider {
     /// Builds the adapter for `d`, sharing the `http` connection pool. `known_secrets` are the
@@ -98,14 +101,59 @@ impl AnthropicProvider {
             headers.insert(n, header_value(value.expose(), &format!("header `{name}`"))?);
             secrets.push(value.clone());
         }
+        let url = messages_url(d)?;
         Ok(AnthropicProvider {
+            kind: ProviderKind::Anthropic,
             model: d.model.clone(),
-            url: messages_url(d)?,
+            stream_url: url.clone(),
+            url,
+            on_vertex: false,
             headers,
             auth,
             http,
             secrets: secrets.into(),
         })
+    }
+
+    /// Claude on Vertex AI: `{model_url}:rawPredict` and `:streamRawPredict` with Google
+    /// credentials; the body is the Messages body without `model` and with
+    /// `anthropic_version: vertex-2023-10-16`.
+    pub(crate) fn on_vertex(
+        d: &DeploymentConfig,
+        model_url: &str,
+        auth: Box<dyn Auth>,
+        http: reqwest::Client,
+        secrets: Vec<Secret>,
+    ) -> Result<AnthropicProvider> {
+        let mut secrets = secrets;
+        let headers = crate::providers::gemini::base_headers(d, &mut secrets)?;
+        Ok(AnthropicProvider {
+            kind: ProviderKind::Vertex,
+            model: d.model.clone(),
+            url: format!("{model_url}:rawPredict"),
+            stream_url: format!("{model_url}:streamRawPredict"),
+            on_vertex: true,
+            headers,
+            auth,
+            http,
+            secrets: secrets.into(),
+        })
+    }
+
+    /// The body of a call: the Messages body, reshaped for Vertex when the deployment is there.
+    fn body(&self, req: &ChatRequest, stream: bool) -> Result<Vec<u8>> {
+        let body = encode_messages_request(req, &self.model, stream)?;
+        if !self.on_vertex {
+            return Ok(body);
+        }
+        let mut v: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body)
+            .map_err(|e| Error::internal(format!("cannot encode the request: {e}")))?;
+        v.remove("model");
+        v.insert(
+            "anthropic_version".into(),
+            crate::providers::gemini::vertex::ANTHROPIC_VERTEX_VERSION.into(),
+        );
+        serde_json::to_vec(&v).map_err(|e| Error::internal(format!("cannot encode the request: {e}")))
     }
 
     /// This deployment's exchange: its pool, headers, credentials and error envelope.
@@ -114,7 +162,7 @@ impl AnthropicProvider {
             http: &self.http,
             headers: &self.headers,
             auth: self.auth.as_ref(),
-            provider: PROVIDER,
+            provider: self.kind.name(),
             classify: error_from_response,
         }
     }
@@ -136,14 +184,14 @@ impl AnthropicProvider {
     }
 
     async fn chat_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<ChatResponse> {
-        let body = encode_messages_request(req, &self.model, false)?;
+        let body = self.body(req, false)?;
         let response = self.exchange().post(&self.url, body, opts, true).await?;
         self.read_answer(response, opts, opts.include_raw).await
     }
 
     async fn stream_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<Box<dyn ProviderStream>> {
-        let body = encode_messages_request(req, &self.model, true)?;
-        let response = self.exchange().post(&self.url, body, opts, false).await?;
+        let body = self.body(req, true)?;
+        let response = self.exchange().post(&self.stream_url, body, opts, false).await?;
         if is_json(&response) {
             // A whole answer instead of a stream (a proxy that ignores `stream`): played back
             // as a stream, or its error.
@@ -155,7 +203,7 @@ impl AnthropicProvider {
             SseDecoder::new(),
             MessagesStreamDecoder::new(),
             opts,
-            PROVIDER,
+            self.kind.name(),
             self.secrets.clone(),
         )))
     }
@@ -163,7 +211,7 @@ impl AnthropicProvider {
 
 impl Provider for AnthropicProvider {
     fn kind(&self) -> ProviderKind {
-        ProviderKind::Anthropic
+        self.kind
     }
 
     fn chat<'a>(&'a self, req: &'a ChatRequest, opts: CallOptions) -> BoxFuture<'a, Result<ChatResponse>> {
@@ -192,9 +240,9 @@ impl Provider for AnthropicProvider {
         _opts: CallOptions,
     ) -> BoxFuture<'a, Result<EmbedResponse>> {
         Box::pin(std::future::ready(Err(Error::invalid_request(
-            "provider anthropic has no embeddings API",
+            "Anthropic's models have no embeddings API",
         )
-        .with_provider(PROVIDER))))
+        .with_provider(self.kind.name()))))
     }
 }
 
@@ -217,6 +265,8 @@ mod tests {
             headers: vec![],
             organization: None,
             project: None,
+            location: None,
+            credentials_file: None,
             mock: MockConfig::default(),
         }
     }

@@ -2,10 +2,12 @@
 //! credential that changes (a refreshed OAuth token) or depends on the request itself (a
 //! SigV4 signature over the body and headers) is right for every try, retries included.
 
+mod google;
 mod header;
 
 use std::fmt;
 
+pub use google::GoogleOAuth;
 pub use header::HeaderAuth;
 
 use crate::pipeline::Step;

@@ -1,10 +1,13 @@
 //! Framings: how a provider's streaming body splits into frames, apart from what the frames
-//! mean (each provider's `EventDecoder`). Server-Sent Events today (OpenAI, Anthropic, Gemini
-//! with `alt=sse`); AWS's binary eventstream and Gemini's JSON-array stream arrive as further
-//! framings behind the same trait.
+//! mean (each provider's `EventDecoder`): Server-Sent Events ([`SseDecoder`]: OpenAI,
+//! Anthropic, Gemini with `alt=sse`) and a streamed JSON array ([`JsonArrayDecoder`]: Gemini
+//! without `alt=sse`); AWS's binary eventstream arrives as a further framing behind the same
+//! trait.
 
+mod json_array;
 mod sse;
 
+pub use json_array::JsonArrayDecoder;
 pub use sse::SseDecoder;
 
 /// One frame, borrowed from the framing until the callback returns: its name (SSE `event:`,

@@ -318,6 +318,8 @@ mod tests {
             headers: vec![],
             organization: None,
             project: None,
+            location: None,
+            credentials_file: None,
             mock: MockConfig::default(),
         }
     }

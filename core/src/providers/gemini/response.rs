@@ -1,0 +1,357 @@
+//! Gemini answers → provider events and unified responses. A `GenerateContentResponse` is the
+//! same object whether it is a whole answer or one chunk of a stream, so both go through one
+//! [`ChunkDecoder`]; a whole answer is its single chunk assembled the way streams are.
+//!
+//! - `parts[].text` → text, or reasoning when the part has `"thought": true`;
+//!   `parts[].functionCall {name, args, id?}` → a tool call (whole: Gemini sends a call in one
+//!   piece). Calls without an `id` (Gemini 2.x) get `call_<responseId>_<n>`.
+//! - `finishReason`: `STOP` → stop (tool_calls when the answer called tools), `MAX_TOKENS` →
+//!   length, a safety stop (`SAFETY`, `PROHIBITED_CONTENT`, `BLOCKLIST`, `SPII`,
+//!   `RECITATION`, `IMAGE_SAFETY`) → a CONTENT_FILTERED error naming the finish reason and the
+//!   blocked category, anything else → other.
+//! - `promptFeedback.blockReason` (a prompt refused before any answer) → CONTENT_FILTERED.
+//! - An `error` object in place of a chunk → the typed Google error.
+
+use std::collections::VecDeque;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error_body::error_from_body;
+use super::usage::WireUsage;
+use crate::error::{Error, ErrorKind, Result};
+use crate::pipeline::Assembler;
+use crate::providers::ProviderEvent;
+use crate::types::{ChatResponse, FinishReason};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WireChunk {
+    #[serde(default)]
+    candidates: Vec<WireCandidate>,
+    #[serde(default)]
+    prompt_feedback: Option<WireFeedback>,
+    #[serde(default)]
+    usage_metadata: Option<WireUsage>,
+    #[serde(default)]
+    model_version: Option<String>,
+    #[serde(default)]
+    response_id: Option<String>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireCandidate {
+    #[serde(default)]
+    content: Option<WireContent>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(default)]
+    safety_ratings: Vec<WireRating>,
+}
+
+#[derive(Deserialize)]
+struct WireContent {
+    #[serde(default)]
+    parts: Vec<WirePart>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePart {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    thought: bool,
+    #[serde(default)]
+    thought_signature: Option<String>,
+    #[serde(default)]
+    function_call: Option<WireCall>,
+}
+
+#[derive(Deserialize)]
+struct WireCall {
+    name: String,
+    #[serde(default)]
+    args: Option<Value>,
+    #[serde(default)]
+    id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireFeedback {
+    #[serde(default)]
+    block_reason: Option<String>,
+    #[serde(default)]
+    safety_ratings: Vec<WireRating>,
+}
+
+#[derive(Deserialize)]
+struct WireRating {
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    probability: Option<String>,
+    #[serde(default)]
+    blocked: bool,
+}
+
+/// Finish reasons that mean a safety or policy filter stopped the answer.
+const FILTERED: [&str; 6] = [
+    "SAFETY",
+    "PROHIBITED_CONTENT",
+    "BLOCKLIST",
+    "SPII",
+    "RECITATION",
+    "IMAGE_SAFETY",
+];
+
+/// Turns `GenerateContentResponse` chunks into provider events; remembers what a stream needs
+/// across chunks (the call count, whether the answer has finished).
+#[derive(Debug, Default)]
+pub(crate) struct ChunkDecoder {
+    meta_sent: bool,
+    calls: u32,
+    response_id: Option<String>,
+    finished: bool,
+}
+
+impl ChunkDecoder {
+    /// Whether a chunk with a `finishReason` has arrived.
+    pub(crate) fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Decodes one chunk's JSON.
+    pub(crate) fn on_json(&mut self, data: &str, out: &mut VecDeque<ProviderEvent>) -> Result<()> {
+        let chunk: WireChunk = serde_json::from_str(data).map_err(|e| malformed("answer", &e))?;
+        self.on_chunk(chunk, out)
+    }
+
+    pub(crate) fn on_chunk(&mut self, chunk: WireChunk, out: &mut VecDeque<ProviderEvent>) -> Result<()> {
+        if let Some(e) = &chunk.error {
+            return Err(error_from_body(&serde_json::json!({ "error": e }), None));
+        }
+        if self.finished && !chunk.candidates.is_empty() {
+            return Err(Error::new(
+                ErrorKind::ProviderUnavailable,
+                "the provider's stream is malformed: an answer chunk after the finish reason",
+            ));
+        }
+        if !self.meta_sent && (chunk.response_id.is_some() || chunk.model_version.is_some()) {
+            self.meta_sent = true;
+            self.response_id.clone_from(&chunk.response_id);
+            out.push_back(ProviderEvent::Meta {
+                id: chunk.response_id,
+                model: chunk.model_version,
+            });
+        }
+        if let Some(u) = chunk.usage_metadata {
+            out.push_back(ProviderEvent::Usage(u.normalise()));
+        }
+        if let Some(reason) = chunk
+            .prompt_feedback
+            .as_ref()
+            .and_then(|f| f.block_reason.as_deref())
+        {
+            let ratings = chunk
+                .prompt_feedback
+                .as_ref()
+                .map_or(&[][..], |f| &f.safety_ratings[..]);
+            return Err(filtered("the provider refused the prompt", reason, ratings));
+        }
+        let Some(candidate) = chunk.candidates.into_iter().find(|c| c.index.unwrap_or(0) == 0) else {
+            return Ok(());
+        };
+        for part in candidate.content.into_iter().flat_map(|c| c.parts) {
+            if let Some(call) = part.function_call {
+                let index = self.calls;
+                self.calls += 1;
+                let id = call.id.unwrap_or_else(|| match &self.response_id {
+                    Some(r) => format!("call_{r}_{index}"),
+                    None => format!("call_{index}"),
+                });
+                let arguments = match call.args {
+                    None | Some(Value::Null) => "{}".to_owned(),
+                    Some(v) => v.to_string(),
+                };
+                out.push_back(ProviderEvent::ToolCall {
+                    index,
+                    id: Some(id),
+                    name: Some(call.name),
+                    arguments,
+                });
+                let _ = part.thought_signature;
+            } else if let Some(text) = part.text.filter(|t| !t.is_empty()) {
+                out.push_back(if part.thought {
+                    ProviderEvent::Reasoning(text)
+                } else {
+                    ProviderEvent::Text(text)
+                });
+            }
+        }
+        if let Some(reason) = candidate.finish_reason {
+            if FILTERED.contains(&reason.as_str()) {
+                return Err(filtered(
+                    "the provider's safety filter stopped the answer",
+                    &reason,
+                    &candidate.safety_ratings,
+                ));
+            }
+            self.finished = true;
+            out.push_back(ProviderEvent::Finish(match reason.as_str() {
+                "STOP" if self.calls > 0 => FinishReason::ToolCalls,
+                "STOP" => FinishReason::Stop,
+                "MAX_TOKENS" => FinishReason::Length,
+                _ => FinishReason::Other,
+            }));
+        }
+        Ok(())
+    }
+}
+
+/// The CONTENT_FILTERED error for a blocked prompt or answer, naming the reason and the
+/// category that was blocked (or rated most likely harmful).
+fn filtered(what: &str, reason: &str, ratings: &[WireRating]) -> Error {
+    let rank = |p: Option<&str>| match p {
+        Some("HIGH") => 3,
+        Some("MEDIUM") => 2,
+        Some("LOW") => 1,
+        _ => 0,
+    };
+    let category = ratings
+        .iter()
+        .filter(|r| r.blocked)
+        .chain(ratings.iter().filter(|r| rank(r.probability.as_deref()) >= 2))
+        .max_by_key(|r| (r.blocked, rank(r.probability.as_deref())))
+        .and_then(|r| r.category.as_deref());
+    let message = match category {
+        Some(c) => format!("{what} ({reason}, category {c})"),
+        None => format!("{what} ({reason})"),
+    };
+    Error::new(ErrorKind::ContentFiltered, message).with_provider_code(Some(reason.to_owned()))
+}
+
+/// A body that cannot be understood: the provider is misbehaving, so the call may go elsewhere.
+pub(crate) fn malformed(what: &str, e: &serde_json::Error) -> Error {
+    Error::new(
+        ErrorKind::ProviderUnavailable,
+        format!(
+            "the provider's {what} is malformed: {}",
+            crate::redact::scrub_serde_message(&e.to_string())
+        ),
+    )
+}
+
+/// Decodes a whole `generateContent` answer (text, reasoning, tool calls, finish reason,
+/// usage, model, raw); the router fills in the rest.
+pub fn decode_generate_response(body: &[u8], include_raw: bool) -> Result<ChatResponse> {
+    let text = std::str::from_utf8(body).map_err(|_| {
+        Error::new(
+            ErrorKind::ProviderUnavailable,
+            "the provider's answer is not UTF-8",
+        )
+    })?;
+    let chunk: WireChunk = serde_json::from_str(text).map_err(|e| malformed("answer", &e))?;
+    let answered = !chunk.candidates.is_empty();
+    let mut decoder = ChunkDecoder::default();
+    let mut events = VecDeque::new();
+    decoder.on_chunk(chunk, &mut events)?;
+    if !answered {
+        return Err(Error::new(
+            ErrorKind::ProviderUnavailable,
+            "the provider's answer has no candidates",
+        ));
+    }
+    let mut assembler = Assembler::default();
+    for ev in events {
+        assembler.apply(ev);
+    }
+    let mut r = assembler.finish();
+    if include_raw {
+        r.raw = serde_json::from_str(text).ok();
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_thoughts_calls_and_finish() {
+        let r = decode_generate_response(
+            br#"{"candidates":[{"content":{"role":"model","parts":[
+                {"text":"thinking...","thought":true},
+                {"text":"Calling."},
+                {"functionCall":{"name":"f","args":{"a":1}}},
+                {"functionCall":{"name":"g","id":"given"}}]},"finishReason":"STOP"}],
+              "usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":7,"thoughtsTokenCount":3,"totalTokenCount":15},
+              "modelVersion":"gemini-2.5-flash","responseId":"R1"}"#,
+            true,
+        )
+        .unwrap();
+        assert_eq!(r.message.reasoning.as_deref(), Some("thinking..."));
+        assert_eq!(r.message.content.as_deref(), Some("Calling."));
+        let calls: Vec<(&str, &str, &str)> = r
+            .message
+            .tool_calls
+            .iter()
+            .map(|c| {
+                (
+                    c.id.as_str(),
+                    c.function.name.as_str(),
+                    c.function.arguments.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(calls, [("call_R1_0", "f", r#"{"a":1}"#), ("given", "g", "{}")]);
+        assert_eq!(r.finish_reason, FinishReason::ToolCalls);
+        assert_eq!(r.usage.output_tokens, 10);
+        assert_eq!(r.usage.reasoning_tokens, 3);
+        assert_eq!(r.id.as_deref(), Some("R1"));
+        assert_eq!(r.model, "gemini-2.5-flash");
+        assert!(r.raw.is_some());
+    }
+
+    #[test]
+    fn safety_blocks_are_content_filtered_with_the_category() {
+        let e = decode_generate_response(
+            br#"{"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[
+                {"category":"HARM_CATEGORY_HARASSMENT","probability":"NEGLIGIBLE"},
+                {"category":"HARM_CATEGORY_DANGEROUS_CONTENT","probability":"HIGH","blocked":true}]}}"#,
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ContentFiltered);
+        assert!(e.message().contains("HARM_CATEGORY_DANGEROUS_CONTENT"), "{e}");
+        assert_eq!(e.provider_code(), Some("SAFETY"));
+        let e = decode_generate_response(
+            br#"{"candidates":[{"finishReason":"SAFETY","safetyRatings":[
+                {"category":"HARM_CATEGORY_HATE_SPEECH","probability":"MEDIUM"}]}]}"#,
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ContentFiltered);
+        assert!(e.message().contains("HARM_CATEGORY_HATE_SPEECH"), "{e}");
+        let r = decode_generate_response(
+            br#"{"candidates":[{"content":{"parts":[{"text":"cut"}]},"finishReason":"MAX_TOKENS"}]}"#,
+            false,
+        )
+        .unwrap();
+        assert_eq!(r.finish_reason, FinishReason::Length);
+    }
+
+    #[test]
+    fn malformed_and_empty_answers_are_typed_errors() {
+        for body in [&b"{"[..], b"[]", b"{\"candidates\":5}", b"{}", b"\xff"] {
+            let e = decode_generate_response(body, false).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::ProviderUnavailable, "{body:?}");
+        }
+    }
+}
