@@ -160,8 +160,9 @@ impl Usage {
     ///
     /// The merge rule: every report is read as a **cumulative snapshot** (counts so far), and
     /// each count keeps the largest value seen. That is right for every shape providers send:
-    /// one report at the end (OpenAI, Bedrock's `metadata`); the same growing counts on every
-    /// chunk (Gemini); and counts spread over several events, where a later one leaves a count
+    /// one report at the end (OpenAI, Bedrock's `metadata`, Gemini's finishing chunk — the
+    /// adapter holds back the provisional counts of earlier chunks); the same growing counts
+    /// on every chunk; and counts spread over several events, where a later one leaves a count
     /// out or at zero (Anthropic: input in `message_start`, output in `message_delta`). Counts
     /// never shrink, so a report can never lower what a call is billed. `total_tokens` is then
     /// at least input plus output.

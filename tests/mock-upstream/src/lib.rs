@@ -11,6 +11,7 @@ pub mod recordings;
 pub mod scenario;
 pub mod serve;
 pub mod synth;
+pub mod synth_google;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -88,8 +88,12 @@ pub struct ErrorSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<Value>,
     /// The envelope: `openai`, `anthropic` (`{"type":"error","error":{type,message},"request_id"}`,
-    /// type from the status: 429 `rate_limit_error`, 529 `overloaded_error`, …) or `plain`.
-    /// Default: the family of the request's path (`anthropic` for `…/v1/messages`).
+    /// type from the status: 429 `rate_limit_error`, 529 `overloaded_error`, …), `google`
+    /// (`{"error":{code,message,status}}`, status from the HTTP status: 429
+    /// `RESOURCE_EXHAUSTED`, 503 `UNAVAILABLE`, …; `type` replaces the status name and a
+    /// string `code` such as `"17s"` adds a `RetryInfo` detail) or `plain`.
+    /// Default: the family of the request's path (`anthropic` for `…/v1/messages` and Claude
+    /// on Vertex, `google` for `…:generateContent` and Google's other methods).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub envelope: Option<String>,
 }

@@ -7,10 +7,11 @@
 //! - `/replay/{provider}/{name}/…` → that recording, every time (no registration).
 //! - `/match/{provider}/…` → the recording of `{provider}` whose recorded request body is the
 //!   request's body (e.g. `POST /match/anthropic/v1/messages`); 404 when none is.
-//! - `/echo/…` → an echo of the last user message, shaped for the path's API (OpenAI's, or
-//!   Anthropic's for `…/v1/messages`).
+//! - `/echo/…` → an echo of the last user message, shaped for the path's API (OpenAI's,
+//!   Anthropic's for `…/v1/messages` and `…:rawPredict`, Gemini's for `…:generateContent`
+//!   and `…:streamGenerateContent` — SSE with `alt=sse`, else a JSON array).
 //! - `/fail/{status}/…` → an error with that status, every time, in the envelope of the
-//!   path's provider family (Anthropic's for `…/v1/messages`, else OpenAI's).
+//!   path's provider family (Anthropic's, Google's, else OpenAI's).
 //! - `GET /_mock/health` → `ok`.
 //! - `/_receiver…`, `/r/{id}/v1/events` → usage receivers (see [`crate::receiver`]).
 
@@ -356,9 +357,9 @@ fn capture(parts: &hyper::http::request::Parts, body: &[u8], path: &str) -> Arc<
 }
 
 async fn respond(shared: &Shared, step: Step, captured: Arc<Mutex<CapturedRequest>>) -> Response<Body> {
-    let (request, path) = {
+    let (request, path, query) = {
         let c = captured.lock().unwrap_or_else(|e| e.into_inner());
-        (c.body.clone(), c.path.clone())
+        (c.body.clone(), c.path.clone(), c.query.clone())
     };
     let (mut status, mut headers, mut body): (u16, Vec<(String, String)>, Vec<u8>) =
         if let Some(name) = &step.replay {
@@ -371,7 +372,7 @@ async fn respond(shared: &Shared, step: Step, captured: Arc<Mutex<CapturedReques
             (
                 status,
                 vec![ct("application/json")],
-                synth::error_body_at(spec, status, synth::endpoint_of(&path))
+                synth::error_body_at(spec, status, synth::endpoint_at(&path, query.as_deref()))
                     .to_string()
                     .into_bytes(),
             )
@@ -387,7 +388,8 @@ async fn respond(shared: &Shared, step: Step, captured: Arc<Mutex<CapturedReques
                     ..Default::default()
                 },
             };
-            let (content_type, body) = synth::answer(&reply, &request, synth::endpoint_of(&path));
+            let (content_type, body) =
+                synth::answer(&reply, &request, synth::endpoint_at(&path, query.as_deref()));
             (200, vec![ct(content_type)], body)
         };
     if let Some(s) = step.status {

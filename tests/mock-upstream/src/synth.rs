@@ -1,6 +1,7 @@
 //! Synthesised answers — OpenAI-shaped (Chat Completions JSON and SSE, Responses JSON and
-//! SSE, Embeddings) and Anthropic-shaped (Messages JSON and SSE) — and provider-shaped error
-//! bodies (OpenAI's envelope, Anthropic's).
+//! SSE, Embeddings), Anthropic-shaped (Messages JSON and SSE; also Claude on Vertex's
+//! `rawPredict`/`streamRawPredict`) and Google-shaped ([`crate::synth_google`]) — and
+//! provider-shaped error bodies (OpenAI's envelope, Anthropic's, Google's).
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -16,8 +17,46 @@ pub enum Endpoint {
     Responses,
     /// `…/embeddings`
     Embeddings,
-    /// `…/v1/messages` (Anthropic)
+    /// `…/v1/messages` (Anthropic), `…:rawPredict` / `…:streamRawPredict` (Claude on Vertex)
     Messages,
+    /// `…/models/{model}:generateContent` (Gemini API, Vertex AI)
+    Generate,
+    /// `…:streamGenerateContent`: SSE with `alt=sse`, else one streamed JSON array
+    StreamGenerate {
+        /// Whether the query asked for `alt=sse`.
+        sse: bool,
+    },
+    /// `…:batchEmbedContents` (Gemini API)
+    BatchEmbed,
+    /// `…:predict` (Vertex AI embeddings)
+    Predict,
+}
+
+impl Endpoint {
+    /// Whether the endpoint is Google's (its errors use Google's envelope).
+    pub fn is_google(self) -> bool {
+        matches!(
+            self,
+            Endpoint::Generate | Endpoint::StreamGenerate { .. } | Endpoint::BatchEmbed | Endpoint::Predict
+        )
+    }
+}
+
+/// The endpoint of `path` with its `query` (Chat Completions when unrecognised).
+pub fn endpoint_at(path: &str, query: Option<&str>) -> Endpoint {
+    let method = path.rsplit_once(':').map(|(_, m)| m);
+    match method {
+        Some("generateContent") => return Endpoint::Generate,
+        Some("streamGenerateContent") => {
+            let sse = query.is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
+            return Endpoint::StreamGenerate { sse };
+        }
+        Some("batchEmbedContents") => return Endpoint::BatchEmbed,
+        Some("predict") => return Endpoint::Predict,
+        Some("rawPredict" | "streamRawPredict") => return Endpoint::Messages,
+        _ => {}
+    }
+    endpoint_of(path)
 }
 
 /// The endpoint of `path` (Chat Completions when unrecognised).
@@ -35,6 +74,9 @@ pub fn endpoint_of(path: &str) -> Endpoint {
 
 /// The text of the last user message of a chat or responses request.
 pub fn last_user_text(request: &Value) -> String {
+    if let Some(t) = crate::synth_google::last_user_text(request) {
+        return t;
+    }
     let messages = request.get("messages").or_else(|| request.get("input"));
     let Some(Value::Array(items)) = messages else {
         return request
@@ -60,7 +102,7 @@ pub fn last_user_text(request: &Value) -> String {
     }
 }
 
-fn estimate_tokens(text: &str) -> u64 {
+pub(crate) fn estimate_tokens(text: &str) -> u64 {
     (text.chars().count() as u64).div_ceil(4)
 }
 
@@ -89,7 +131,7 @@ fn model_of(reply: &Reply, request: &Value) -> String {
         .unwrap_or_else(|| "mock-model".to_owned())
 }
 
-fn finish_of(reply: &Reply) -> &str {
+pub(crate) fn finish_of(reply: &Reply) -> &str {
     reply
         .finish_reason
         .as_deref()
@@ -117,8 +159,23 @@ fn tool_call_json(tc: &Value, i: usize) -> Value {
 
 /// The answer body for `reply` to `request` at `endpoint`: `(content type, bytes)`.
 pub fn answer(reply: &Reply, request: &Value, endpoint: Endpoint) -> (&'static str, Vec<u8>) {
+    use crate::synth_google as google;
     let stream = request.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let model = || model_of(reply, request);
     match (endpoint, stream) {
+        (Endpoint::Generate, _) => (
+            "application/json",
+            google::generate_json(reply, request, &model()),
+        ),
+        (Endpoint::StreamGenerate { sse: true }, _) => {
+            ("text/event-stream", google::stream_sse(reply, request, &model()))
+        }
+        (Endpoint::StreamGenerate { sse: false }, _) => (
+            "application/json",
+            google::stream_json_array(reply, request, &model()),
+        ),
+        (Endpoint::BatchEmbed, _) => ("application/json", google::batch_embed(request)),
+        (Endpoint::Predict, _) => ("application/json", google::predict_embed(request)),
         (Endpoint::Embeddings, _) => ("application/json", embeddings(request)),
         (Endpoint::Chat, false) => ("application/json", chat_json(reply, request)),
         (Endpoint::Chat, true) => ("text/event-stream", chat_sse(reply, request)),
@@ -145,7 +202,7 @@ fn stop_reason_of(reply: &Reply) -> &'static str {
 }
 
 /// A tool call's arguments as Anthropic's `input` object.
-fn tool_input(tc: &Value) -> Value {
+pub(crate) fn tool_input(tc: &Value) -> Value {
     match tc.get("arguments") {
         Some(Value::String(s)) => serde_json::from_str(s).unwrap_or_else(|_| json!({})),
         Some(v @ Value::Object(_)) => v.clone(),
@@ -411,8 +468,12 @@ pub fn error_body(spec: &ErrorSpec, status: u16) -> Value {
 pub fn error_body_at(spec: &ErrorSpec, status: u16, endpoint: Endpoint) -> Value {
     let envelope = spec.envelope.as_deref().unwrap_or(match endpoint {
         Endpoint::Messages => "anthropic",
+        e if e.is_google() => "google",
         _ => "openai",
     });
+    if envelope == "google" {
+        return crate::synth_google::error_body(spec, status);
+    }
     if envelope == "anthropic" {
         let kind = spec.kind.clone().unwrap_or_else(|| {
             match status {

@@ -5,8 +5,9 @@
 //!   parts (`{name, args, id}`; the call's `signature` is sent back as the part's
 //!   `thoughtSignature`); `tool` messages → `functionResponse` parts in a `user` turn, named
 //!   after the call they answer (a JSON-object result is sent as the `response`, any other
-//!   text as `{"output": text}`, Google's documented key). Neighbouring turns of one role are
-//!   merged (the results of parallel calls go back together).
+//!   text as `{"output": text}`, Google's documented key; images in a tool result go in the
+//!   response's `parts`). Neighbouring turns of one role are merged (the results of parallel
+//!   calls go back together).
 //! - images: base64 and `data:` URLs → `inlineData`; other URLs → `fileData` (the media type
 //!   guessed from the file extension, else `image/jpeg`).
 //! - `tools` → one `functionDeclarations` tool, the schema as `parametersJsonSchema` (full JSON
@@ -213,12 +214,20 @@ fn contents(input: &[Message], gemini3: bool) -> Result<(Option<Vec<Value>>, Vec
                 let text = m.content.joined_text();
                 let response = match serde_json::from_str::<Value>(&text) {
                     Ok(v @ Value::Object(_)) => v,
+                    _ if text.is_empty() => json!({}),
                     _ => json!({ "output": text }),
                 };
-                (
-                    "user",
-                    vec![json!({"functionResponse": {"id": id, "name": name, "response": response}})],
-                )
+                let mut r = json!({"id": id, "name": name, "response": response});
+                // Images a tool returned travel inside the response (Gemini 3's multimodal
+                // function responses).
+                let images: Vec<Value> = parts_of(&m.content, i)?
+                    .into_iter()
+                    .filter(|p| p.get("text").is_none())
+                    .collect();
+                if !images.is_empty() {
+                    r["parts"] = Value::Array(images);
+                }
+                ("user", vec![json!({ "functionResponse": r })])
             }
         };
         if parts.is_empty() {

@@ -11,6 +11,8 @@
 //!   blocked category, anything else → other.
 //! - `promptFeedback.blockReason` (a prompt refused before any answer) → CONTENT_FILTERED.
 //! - An `error` object in place of a chunk → the typed Google error.
+//! - `usageMetadata` comes with every chunk, provisional until the finishing chunk: the counts
+//!   of the chunk that gives the finish reason are the ones reported.
 
 use std::collections::VecDeque;
 
@@ -116,6 +118,8 @@ const FILTERED: [&str; 6] = [
 #[derive(Debug, Default)]
 pub(crate) struct ChunkDecoder {
     meta_sent: bool,
+    /// The counts of the latest chunk, reported with the finish reason.
+    usage: Option<crate::types::Usage>,
     calls: u32,
     response_id: Option<String>,
     finished: bool,
@@ -152,7 +156,10 @@ impl ChunkDecoder {
             });
         }
         if let Some(u) = chunk.usage_metadata {
-            out.push_back(ProviderEvent::Usage(u.normalise()));
+            // Every chunk repeats the counts so far, but only the finishing chunk's are final:
+            // Gemini revises them (a prompt counted 15 in early chunks is 13 in the last one in
+            // `stream_sse_text`), so they are reported once, with the finish reason.
+            self.usage = Some(u.normalise());
         }
         if let Some(reason) = chunk
             .prompt_feedback
@@ -204,6 +211,9 @@ impl ChunkDecoder {
                 ));
             }
             self.finished = true;
+            if let Some(u) = self.usage.take() {
+                out.push_back(ProviderEvent::Usage(u));
+            }
             out.push_back(ProviderEvent::Finish(match reason.as_str() {
                 "STOP" if self.calls > 0 => FinishReason::ToolCalls,
                 "STOP" => FinishReason::Stop,
