@@ -490,3 +490,364 @@ async fn every_gemini_and_vertex_recording_replays() {
     );
     assert_eq!(checked, 13);
 }
+
+/// A text reply from the mock, in the shape of whatever path it is asked on.
+fn reply(text: &str) -> Step {
+    Step {
+        reply: Some(mock_upstream::Reply {
+            text: text.into(),
+            ..mock_upstream::Reply::default()
+        }),
+        ..Step::default()
+    }
+}
+
+fn google_error(status: u16, message: &str, retry_delay: Option<&str>) -> Step {
+    Step {
+        status: Some(status),
+        error: Some(mock_upstream::ErrorSpec {
+            message: message.into(),
+            code: retry_delay.map(|d| json!(d)),
+            ..mock_upstream::ErrorSpec::default()
+        }),
+        ..Step::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_fault_envelopes_are_typed() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let (_, base) = upstream.scenario(vec![google_error(
+        429,
+        "Resource has been exhausted (e.g. check quota).",
+        Some("2s"),
+    )]);
+    let config = json!({"models": [{"name": "m", "retry": {"attempts": 0},
+        "deployments": [deployment("gemini", &base, "gemini-2.5-flash")]}]});
+    let e = client(config)
+        .chat(ChatRequest::new("m", "hi"))
+        .await
+        .unwrap_err()
+        .to_value();
+    assert_eq!(e["code"], json!("RATE_LIMITED"), "{e}");
+    assert_eq!(e["provider_code"], json!("RESOURCE_EXHAUSTED"));
+    assert_eq!(e["retry_after_ms"], json!(2000.0), "RetryInfo's retryDelay: {e}");
+    assert_eq!(e["provider"], json!("gemini"));
+    assert!(!e.to_string().contains(KEY));
+
+    // The fixed `/fail/{status}/…` route answers Google's envelope on Google's paths; a 503 is
+    // retried on the same deployment first.
+    let base = format!("{}/fail/503", upstream.url());
+    let config = json!({"models": [{"name": "m", "retry": {"attempts": 1, "backoff_ms": 1, "max_backoff_ms": 2},
+        "deployments": [deployment("vertex", &base, "gemini-2.5-flash")]}]});
+    let e = client(config)
+        .chat(ChatRequest::new("m", "hi"))
+        .await
+        .unwrap_err()
+        .to_value();
+    assert_eq!(e["code"], json!("PROVIDER_UNAVAILABLE"), "{e}");
+    assert_eq!(e["provider_code"], json!("UNAVAILABLE"), "{e}");
+    let attempts = e["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{e}");
+    assert!(attempts.iter().all(|a| a["status"] == json!(503)), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overloaded_anthropic_falls_back_to_gemini_and_back() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let (a_id, a_base) = upstream.scenario(vec![Step {
+        status: Some(529),
+        error: Some(mock_upstream::ErrorSpec {
+            message: "Overloaded".into(),
+            ..mock_upstream::ErrorSpec::default()
+        }),
+        ..Step::default()
+    }]);
+    let (g_id, g_base) = upstream.scenario(vec![reply("Paris is the capital of France.")]);
+    let config = json!({"models": [{"name": "m", "retry": {"attempts": 0},
+        "deployments": [
+            {"name": "claude", "provider": "anthropic", "model": "claude-sonnet-4-5", "api_key": "sk-ant-k-0003", "base_url": a_base},
+            {"name": "gemini", "provider": "gemini", "model": "gemini-2.5-flash", "api_key": KEY, "base_url": g_base}]}]});
+    let client = client(config);
+    for streamed in [false, true] {
+        let req = ChatRequest::new("m", "What is the capital of France?");
+        let r: modelplug_core::ChatResponse = if streamed {
+            let out = common::collect_stream(client.stream(req)).await;
+            assert_eq!(out["text"], json!("Paris is the capital of France."), "{out}");
+            serde_json::from_value(out["response"].clone()).unwrap()
+        } else {
+            client.chat(req).await.unwrap()
+        };
+        assert_eq!(r.text(), "Paris is the capital of France.");
+        assert_eq!(r.provider, "gemini");
+        let outcomes: Vec<(String, String)> = r
+            .attempts
+            .iter()
+            .map(|a| (a.deployment.to_string(), a.outcome().to_owned()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("claude".into(), "PROVIDER_UNAVAILABLE".into()),
+                ("gemini".into(), "ok".into())
+            ]
+        );
+        assert!(r.cost_usd.is_some_and(|c| c > 0.0));
+    }
+    assert_eq!(upstream.requests(&a_id).len(), 2);
+    let sent = upstream.requests(&g_id);
+    assert_eq!(sent[0].path, "/v1beta/models/gemini-2.5-flash:generateContent");
+    assert_eq!(
+        sent[1].path,
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+    );
+    assert_eq!(sent[1].query.as_deref(), Some("alt=sse"));
+
+    // Gemini rate-limited (its quota gone for the day) → Claude answers.
+    let (_, g_base) = upstream.scenario(vec![google_error(429, "Quota exceeded", Some("3600s"))]);
+    let (_, a_base) = upstream.scenario(vec![reply("Claude here.")]);
+    let config = json!({"models": [{"name": "m", "retry": {"attempts": 2, "backoff_ms": 1, "max_retry_after_ms": 1000},
+        "deployments": [
+            {"name": "gemini", "provider": "gemini", "model": "gemini-2.5-flash", "api_key": KEY, "base_url": g_base},
+            {"name": "claude", "provider": "anthropic", "model": "claude-sonnet-4-5", "api_key": "sk-ant-k-0003", "base_url": a_base}]}]});
+    let r = self::client(config)
+        .chat(ChatRequest::new("m", "hi"))
+        .await
+        .unwrap();
+    assert_eq!(r.provider, "anthropic");
+    assert_eq!(r.attempts[0].outcome(), "RATE_LIMITED");
+    assert_eq!(
+        r.attempts.len(),
+        2,
+        "a retry-after beyond the cap is not waited for: {:?}",
+        r.attempts
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_gemini_streams_are_typed_errors_never_panics() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let dir = recordings::default_dir();
+    for name in ["gemini/stream_sse_usage", "gemini/stream_json_array_no_alt_sse"] {
+        let path = ["sse", "json"]
+            .iter()
+            .map(|e| dir.join(format!("{name}.response.{e}")))
+            .find(|p| p.exists())
+            .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        // Cut anywhere before the finishing chunk is complete: an error, never a finished answer.
+        let finish_at = bytes.windows(14).rposition(|w| w == b"\"finishReason\"").unwrap();
+        let mut cuts = vec![0, 1, finish_at, finish_at + 20];
+        cuts.extend((0..8).map(|i| i * finish_at / 8));
+        for cut in cuts {
+            let (_, base) = upstream.scenario(vec![Step {
+                replay: Some(name.into()),
+                cut_after_bytes: Some(cut),
+                ..Step::default()
+            }]);
+            let config = json!({"models": [{"name": "m", "retry": {"attempts": 0},
+                "deployments": [deployment("gemini", &base, "gemini-2.5-flash")]}]});
+            let out = common::collect_stream(client(config).stream(ChatRequest::new("m", "hi"))).await;
+            let code = out["error"]["code"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name} cut at {cut}: {out}"));
+            assert!(
+                matches!(code, "PROVIDER_UNAVAILABLE" | "NETWORK"),
+                "{name} cut at {cut}: {out}"
+            );
+            assert!(
+                out.get("response").is_none_or(Value::is_null),
+                "{name} cut at {cut}: {out}"
+            );
+        }
+        // Random corruptions: whatever happens is a value, never a panic or a hang.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..150 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let at = (seed % bytes.len() as u64) as usize;
+            let junk: Vec<u8> = (0..(seed >> 40) % 6 + 1)
+                .map(|k| ((seed >> (k * 8)) & 0xff) as u8)
+                .collect();
+            let (_, base) = upstream.scenario(vec![Step {
+                replay: Some(name.into()),
+                corrupt: Some(mock_upstream::Corruption {
+                    at,
+                    text: None,
+                    bytes: Some(junk),
+                }),
+                ..Step::default()
+            }]);
+            let config = json!({"models": [{"name": "m", "retry": {"attempts": 0},
+                "deployments": [deployment("gemini", &base, "gemini-2.5-flash")]}]});
+            let out = common::collect_stream(client(config).stream(ChatRequest::new("m", "hi"))).await;
+            assert!(
+                out.get("response").is_some() || out.get("error").is_some(),
+                "{out}"
+            );
+        }
+    }
+}
+
+/// The service-account fixture with its token endpoint pointed at `token_uri`, in a file.
+fn service_account_file(token_uri: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/vertex-service-account.json"
+    ))
+    .unwrap()
+    .replace("{token_uri}", token_uri);
+    let path = std::env::temp_dir().join(format!(
+        "modelplug-sa-{}-{}.json",
+        std::process::id(),
+        token_uri.len()
+    ));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Checks a JWT-bearer assertion: RS256 over header.claims with the fixture's key, and the
+/// claims Google's token endpoint requires.
+fn check_assertion(form: &str, token_uri: &str) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let pairs: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(form.as_bytes()).into_owned().collect();
+    assert_eq!(pairs["grant_type"], "urn:ietf:params:oauth:grant-type:jwt-bearer");
+    let jwt = &pairs["assertion"];
+    let parts: Vec<&str> = jwt.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let header: Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(
+        header,
+        json!({"alg": "RS256", "typ": "JWT", "kid": "test-key-0001"})
+    );
+    let claims: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(claims["iss"], "replay@modelplug-test.iam.gserviceaccount.com");
+    assert_eq!(claims["aud"], token_uri);
+    assert_eq!(claims["scope"], "https://www.googleapis.com/auth/cloud-platform");
+    assert_eq!(
+        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+        3600
+    );
+    let sa: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/vertex-service-account.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let pem = sa["private_key"].as_str().unwrap();
+    let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(der).unwrap();
+    let key = ring::signature::RsaKeyPair::from_pkcs8(&der).unwrap();
+    use ring::signature::KeyPair;
+    ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        key.public_key().as_ref(),
+    )
+    .verify(
+        format!("{}.{}", parts[0], parts[1]).as_bytes(),
+        &b64.decode(parts[2]).unwrap(),
+    )
+    .expect("the assertion is signed with the service account's key");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vertex_exchanges_a_service_account_key_for_tokens_and_refreshes_them() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let token_answer = |t: &str, secs: u64| Step {
+        body: Some(json!({"access_token": t, "expires_in": secs, "token_type": "Bearer"})),
+        ..Step::default()
+    };
+    // The first token lives 2 s (refreshed after 1 s: half its life, as it is under 5 minutes).
+    let (t_id, t_base) = upstream.scenario(vec![
+        token_answer("ya29.first", 2),
+        token_answer("ya29.second", 3600),
+    ]);
+    let token_uri = format!("{t_base}/token");
+    let (v_id, v_base) = upstream.scenario(vec![reply("Bonjour.")]);
+    let file = service_account_file(&token_uri);
+    let config = json!({"models": [{"name": "m", "retry": {"attempts": 0}, "deployments": [{
+        "provider": "vertex", "model": "gemini-2.5-flash", "project": "p1", "location": "europe-west4",
+        "base_url": v_base, "credentials_file": file.to_str().unwrap()}]}]});
+    let client = client(config);
+    // Ten calls at once share one token exchange.
+    let calls = (0..10).map(|_| client.chat(ChatRequest::new("m", "hi")));
+    for r in futures_util::future::join_all(calls).await {
+        assert_eq!(r.unwrap().text(), "Bonjour.");
+    }
+    let exchanges = upstream.requests(&t_id);
+    assert_eq!(exchanges.len(), 1, "one exchange for ten concurrent calls");
+    assert_eq!(exchanges[0].path, "/token");
+    check_assertion(exchanges[0].body.as_str().unwrap(), &token_uri);
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    client.chat(ChatRequest::new("m", "hi")).await.unwrap();
+    assert_eq!(upstream.requests(&t_id).len(), 2, "refreshed before expiry");
+    let sent = upstream.requests(&v_id);
+    assert_eq!(sent.len(), 11);
+    assert!(
+        sent[..10]
+            .iter()
+            .all(|s| s.headers["authorization"] == "Bearer ya29.first")
+    );
+    assert_eq!(sent[10].headers["authorization"], "Bearer ya29.second");
+    assert_eq!(
+        sent[0].path,
+        "/v1/projects/p1/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent"
+    );
+    // A refused exchange is an AUTHENTICATION error naming the OAuth error, never the key.
+    let (_, t_base) = upstream.scenario(vec![Step {
+        status: Some(400),
+        body: Some(json!({"error": "invalid_grant", "error_description": "Invalid JWT Signature."})),
+        ..Step::default()
+    }]);
+    let file = service_account_file(&format!("{t_base}/token"));
+    let config = json!({"models": [{"name": "m", "retry": {"attempts": 0}, "deployments": [{
+        "provider": "vertex", "model": "gemini-2.5-flash", "project": "p1", "base_url": v_base,
+        "credentials_file": file.to_str().unwrap()}]}]});
+    let e = self::client(config)
+        .chat(ChatRequest::new("m", "hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), modelplug_core::ErrorKind::Authentication, "{e}");
+    assert!(e.message().contains("invalid_grant"), "{e}");
+    assert!(!e.to_value().to_string().contains("PRIVATE KEY"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_on_vertex_speaks_messages_through_raw_predict() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let (id, base) = upstream.scenario(vec![reply("Hello from Claude on Vertex.")]);
+    let config = json!({"models": [{"name": "m", "retry": {"attempts": 0}, "deployments": [{
+        "provider": "vertex", "model": "claude-sonnet-4-5", "project": "p1", "location": "us-east5",
+        "base_url": base, "api_key": TOKEN}]}]});
+    let client = client(config);
+    let r = client.chat(ChatRequest::new("m", "hi")).await.unwrap();
+    assert_eq!(r.text(), "Hello from Claude on Vertex.");
+    assert_eq!(r.provider, "vertex");
+    assert!(
+        r.cost_usd.is_some_and(|c| c > 0.0),
+        "Claude on Vertex is priced: {:?}",
+        r.cost_usd
+    );
+    let out = common::collect_stream(client.stream(ChatRequest::new("m", "hi"))).await;
+    assert_eq!(out["text"], json!("Hello from Claude on Vertex."), "{out}");
+    let sent = upstream.requests(&id);
+    let prefix = "/v1/projects/p1/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5";
+    assert_eq!(sent[0].path, format!("{prefix}:rawPredict"));
+    assert_eq!(sent[1].path, format!("{prefix}:streamRawPredict"));
+    for s in &sent {
+        assert!(
+            s.body.get("model").is_none(),
+            "the model is in the URL: {}",
+            s.body
+        );
+        assert_eq!(s.body["anthropic_version"], "vertex-2023-10-16");
+        assert_eq!(s.headers["authorization"], format!("Bearer {TOKEN}"));
+        assert!(!s.headers.contains_key("x-api-key") && !s.headers.contains_key("anthropic-version"));
+    }
+    assert_eq!(sent[1].body["stream"], json!(true));
+}
