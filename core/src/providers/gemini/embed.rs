@@ -120,7 +120,7 @@ pub fn decode_predict_embed_response(body: &[u8], expected: usize) -> Result<Emb
     let mut embeddings = Vec::with_capacity(expected);
     for p in wire.predictions {
         if let Some(s) = &p.embeddings.statistics {
-            tokens += s.token_count.max(0.0) as u64;
+            tokens = tokens.saturating_add(s.token_count.max(0.0) as u64);
         }
         embeddings.push(p.embeddings.values);
     }

@@ -35,15 +35,20 @@ pub(crate) struct WireUsage {
 impl WireUsage {
     /// The normalised counts.
     pub(crate) fn normalise(&self) -> Usage {
-        let input = self.prompt_token_count + self.tool_use_prompt_token_count;
-        let output = self.candidates_token_count + self.thoughts_token_count;
+        // Saturating: a count near u64::MAX from a broken server must not overflow.
+        let input = self
+            .prompt_token_count
+            .saturating_add(self.tool_use_prompt_token_count);
+        let output = self
+            .candidates_token_count
+            .saturating_add(self.thoughts_token_count);
         Usage {
             input_tokens: input,
             output_tokens: output,
             cached_input_tokens: self.cached_content_token_count.min(input),
             cache_write_tokens: 0,
             reasoning_tokens: self.thoughts_token_count,
-            total_tokens: self.total_token_count.max(input + output),
+            total_tokens: self.total_token_count.max(input.saturating_add(output)),
         }
     }
 }
@@ -71,5 +76,11 @@ mod tests {
                 total_tokens: 133,
             }
         );
+        let huge: WireUsage = serde_json::from_str(&format!(
+            r#"{{"promptTokenCount":{m},"candidatesTokenCount":{m},"thoughtsTokenCount":{m}}}"#,
+            m = u64::MAX
+        ))
+        .unwrap();
+        assert_eq!(huge.normalise().total_tokens, u64::MAX);
     }
 }
