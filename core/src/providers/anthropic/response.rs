@@ -129,6 +129,7 @@ pub fn decode_messages_response(body: &[u8], include_raw: bool) -> Result<ChatRe
             tool_calls,
             reasoning: reasoning.filter(|r| !r.is_empty()),
             refusal: None,
+            reasoning_blocks: Vec::new(),
         },
         finish_reason: wire
             .stop_reason
