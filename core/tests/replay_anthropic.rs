@@ -1009,3 +1009,41 @@ async fn structured_output_comes_back_as_the_text() {
     assert_eq!(out["response"]["finish_reason"], json!("stop"));
     assert!(out["response"]["message"].get("tool_calls").is_none(), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_redaction_reaches_the_reasoning_blocks() {
+    // A block's text repeats part of `reasoning`: what a guardrail redacts there must not
+    // stay readable in the block.
+    let upstream = MockUpstream::start().await.unwrap();
+    let email = "jane.roe@example.com";
+    let thinking = format!("The user is {email}; answer politely.");
+    let body = json!({"id": "msg_g", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+        "content": [{"type": "thinking", "thinking": thinking, "signature": "sig-g"},
+                    {"type": "text", "text": "Hello!"}],
+        "stop_reason": "end_turn", "usage": {"input_tokens": 10, "output_tokens": 5}});
+    let (_, base) = upstream.scenario(vec![Step {
+        body: Some(body),
+        ..Step::default()
+    }]);
+    let mut config = anthropic_config(&base, &json!("claude-haiku-4-5"));
+    config["guardrails"] = json!([{"name": "no-pii", "kind": "pii", "stage": "output", "action": "redact"}]);
+    let client = client(config);
+    for streamed in [false, true] {
+        let req = ChatRequest::new("m", "hi");
+        let r: modelplug_core::ChatResponse = if streamed {
+            let out = common::collect_stream(client.stream(req)).await;
+            serde_json::from_value(out["response"].clone()).unwrap_or_else(|e| panic!("{e}: {out}"))
+        } else {
+            client.chat(req).await.unwrap()
+        };
+        let reasoning = r.message.reasoning.clone().unwrap();
+        assert!(!reasoning.contains(email), "{reasoning}");
+        let modelplug_core::ReasoningBlock::Thinking { text, signature } = &r.message.reasoning_blocks[0]
+        else {
+            panic!("{:?}", r.message.reasoning_blocks)
+        };
+        assert_eq!(text, &reasoning, "streamed: {streamed}");
+        assert_eq!(signature.as_deref(), Some("sig-g"));
+        assert_eq!(r.guardrails[0].count, 1, "counted once: {:?}", r.guardrails);
+    }
+}

@@ -58,6 +58,20 @@ impl ChatResponse {
         out
     }
 
+    /// The text of the answer's signed reasoning blocks: copies of parts of `reasoning`,
+    /// which an output guardrail rewrites the same way (a block rewritten that way no longer
+    /// matches its signature; the provider refuses it on the next turn).
+    pub fn reasoning_block_texts_mut(&mut self) -> Vec<&mut String> {
+        self.message
+            .reasoning_blocks
+            .iter_mut()
+            .filter_map(|b| match b {
+                ReasoningBlock::Thinking { text, .. } => Some(text),
+                ReasoningBlock::Redacted { .. } => None,
+            })
+            .collect()
+    }
+
     /// The answer's text (empty when the model only called tools).
     pub fn text(&self) -> &str {
         self.message.content.as_deref().unwrap_or("")
