@@ -758,3 +758,292 @@ fn recorded_streams_decode_the_same_at_every_split_and_corruption_never_panics()
         }
     }
 }
+
+/// The reasoning blocks a recorded stream carries, read straight from its events: each
+/// `thinking` block's text and signature, each `redacted_thinking` block's data.
+fn recorded_blocks(sse: &str) -> Vec<Value> {
+    let mut blocks: Vec<Value> = Vec::new();
+    for ev in sse_events(sse) {
+        match ev["type"].as_str().unwrap() {
+            "content_block_start" => match ev["content_block"]["type"].as_str().unwrap() {
+                "thinking" => blocks.push(json!({"type": "thinking", "text": "", "signature": ""})),
+                "redacted_thinking" => {
+                    blocks.push(json!({"type": "redacted", "data": ev["content_block"]["data"]}))
+                }
+                _ => {}
+            },
+            "content_block_delta" => {
+                let d = &ev["delta"];
+                let last = blocks.last_mut();
+                match d["type"].as_str().unwrap() {
+                    "thinking_delta" => {
+                        let b = last.unwrap();
+                        b["text"] = json!(format!(
+                            "{}{}",
+                            b["text"].as_str().unwrap(),
+                            d["thinking"].as_str().unwrap()
+                        ));
+                    }
+                    "signature_delta" => {
+                        let b = last.unwrap();
+                        b["signature"] = json!(format!(
+                            "{}{}",
+                            b["signature"].as_str().unwrap(),
+                            d["signature"].as_str().unwrap()
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    blocks
+}
+
+/// An answer as the assistant message of the next request, the way a binding's user does it:
+/// the answer's JSON form, without the fields only answers have.
+fn as_next_message(answer: &Value) -> Value {
+    let mut m = answer["message"].clone();
+    let o = m.as_object_mut().unwrap();
+    o.remove("reasoning");
+    o.remove("refusal");
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thinking_signatures_go_back_unchanged_on_the_next_turn() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let dir = recordings::default_dir();
+    // A thinking + tool use answer (no recording has one): thinking, a call, then the result
+    // comes back with the next user turn.
+    let tool_stream = [
+        json!({"type": "message_start", "message": {"id": "msg_t", "model": "claude-sonnet-4-5", "content": [],
+               "usage": {"input_tokens": 20, "output_tokens": 1}}}),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "I should call weather."}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "ErUBCkYIBxgC=="}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_w", "name": "weather", "input": {}}}),
+        json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"city\": \"Paris\"}"}}),
+        json!({"type": "content_block_stop", "index": 1}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 30}}),
+        json!({"type": "message_stop"}),
+    ]
+    .iter()
+    .map(|e| format!("event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap()))
+    .collect::<String>();
+    let cases = [
+        ("anthropic/messages_stream_thinking", None),
+        ("anthropic/messages_stream_redacted_thinking", None),
+        ("thinking then a tool call", Some(tool_stream)),
+    ];
+    for (name, raw) in cases {
+        let (first_step, sse, question) = match &raw {
+            None => {
+                let recorded = read_json(&dir.join(format!("{name}.request.json")));
+                let sse = std::fs::read_to_string(dir.join(format!("{name}.response.sse"))).unwrap();
+                let step = Step {
+                    replay: Some(name.into()),
+                    ..Step::default()
+                };
+                (step, sse, unified_request(&recorded["body"]))
+            }
+            Some(raw) => {
+                let step = Step {
+                    raw: Some(raw.clone()),
+                    ..Step::default()
+                };
+                let mut req = ChatRequest::new("m", "Weather in Paris?");
+                req.tools = vec![modelplug_core::Tool::function(
+                    "weather",
+                    "Current weather",
+                    json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+                )];
+                req.extra.insert(
+                    "thinking".into(),
+                    json!({"type": "enabled", "budget_tokens": 1024}),
+                );
+                (step, raw.clone(), req)
+            }
+        };
+        let want_blocks = recorded_blocks(&sse);
+        assert!(!want_blocks.is_empty(), "{name}");
+        let (id, base) = upstream.scenario(vec![
+            first_step,
+            Step {
+                reply: Some(Reply {
+                    text: "Done.".into(),
+                    ..Reply::default()
+                }),
+                ..Step::default()
+            },
+        ]);
+        let client = client(anthropic_config(&base, &json!("claude-sonnet-4-5")));
+
+        // Turn 1, streamed: the assembled answer carries the blocks, signatures included.
+        let out = common::collect_stream(client.stream(question.clone())).await;
+        let answer = out.get("response").unwrap_or_else(|| panic!("{name}: {out}"));
+        assert_eq!(
+            answer["message"]["reasoning_blocks"],
+            json!(want_blocks),
+            "{name}"
+        );
+
+        // Turn 2: the answer goes back as the assistant message (plus the tool's result).
+        let mut next = serde_json::to_value(&question).unwrap();
+        let messages = next["messages"].as_array_mut().unwrap();
+        messages.push(as_next_message(answer));
+        for call in answer["message"]["tool_calls"].as_array().into_iter().flatten() {
+            messages.push(json!({"role": "tool", "tool_call_id": call["id"], "content": "sunny, 21 °C"}));
+        }
+        messages.push(json!({"role": "user", "content": "Thanks. And tomorrow?"}));
+        let r = client
+            .chat(ChatRequest::from_value(next).unwrap())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(r.text(), "Done.");
+
+        let sent = upstream.requests(&id);
+        assert_eq!(sent.len(), 2, "{name}");
+        let turns = sent[1].body["messages"].as_array().unwrap();
+        let assistant = turns
+            .iter()
+            .find(|t| t["role"] == "assistant")
+            .unwrap_or_else(|| panic!("{name}: {}", sent[1].body));
+        // Exactly the recorded blocks, in order, before the text and the tool calls.
+        let mut want: Vec<Value> = want_blocks
+            .iter()
+            .map(|b| match b["type"].as_str().unwrap() {
+                "thinking" => json!({"type": "thinking", "thinking": b["text"], "signature": b["signature"]}),
+                _ => json!({"type": "redacted_thinking", "data": b["data"]}),
+            })
+            .collect();
+        if let Some(text) = answer["message"]["content"].as_str() {
+            want.push(json!({"type": "text", "text": text}));
+        }
+        for call in answer["message"]["tool_calls"].as_array().into_iter().flatten() {
+            let input: Value = serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+            want.push(json!({"type": "tool_use", "id": call["id"], "name": call["function"]["name"], "input": input}));
+        }
+        assert_eq!(assistant["content"], json!(want), "{name}");
+        if raw.is_some() {
+            assert_eq!(
+                turns.last().unwrap()["content"][0],
+                json!({"type": "tool_result", "tool_use_id": "toolu_w", "content": "sunny, 21 °C"})
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn structured_output_comes_back_as_the_text() {
+    let upstream = MockUpstream::start().await.unwrap();
+    let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+    let request = || {
+        ChatRequest::from_value(json!({"model": "m", "messages": [{"role": "user", "content": "Capital of France?"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "capital", "schema": schema}}}))
+        .unwrap()
+    };
+    // The mock's synthesised answers: the model calls the answer tool.
+    let (id, base) = upstream.scenario(vec![Step {
+        reply: Some(Reply {
+            tool_calls: vec![
+                json!({"id": "toolu_1", "name": "capital", "arguments": "{\"city\":\"Paris\"}"}),
+            ],
+            ..Reply::default()
+        }),
+        ..Step::default()
+    }]);
+    let client = client(anthropic_config(&base, &json!("claude-haiku-4-5")));
+    for streamed in [false, true] {
+        let r: modelplug_core::ChatResponse = if streamed {
+            let out = common::collect_stream(client.stream(request())).await;
+            assert_eq!(out["text"], json!("{\"city\":\"Paris\"}"), "{out}");
+            assert!(out["event_counts"].get("tool_call_delta").is_none(), "{out}");
+            serde_json::from_value(out["response"].clone()).unwrap()
+        } else {
+            client.chat(request()).await.unwrap()
+        };
+        assert_eq!(r.text(), r#"{"city":"Paris"}"#, "streamed: {streamed}");
+        assert!(r.tool_calls().is_empty());
+        assert_eq!(r.finish_reason.as_str(), "stop");
+    }
+    for sent in upstream.requests(&id) {
+        assert_eq!(
+            sent.body["tools"],
+            json!([{"name": "capital", "input_schema": schema,
+                    "description": "Give your final answer by calling this tool: its input is the answer, as a JSON object."}])
+        );
+        assert_eq!(
+            sent.body["tool_choice"],
+            json!({"type": "tool", "name": "capital"})
+        );
+        assert!(sent.body.get("response_format").is_none());
+    }
+
+    // A stream whose input comes in pieces: each piece is a text delta, as it arrives.
+    let pieces = ["", "{\"ci", "ty\": \"Pa", "ris\"}"];
+    let mut sse = String::from(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_s\",\"model\":\"claude-haiku-4-5\",\"content\":[],\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n\
+         event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_s\",\"name\":\"capital\",\"input\":{}}}\n\n",
+    );
+    for p in pieces {
+        let delta = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": p}});
+        sse.push_str(&format!("event: content_block_delta\ndata: {delta}\n\n"));
+    }
+    sse.push_str(
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n\
+         event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":8}}\n\n\
+         event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    let (_, base) = upstream.scenario(vec![Step {
+        raw: Some(sse),
+        ..Step::default()
+    }]);
+    let client = self::client(anthropic_config(&base, &json!("claude-haiku-4-5")));
+    let out = common::collect_stream(client.stream(request())).await;
+    assert_eq!(out["event_counts"]["text_delta"], json!(3), "{out}");
+    assert_eq!(out["text"], json!("{\"city\": \"Paris\"}"));
+    assert_eq!(out["response"]["message"]["content"], out["text"]);
+    assert_eq!(out["response"]["finish_reason"], json!("stop"));
+    assert!(out["response"]["message"].get("tool_calls").is_none(), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_redaction_reaches_the_reasoning_blocks() {
+    // A block's text repeats part of `reasoning`: what a guardrail redacts there must not
+    // stay readable in the block.
+    let upstream = MockUpstream::start().await.unwrap();
+    let email = "jane.roe@example.com";
+    let thinking = format!("The user is {email}; answer politely.");
+    let body = json!({"id": "msg_g", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+        "content": [{"type": "thinking", "thinking": thinking, "signature": "sig-g"},
+                    {"type": "text", "text": "Hello!"}],
+        "stop_reason": "end_turn", "usage": {"input_tokens": 10, "output_tokens": 5}});
+    let (_, base) = upstream.scenario(vec![Step {
+        body: Some(body),
+        ..Step::default()
+    }]);
+    let mut config = anthropic_config(&base, &json!("claude-haiku-4-5"));
+    config["guardrails"] = json!([{"name": "no-pii", "kind": "pii", "stage": "output", "action": "redact"}]);
+    let client = client(config);
+    for streamed in [false, true] {
+        let req = ChatRequest::new("m", "hi");
+        let r: modelplug_core::ChatResponse = if streamed {
+            let out = common::collect_stream(client.stream(req)).await;
+            serde_json::from_value(out["response"].clone()).unwrap_or_else(|e| panic!("{e}: {out}"))
+        } else {
+            client.chat(req).await.unwrap()
+        };
+        let reasoning = r.message.reasoning.clone().unwrap();
+        assert!(!reasoning.contains(email), "{reasoning}");
+        let modelplug_core::ReasoningBlock::Thinking { text, signature } = &r.message.reasoning_blocks[0]
+        else {
+            panic!("{:?}", r.message.reasoning_blocks)
+        };
+        assert_eq!(text, &reasoning, "streamed: {streamed}");
+        assert_eq!(signature.as_deref(), Some("sig-g"));
+        assert_eq!(r.guardrails[0].count, 1, "counted once: {:?}", r.guardrails);
+    }
+}

@@ -244,6 +244,17 @@ impl RuleSet {
         }
     }
 
+    /// Rewrites `texts` where output rules redact, counting nothing: for copies of text that
+    /// was checked already (an answer's reasoning blocks repeat its reasoning).
+    pub(crate) fn redact_copies(&self, texts: &mut [&mut String]) {
+        for text in texts.iter_mut() {
+            let findings = self.scan(Stage::Output, text);
+            if let Some(new) = self.redact(text, &findings, 0, text.len()) {
+                **text = new;
+            }
+        }
+    }
+
     /// Counts a JSON Schema rule's violation (the answer is not JSON, or not valid).
     pub(crate) fn check_schemas(&self, content: Option<&str>, tally: &mut Tally) {
         for (i, r) in self.rules.iter().enumerate() {

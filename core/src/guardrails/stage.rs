@@ -209,6 +209,7 @@ impl Stage for OutputGuard {
             if let Err(e) = rules.check_output(&mut texts, content.as_deref(), &mut cx.guardrails) {
                 return Step::Ready(Err(e));
             }
+            rules.redact_copies(&mut response.reasoning_block_texts_mut());
         }
         if self.0.custom_for(Side::Output).next().is_none() {
             return Step::Ready(Ok(()));

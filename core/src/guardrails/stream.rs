@@ -185,6 +185,8 @@ impl StreamFilter for OutputFilter {
                 if response.message.reasoning.is_some() {
                     response.message.reasoning = Some(std::mem::take(&mut self.reasoning.released));
                 }
+                self.rules
+                    .redact_copies(&mut response.reasoning_block_texts_mut());
                 self.record(cx);
                 if let Some(i) = self.tally.blocked() {
                     return Err(self.rules.rules[i].blocked(Stage::Output));

@@ -131,6 +131,7 @@ impl MockProvider {
                 tool_calls,
                 reasoning: None,
                 refusal: None,
+                reasoning_blocks: Vec::new(),
             },
             finish_reason: finish,
             usage: Usage {

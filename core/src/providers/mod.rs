@@ -72,6 +72,21 @@ pub enum ProviderEvent {
     Usage(Usage),
     /// Why generation stopped.
     Finish(FinishReason),
+    /// The end of a signed reasoning block: the reasoning text received since the previous
+    /// block ended and this signature form one [`ReasoningBlock::Thinking`](crate::ReasoningBlock)
+    /// of the final response (Anthropic `signature_delta`).
+    ReasoningSignature(String),
+    /// A reasoning block the provider encrypted (Anthropic `redacted_thinking`): one
+    /// [`ReasoningBlock::Redacted`](crate::ReasoningBlock) of the final response, in order.
+    RedactedReasoning(String),
+    /// The provider's opaque signature of the reasoning behind tool call `index` (Gemini
+    /// `thoughtSignature`), kept in the final response's [`crate::ToolCall::signature`].
+    ToolCallSignature {
+        /// 0-based call index, as in [`ProviderEvent::ToolCall`].
+        index: u32,
+        /// The opaque signature.
+        signature: String,
+    },
 }
 
 /// A stream of [`ProviderEvent`]s. `None` means the provider sent its terminal event; a stream

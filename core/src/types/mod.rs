@@ -5,9 +5,9 @@ mod response;
 mod stream_event;
 
 pub use request::{
-    ChatRequest, Content, ContentPart, EmbedRequest, FunctionCall, FunctionDef, FunctionType, Image,
-    ImageSource, JsonSchemaFormat, Message, Metadata, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
-    non_finite_error,
+    CacheControl, CacheKind, ChatRequest, Content, ContentPart, EmbedRequest, FunctionCall, FunctionDef,
+    FunctionType, Image, ImageSource, JsonSchemaFormat, Message, Metadata, ReasoningBlock, ResponseFormat,
+    Role, Tool, ToolCall, ToolChoice, non_finite_error,
 };
 pub use response::{AssistantMessage, Attempt, ChatResponse, EmbedResponse, FinishReason, Usage};
 pub use stream_event::StreamEvent;

@@ -151,6 +151,108 @@ pub struct Message {
     /// Which tool call this message answers (tool messages only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
+    /// The provider's opaque reasoning blocks of a previous answer (assistant messages only):
+    /// give back [`crate::AssistantMessage::reasoning_blocks`] unchanged, so that a provider
+    /// which needs them (Anthropic with extended thinking and tool use) can continue.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub reasoning_blocks: Vec<ReasoningBlock>,
+    /// A prompt-cache breakpoint after this message: the provider may cache the prompt up to
+    /// and including it (Anthropic `cache_control`; providers that cache on their own, such as
+    /// OpenAI, ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+/// An opaque reasoning block a provider needs back unchanged on the next turn (Anthropic
+/// `thinking` and `redacted_thinking` blocks). Take them from
+/// [`crate::AssistantMessage::reasoning_blocks`] and put them, as they are, into the
+/// assistant message of the next request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ReasoningBlock {
+    /// Reasoning text with the provider's signature over it (Anthropic `thinking`).
+    Thinking {
+        /// The reasoning text, as the provider sent it.
+        text: String,
+        /// The provider's opaque signature of `text`; send it back unchanged.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
+    },
+    /// Reasoning the provider encrypted (Anthropic `redacted_thinking`): only the provider can
+    /// read `data`; send it back unchanged.
+    Redacted {
+        /// The encrypted reasoning.
+        data: String,
+    },
+}
+
+/// A prompt-cache breakpoint (the shape Anthropic and LiteLLM use:
+/// `{"type": "ephemeral", "ttl": "1h"}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheControl {
+    /// The only kind: `ephemeral`.
+    #[serde(rename = "type", default)]
+    pub kind: CacheKind,
+    /// How long the cache entry lives: `5m` (the provider's default) or `1h`.
+    #[serde(
+        default,
+        deserialize_with = "cache_ttl",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ttl: Option<String>,
+}
+
+impl CacheControl {
+    /// An `ephemeral` breakpoint with the provider's default lifetime (5 minutes).
+    pub fn ephemeral() -> CacheControl {
+        CacheControl::default()
+    }
+
+    /// An `ephemeral` breakpoint living `ttl` (`5m` or `1h`).
+    pub fn with_ttl(ttl: impl Into<String>) -> CacheControl {
+        CacheControl {
+            kind: CacheKind::Ephemeral,
+            ttl: Some(ttl.into()),
+        }
+    }
+
+    /// The lifetimes a breakpoint may ask for.
+    pub const TTLS: [&'static str; 2] = ["5m", "1h"];
+
+    /// Checks `ttl` (INVALID_REQUEST naming `field`, e.g. `messages[2].cache_control.ttl`).
+    pub fn validate(&self, field: &str) -> crate::error::Result<()> {
+        match self.ttl.as_deref() {
+            None => Ok(()),
+            Some(t) if Self::TTLS.contains(&t) => Ok(()),
+            Some(_) => Err(crate::error::Error::invalid_request(format!(
+                "invalid request: `{field}.ttl` must be `5m` or `1h`"
+            ))),
+        }
+    }
+}
+
+fn cache_ttl<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let ttl = Option::<String>::deserialize(d)?;
+    match ttl.as_deref() {
+        Some(t) if !CacheControl::TTLS.contains(&t) => {
+            Err(de::Error::custom("a cache lifetime must be `5m` or `1h`"))
+        }
+        _ => Ok(ttl),
+    }
+}
+
+/// The kind of a [`CacheControl`] breakpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheKind {
+    /// A short-lived cache entry (the only kind providers offer).
+    #[default]
+    Ephemeral,
 }
 
 impl Message {
@@ -394,6 +496,10 @@ pub struct Tool {
     pub kind: FunctionType,
     /// The function's name, description and JSON Schema.
     pub function: FunctionDef,
+    /// A prompt-cache breakpoint after this tool's definition (Anthropic `cache_control`;
+    /// ignored by providers that cache on their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
 }
 
 impl Tool {
@@ -407,6 +513,7 @@ impl Tool {
                 parameters: Some(parameters),
                 strict: None,
             },
+            cache_control: None,
         }
     }
 }
@@ -452,7 +559,7 @@ pub struct ToolCall {
     /// Which function, with which arguments.
     pub function: FunctionCall,
     /// The provider's opaque signature of the reasoning behind this call (Gemini
-    /// `thoughtSignature`); send it back unchanged.
+    /// `thoughtSignature`): send it back unchanged in the next request. Anthropic ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
 }
@@ -714,7 +821,9 @@ impl EmbedRequest {
 }
 
 /// `null` means the same as leaving the field out (real clients send `"tool_calls": null`).
-fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+pub(crate) fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -879,6 +988,80 @@ mod tests {
         // Other syntax errors keep their own message.
         let e = ChatRequest::from_json(r#"{"model":"m","messages":[],"temperature":nope}"#).unwrap_err();
         assert!(!e.message().contains("finite"), "{e}");
+    }
+
+    #[test]
+    fn reasoning_blocks_signatures_and_cache_breakpoints_round_trip() {
+        let public = json!({"model": "m", "messages": [
+            {"role": "system", "content": [{"type": "text", "text": "rules"}],
+             "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+            {"role": "user", "content": "hi", "cache_control": {"type": "ephemeral"}},
+            {"role": "assistant", "content": "ok",
+             "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"},
+                             "signature": "tsig"}],
+             "reasoning_blocks": [
+                {"type": "thinking", "text": "let me think", "signature": "sig1"},
+                {"type": "redacted", "data": "opaque"},
+                {"type": "thinking", "text": "unsigned"}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "42"}],
+          "tools": [{"type": "function", "function": {"name": "f"}, "cache_control": {"type": "ephemeral", "ttl": "5m"}}]});
+        let r = ChatRequest::from_value(public.clone()).unwrap();
+        let a = &r.messages[2];
+        assert_eq!(
+            a.reasoning_blocks,
+            [
+                ReasoningBlock::Thinking {
+                    text: "let me think".into(),
+                    signature: Some("sig1".into())
+                },
+                ReasoningBlock::Redacted {
+                    data: "opaque".into()
+                },
+                ReasoningBlock::Thinking {
+                    text: "unsigned".into(),
+                    signature: None
+                },
+            ]
+        );
+        assert_eq!(a.tool_calls[0].signature.as_deref(), Some("tsig"));
+        assert_eq!(r.messages[0].cache_control, Some(CacheControl::with_ttl("1h")));
+        assert_eq!(r.messages[1].cache_control, Some(CacheControl::ephemeral()));
+        assert_eq!(r.tools[0].cache_control, Some(CacheControl::with_ttl("5m")));
+        // The public form is written back exactly as given (absent fields stay absent).
+        assert_eq!(serde_json::to_value(&r).unwrap(), public);
+        let plain = ChatRequest::from_value(json!({"model": "m", "messages": [
+            {"role": "assistant", "content": "x", "reasoning_blocks": null,
+             "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": "{}"}}]}]}))
+        .unwrap();
+        assert!(plain.messages[0].reasoning_blocks.is_empty());
+        assert_eq!(plain.messages[0].tool_calls[0].signature, None);
+        let v = serde_json::to_value(&plain).unwrap();
+        assert!(v["messages"][0].get("reasoning_blocks").is_none(), "{v}");
+        assert!(
+            v["messages"][0]["tool_calls"][0].get("signature").is_none(),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn bad_cache_breakpoints_and_reasoning_blocks_name_their_field() {
+        let e = ChatRequest::from_value(json!({"model": "m", "messages": [
+            {"role": "user", "content": "hi", "cache_control": {"type": "ephemeral", "ttl": "2h"}}]}))
+        .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidRequest);
+        assert!(e.message().contains("messages[0].cache_control.ttl"), "{e}");
+        assert!(e.message().contains("`5m` or `1h`"), "{e}");
+        let e = ChatRequest::from_value(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "function", "function": {"name": "f"}, "cache_control": {"type": "persistent"}}]}))
+        .unwrap_err();
+        assert!(e.message().contains("tools[0].cache_control"), "{e}");
+        let e = ChatRequest::from_value(json!({"model": "m", "messages": [
+            {"role": "assistant", "content": "x", "reasoning_blocks": [{"type": "summary", "text": "t"}]}]}))
+        .unwrap_err();
+        assert!(e.message().contains("messages[0].reasoning_blocks[0]"), "{e}");
+        // Built in Rust, a bad lifetime is caught where it is used.
+        let e = CacheControl::with_ttl("1d").validate("tools[3]").unwrap_err();
+        assert!(e.message().contains("`tools[3].ttl`"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::request::ToolCall;
+use super::request::{ReasoningBlock, ToolCall, null_as_default};
 pub use modelplug_schema::{Attempt, GuardrailOutcome};
 
 /// A chat completion.
@@ -58,6 +58,20 @@ impl ChatResponse {
         out
     }
 
+    /// The text of the answer's signed reasoning blocks: copies of parts of `reasoning`,
+    /// which an output guardrail rewrites the same way (a block rewritten that way no longer
+    /// matches its signature; the provider refuses it on the next turn).
+    pub fn reasoning_block_texts_mut(&mut self) -> Vec<&mut String> {
+        self.message
+            .reasoning_blocks
+            .iter_mut()
+            .filter_map(|b| match b {
+                ReasoningBlock::Thinking { text, .. } => Some(text),
+                ReasoningBlock::Redacted { .. } => None,
+            })
+            .collect()
+    }
+
     /// The answer's text (empty when the model only called tools).
     pub fn text(&self) -> &str {
         self.message.content.as_deref().unwrap_or("")
@@ -86,6 +100,16 @@ pub struct AssistantMessage {
     /// The model's refusal message, when it refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
+    /// The provider's opaque reasoning blocks (Anthropic `thinking` with its signature,
+    /// `redacted_thinking`), in order: put them unchanged into this message's
+    /// [`crate::Message::reasoning_blocks`] when the conversation goes on. Reasoning without a
+    /// signature is only in `reasoning`.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub reasoning_blocks: Vec<ReasoningBlock>,
 }
 
 fn assistant_role() -> String {
@@ -225,6 +249,45 @@ mod tests {
             reasoning_tokens: 0,
             total_tokens: input + output,
         }
+    }
+
+    #[test]
+    fn reasoning_blocks_and_signatures_in_the_public_form() {
+        let json = serde_json::json!({"role": "assistant", "content": "Paris.",
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"},
+                            "signature": "tsig"}],
+            "reasoning": "hmm[redacted thinking]",
+            "reasoning_blocks": [{"type": "thinking", "text": "hmm", "signature": "s1"},
+                                 {"type": "redacted", "data": "d1"}]});
+        let m: AssistantMessage = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(
+            m.reasoning_blocks,
+            [
+                ReasoningBlock::Thinking {
+                    text: "hmm".into(),
+                    signature: Some("s1".into())
+                },
+                ReasoningBlock::Redacted { data: "d1".into() }
+            ]
+        );
+        assert_eq!(m.tool_calls[0].signature.as_deref(), Some("tsig"));
+        assert_eq!(serde_json::to_value(&m).unwrap(), json);
+        // Older answers (no blocks) read as before, and write no `reasoning_blocks`.
+        let old: AssistantMessage =
+            serde_json::from_value(serde_json::json!({"content": "x", "reasoning_blocks": null})).unwrap();
+        assert!(old.reasoning_blocks.is_empty());
+        assert!(
+            serde_json::to_value(&old)
+                .unwrap()
+                .get("reasoning_blocks")
+                .is_none()
+        );
+        // The assistant message goes back into the next request as a `Message`.
+        let mut next = json;
+        next.as_object_mut().unwrap().remove("reasoning");
+        let back: crate::Message = serde_json::from_value(next).unwrap();
+        assert_eq!(back.reasoning_blocks, m.reasoning_blocks);
+        assert_eq!(back.tool_calls, m.tool_calls);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::redact::Secret;
 use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse};
 
 pub use error_body::{error_from_body, error_from_response};
-pub use request::{DEFAULT_MAX_TOKENS, encode_messages_request};
+pub use request::{DEFAULT_MAX_TOKENS, JSON_OBJECT_TOOL, encode_messages_request, structured_output_tool};
 pub use response::{REDACTED_THINKING, decode_messages_response, finish_reason};
 pub use stream::MessagesStreamDecoder;
 
@@ -174,10 +174,11 @@ impl AnthropicProvider {
         response: reqwest::Response,
         opts: CallOptions,
         include_raw: bool,
+        answer_tool: Option<&str>,
     ) -> Result<ChatResponse> {
         let x = self.exchange();
         let a = x.read_body(response, opts).await?;
-        let mut r = decode_messages_response(&a.body, include_raw)
+        let mut r = decode_messages_response(&a.body, include_raw, answer_tool)
             .map_err(|e| x.failed_2xx(e, a.status, &a.request_id))?;
         r.request_id = a.request_id;
         Ok(r)
@@ -186,7 +187,8 @@ impl AnthropicProvider {
     async fn chat_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<ChatResponse> {
         let body = self.body(req, false)?;
         let response = self.exchange().post(&self.url, body, opts, true).await?;
-        self.read_answer(response, opts, opts.include_raw).await
+        self.read_answer(response, opts, opts.include_raw, structured_output_tool(req))
+            .await
     }
 
     async fn stream_inner(&self, req: &ChatRequest, opts: CallOptions) -> Result<Box<dyn ProviderStream>> {
@@ -195,13 +197,15 @@ impl AnthropicProvider {
         if is_json(&response) {
             // A whole answer instead of a stream (a proxy that ignores `stream`): played back
             // as a stream, or its error.
-            let answer = self.read_answer(response, opts, false).await?;
+            let answer = self
+                .read_answer(response, opts, false, structured_output_tool(req))
+                .await?;
             return Ok(Box::new(ReplayStream::of_response(&answer, usize::MAX)));
         }
         Ok(Box::new(FramedStream::new(
             response,
             SseDecoder::new(),
-            MessagesStreamDecoder::new(),
+            MessagesStreamDecoder::with_answer_tool(structured_output_tool(req)),
             opts,
             self.kind.name(),
             self.secrets.clone(),

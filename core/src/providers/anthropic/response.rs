@@ -5,7 +5,7 @@ use serde::Deserialize;
 use super::error_body::error_from_body;
 use super::usage::WireUsage;
 use crate::error::{Error, ErrorKind, Result};
-use crate::types::{AssistantMessage, ChatResponse, FinishReason, ToolCall};
+use crate::types::{AssistantMessage, ChatResponse, FinishReason, ReasoningBlock, ToolCall};
 
 /// The reasoning text that stands for a `redacted_thinking` block: its content is encrypted
 /// (only the provider can read it), so callers see that reasoning happened, not what it was.
@@ -50,8 +50,13 @@ enum WireBlock {
     Thinking {
         #[serde(default)]
         thinking: String,
+        #[serde(default)]
+        signature: Option<String>,
     },
-    RedactedThinking {},
+    RedactedThinking {
+        #[serde(default)]
+        data: String,
+    },
     ToolUse {
         id: String,
         name: String,
@@ -83,7 +88,16 @@ pub(crate) fn arguments_text(input: Option<serde_json::Value>) -> String {
 
 /// Decodes a non-streaming Messages body. Sets the provider-side fields only (id, message,
 /// finish reason, usage, model, raw); the router fills in the rest.
-pub fn decode_messages_response(body: &[u8], include_raw: bool) -> Result<ChatResponse> {
+///
+/// `answer_tool` is the structured-output tool of the request
+/// ([`structured_output_tool`](super::structured_output_tool)): a call of it is the answer,
+/// so its input (JSON) becomes the message text, it is not reported as a tool call, and an
+/// answer without other tool calls finishes with `stop`.
+pub fn decode_messages_response(
+    body: &[u8],
+    include_raw: bool,
+    answer_tool: Option<&str>,
+) -> Result<ChatResponse> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| malformed("answer", &e))?;
     if value.get("type").and_then(serde_json::Value::as_str) == Some("error") {
         return Err(error_from_body(&value, None));
@@ -102,14 +116,33 @@ pub fn decode_messages_response(body: &[u8], include_raw: bool) -> Result<ChatRe
         )
     })?;
     let (mut text, mut reasoning) = (None::<String>, None::<String>);
+    let mut reasoning_blocks = Vec::new();
     let mut tool_calls = Vec::new();
+    let mut answered = false;
     for block in blocks {
         match block {
             WireBlock::Text { text: t } => text.get_or_insert_with(String::new).push_str(&t),
-            WireBlock::Thinking { thinking } => reasoning.get_or_insert_with(String::new).push_str(&thinking),
-            WireBlock::RedactedThinking {} => reasoning
-                .get_or_insert_with(String::new)
-                .push_str(REDACTED_THINKING),
+            WireBlock::Thinking { thinking, signature } => {
+                reasoning.get_or_insert_with(String::new).push_str(&thinking);
+                // As in streams: reasoning without a signature is no block.
+                if let Some(signature) = signature.filter(|s| !s.is_empty()) {
+                    reasoning_blocks.push(ReasoningBlock::Thinking {
+                        text: thinking,
+                        signature: Some(signature),
+                    });
+                }
+            }
+            WireBlock::RedactedThinking { data } => {
+                reasoning
+                    .get_or_insert_with(String::new)
+                    .push_str(REDACTED_THINKING);
+                reasoning_blocks.push(ReasoningBlock::Redacted { data });
+            }
+            WireBlock::ToolUse { name, input, .. } if answer_tool == Some(name.as_str()) => {
+                answered = true;
+                text.get_or_insert_with(String::new)
+                    .push_str(&arguments_text(input));
+            }
             WireBlock::ToolUse { id, name, input } => {
                 tool_calls.push(ToolCall::new(id, name, arguments_text(input)));
             }
@@ -121,6 +154,15 @@ pub fn decode_messages_response(body: &[u8], include_raw: bool) -> Result<ChatRe
     } else {
         None
     };
+    let finish_reason = match wire
+        .stop_reason
+        .as_deref()
+        .map_or(FinishReason::Stop, finish_reason)
+    {
+        // The model called only the answer tool: the answer is complete.
+        FinishReason::ToolCalls if answered && tool_calls.is_empty() => FinishReason::Stop,
+        f => f,
+    };
     Ok(ChatResponse {
         id: wire.id,
         message: AssistantMessage {
@@ -129,11 +171,9 @@ pub fn decode_messages_response(body: &[u8], include_raw: bool) -> Result<ChatRe
             tool_calls,
             reasoning: reasoning.filter(|r| !r.is_empty()),
             refusal: None,
+            reasoning_blocks,
         },
-        finish_reason: wire
-            .stop_reason
-            .as_deref()
-            .map_or(FinishReason::Stop, finish_reason),
+        finish_reason,
         usage: wire.usage.map(|u| u.normalise()).unwrap_or_default(),
         model: wire.model.unwrap_or_default(),
         raw,
@@ -154,9 +194,19 @@ mod tests {
               {"type":"server_tool_use","id":"s","name":"web_search","input":{}}],
             "stop_reason":"tool_use","stop_sequence":null,
             "usage":{"input_tokens":5,"cache_read_input_tokens":10,"cache_creation_input_tokens":2,"output_tokens":7}}"#;
-        let r = decode_messages_response(body, true).unwrap();
+        let r = decode_messages_response(body, true, None).unwrap();
         assert_eq!(r.text(), "Hi");
         assert_eq!(r.message.reasoning.as_deref(), Some("hmm[redacted thinking]"));
+        assert_eq!(
+            r.message.reasoning_blocks,
+            [
+                ReasoningBlock::Thinking {
+                    text: "hmm".into(),
+                    signature: Some("sig".into())
+                },
+                ReasoningBlock::Redacted { data: "xx".into() }
+            ]
+        );
         assert_eq!(r.tool_calls()[0].id, "toolu_1");
         assert_eq!(r.tool_calls()[0].function.arguments, r#"{"a":1}"#);
         assert_eq!(r.finish_reason, FinishReason::ToolCalls);
@@ -173,6 +223,36 @@ mod tests {
         );
         assert_eq!(r.model, "claude-x");
         assert!(r.raw.is_some());
+    }
+
+    #[test]
+    fn the_answer_tool_is_the_text() {
+        let body = br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-x",
+            "content":[{"type":"tool_use","id":"toolu_1","name":"capital","input":{"city":"Paris"}}],
+            "stop_reason":"tool_use","usage":{"input_tokens":5,"output_tokens":7}}"#;
+        let r = decode_messages_response(body, false, Some("capital")).unwrap();
+        assert_eq!(r.text(), r#"{"city":"Paris"}"#);
+        assert!(r.tool_calls().is_empty());
+        assert_eq!(r.finish_reason, FinishReason::Stop);
+        // Without the structured-output request it is an ordinary tool call.
+        let r = decode_messages_response(body, false, None).unwrap();
+        assert_eq!(r.message.content, None);
+        assert_eq!(r.tool_calls()[0].function.name, "capital");
+        assert_eq!(r.finish_reason, FinishReason::ToolCalls);
+        // Beside a call of the caller's own tool, the caller still has a tool to run.
+        let body = br#"{"type":"message","content":[
+            {"type":"tool_use","id":"toolu_1","name":"lookup","input":{}},
+            {"type":"tool_use","id":"toolu_2","name":"capital","input":{}}],"stop_reason":"tool_use"}"#;
+        let r = decode_messages_response(body, false, Some("capital")).unwrap();
+        assert_eq!(r.text(), "{}");
+        assert_eq!(r.tool_calls().len(), 1);
+        assert_eq!(r.finish_reason, FinishReason::ToolCalls);
+        // A length stop stays a length stop.
+        let body =
+            br#"{"type":"message","content":[{"type":"tool_use","id":"t","name":"capital","input":{}}],
+            "stop_reason":"max_tokens"}"#;
+        let r = decode_messages_response(body, false, Some("capital")).unwrap();
+        assert_eq!(r.finish_reason, FinishReason::Length);
     }
 
     #[test]
@@ -200,13 +280,14 @@ mod tests {
             b"",
             b"null",
         ] {
-            let e = decode_messages_response(body, false).unwrap_err();
+            let e = decode_messages_response(body, false, None).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::ProviderUnavailable, "{e}");
             assert!(!e.message().contains("secret"), "{e}");
         }
         let e = decode_messages_response(
             br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
             false,
+            None,
         )
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ProviderUnavailable);

@@ -23,6 +23,7 @@ use super::usage::WireUsage;
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::framing::Frame;
 use crate::providers::{EventDecoder, ProviderEvent};
+use crate::types::FinishReason;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -77,8 +78,13 @@ enum WireBlockStart<'a> {
     Thinking {
         #[serde(default, borrow)]
         thinking: Cow<'a, str>,
+        #[serde(default, borrow)]
+        signature: Option<Cow<'a, str>>,
     },
-    RedactedThinking {},
+    RedactedThinking {
+        #[serde(default, borrow)]
+        data: Cow<'a, str>,
+    },
     ToolUse {
         #[serde(borrow)]
         id: Cow<'a, str>,
@@ -104,7 +110,10 @@ enum WireDelta<'a> {
         #[serde(borrow)]
         partial_json: Cow<'a, str>,
     },
-    SignatureDelta {},
+    SignatureDelta {
+        #[serde(borrow)]
+        signature: Cow<'a, str>,
+    },
     #[serde(other)]
     Other,
 }
@@ -125,6 +134,10 @@ enum Block {
         call: u32,
         sent_arguments: bool,
     },
+    /// The structured-output answer tool: its input is the answer text; whether any was sent.
+    Answer {
+        sent: bool,
+    },
     Other,
 }
 
@@ -136,6 +149,12 @@ pub struct MessagesStreamDecoder {
     /// Blocks by their stream index (small: a handful per answer).
     blocks: Vec<(u32, Block)>,
     calls: u32,
+    /// The signature of each open thinking block so far, by stream index (sent at its end).
+    signatures: Vec<(u32, String)>,
+    /// The request's structured-output tool, whose input is the answer text.
+    answer_tool: Option<String>,
+    /// Whether the answer tool was called.
+    answered: bool,
 }
 
 fn protocol_error(what: &str) -> Error {
@@ -149,6 +168,17 @@ impl MessagesStreamDecoder {
     /// A decoder at the start of a stream.
     pub fn new() -> MessagesStreamDecoder {
         MessagesStreamDecoder::default()
+    }
+
+    /// A decoder for a structured-output request whose answer tool is `name`
+    /// ([`structured_output_tool`](super::structured_output_tool)): that tool's input pieces
+    /// are the answer's text deltas, it is not reported as a tool call, and an answer without
+    /// other tool calls finishes with `stop`.
+    pub fn with_answer_tool(name: Option<&str>) -> MessagesStreamDecoder {
+        MessagesStreamDecoder {
+            answer_tool: name.map(str::to_owned),
+            ..MessagesStreamDecoder::default()
+        }
     }
 
     fn block_mut(&mut self, index: u32) -> Option<&mut Block> {
@@ -187,15 +217,23 @@ impl MessagesStreamDecoder {
                         }
                         Block::Text
                     }
-                    WireBlockStart::Thinking { thinking } => {
+                    WireBlockStart::Thinking { thinking, signature } => {
                         if !thinking.is_empty() {
                             out.push_back(ProviderEvent::Reasoning(thinking.into_owned()));
                         }
+                        if let Some(sig) = signature.filter(|s| !s.is_empty()) {
+                            self.signatures.push((index, sig.into_owned()));
+                        }
                         Block::Thinking
                     }
-                    WireBlockStart::RedactedThinking {} => {
+                    WireBlockStart::RedactedThinking { data } => {
                         out.push_back(ProviderEvent::Reasoning(REDACTED_THINKING.to_owned()));
+                        out.push_back(ProviderEvent::RedactedReasoning(data.into_owned()));
                         Block::Other
+                    }
+                    WireBlockStart::ToolUse { name, .. } if self.answer_tool.as_deref() == Some(&*name) => {
+                        self.answered = true;
+                        Block::Answer { sent: false }
                     }
                     WireBlockStart::ToolUse { id, name } => {
                         let call = self.calls;
@@ -240,7 +278,19 @@ impl MessagesStreamDecoder {
                             sent_arguments: true,
                         };
                     }
-                    (WireDelta::InputJsonDelta { .. }, Block::Tool { .. }) => {}
+                    (WireDelta::SignatureDelta { signature }, Block::Thinking) => {
+                        match self.signatures.iter_mut().find(|(i, _)| *i == index) {
+                            Some((_, s)) => s.push_str(&signature),
+                            None => self.signatures.push((index, signature.into_owned())),
+                        }
+                    }
+                    (WireDelta::InputJsonDelta { partial_json }, Block::Answer { .. })
+                        if !partial_json.is_empty() =>
+                    {
+                        out.push_back(ProviderEvent::Text(partial_json.into_owned()));
+                        *self.block_mut(index).expect("found above") = Block::Answer { sent: true };
+                    }
+                    (WireDelta::InputJsonDelta { .. }, Block::Tool { .. } | Block::Answer { .. }) => {}
                     (WireDelta::InputJsonDelta { .. }, _) => {
                         return Err(protocol_error("tool input for a block that is not a tool call"));
                     }
@@ -251,6 +301,16 @@ impl MessagesStreamDecoder {
                 let block = *self
                     .block_mut(index)
                     .ok_or_else(|| protocol_error("the end of a content block that did not start"))?;
+                if let Some(at) = self.signatures.iter().position(|(i, _)| *i == index) {
+                    // The block's text so far and this signature form one signed block.
+                    let (_, signature) = self.signatures.swap_remove(at);
+                    out.push_back(ProviderEvent::ReasoningSignature(signature));
+                }
+                if block == (Block::Answer { sent: false }) {
+                    // An answer tool without input: `{}`, as in non-streamed answers.
+                    out.push_back(ProviderEvent::Text("{}".to_owned()));
+                    *self.block_mut(index).expect("found above") = Block::Answer { sent: true };
+                }
                 if let Block::Tool {
                     call,
                     sent_arguments: false,
@@ -272,7 +332,12 @@ impl MessagesStreamDecoder {
             WireEvent::MessageDelta { delta, usage } => {
                 self.need_start()?;
                 if let Some(reason) = delta.and_then(|d| d.stop_reason) {
-                    out.push_back(ProviderEvent::Finish(finish_reason(&reason)));
+                    let finish = match finish_reason(&reason) {
+                        // The model called only the answer tool: the answer is complete.
+                        FinishReason::ToolCalls if self.answered && self.calls == 0 => FinishReason::Stop,
+                        f => f,
+                    };
+                    out.push_back(ProviderEvent::Finish(finish));
                 }
                 if let Some(u) = usage {
                     out.push_back(ProviderEvent::Usage(u.normalise()));
@@ -315,11 +380,15 @@ impl EventDecoder for MessagesStreamDecoder {
 mod tests {
     use super::*;
     use crate::providers::framing::SseDecoder;
-    use crate::types::{FinishReason, Usage};
+    use crate::types::Usage;
+    use serde_json::{Value, json};
 
     fn decode(text: &str) -> (Vec<ProviderEvent>, Result<()>, bool) {
+        decode_with(MessagesStreamDecoder::new(), text)
+    }
+
+    fn decode_with(mut decoder: MessagesStreamDecoder, text: &str) -> (Vec<ProviderEvent>, Result<()>, bool) {
         let mut framing = SseDecoder::new();
-        let mut decoder = MessagesStreamDecoder::new();
         let mut out = VecDeque::new();
         let r = framing.feed(text.as_bytes(), |f| decoder.on_event(f, &mut out));
         (out.into_iter().collect(), r, decoder.finished())
@@ -381,6 +450,117 @@ mod tests {
                 }),
             ]
         );
+    }
+
+    fn data(events: &[Value]) -> String {
+        let mut text = START.to_owned();
+        for e in events {
+            text.push_str(&format!("data: {e}\n\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn thinking_signatures_and_redacted_blocks() {
+        let text = data(&[
+            json!({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}),
+            json!({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Use the "}}),
+            json!({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"tool."}}),
+            json!({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQB"}}),
+            json!({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"Cks="}}),
+            json!({"type":"content_block_stop","index":0}),
+            json!({"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"EmwKAh=="}}),
+            json!({"type":"content_block_stop","index":1}),
+            json!({"type":"content_block_start","index":2,"content_block":{"type":"thinking","thinking":"unsigned"}}),
+            json!({"type":"content_block_stop","index":2}),
+            json!({"type":"content_block_start","index":3,"content_block":{"type":"tool_use","id":"toolu_1","name":"f","input":{}}}),
+            json!({"type":"content_block_stop","index":3}),
+            json!({"type":"message_stop"}),
+        ]);
+        let (events, r, done) = decode(&text);
+        r.unwrap();
+        assert!(done);
+        let events: Vec<ProviderEvent> = events
+            .into_iter()
+            .filter(|e| !matches!(e, ProviderEvent::Meta { .. } | ProviderEvent::Usage(_)))
+            .collect();
+        assert_eq!(
+            events,
+            vec![
+                ProviderEvent::Reasoning("Use the ".into()),
+                ProviderEvent::Reasoning("tool.".into()),
+                ProviderEvent::ReasoningSignature("EqQBCks=".into()),
+                ProviderEvent::Reasoning(REDACTED_THINKING.into()),
+                ProviderEvent::RedactedReasoning("EmwKAh==".into()),
+                ProviderEvent::Reasoning("unsigned".into()),
+                ProviderEvent::ToolCall {
+                    index: 0,
+                    id: Some("toolu_1".into()),
+                    name: Some("f".into()),
+                    arguments: String::new()
+                },
+                ProviderEvent::ToolCall {
+                    index: 0,
+                    id: None,
+                    name: None,
+                    arguments: "{}".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_answer_tool_streams_as_text() {
+        let tool_start = |i: u32, name: &str| json!({"type":"content_block_start","index":i,"content_block":{"type":"tool_use","id":format!("toolu_{i}"),"name":name,"input":{}}});
+        let json_delta = |i: u32, piece: &str| json!({"type":"content_block_delta","index":i,"delta":{"type":"input_json_delta","partial_json":piece}});
+        let stop = |i: u32| json!({"type":"content_block_stop","index":i});
+        let finish =
+            json!({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}});
+        let text = data(&[
+            tool_start(0, "capital"),
+            json_delta(0, ""),
+            json_delta(0, "{\"city\": "),
+            json_delta(0, "\"Paris\"}"),
+            stop(0),
+            finish.clone(),
+            json!({"type":"message_stop"}),
+        ]);
+        let (events, r, _) = decode_with(MessagesStreamDecoder::with_answer_tool(Some("capital")), &text);
+        r.unwrap();
+        let kept: Vec<&ProviderEvent> = events
+            .iter()
+            .filter(|e| !matches!(e, ProviderEvent::Meta { .. } | ProviderEvent::Usage(_)))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                &ProviderEvent::Text("{\"city\": ".into()),
+                &ProviderEvent::Text("\"Paris\"}".into()),
+                &ProviderEvent::Finish(FinishReason::Stop),
+            ]
+        );
+        // Without input: `{}`. Beside the caller's own tool: that call stays, and so does
+        // the tool_calls finish.
+        let text = data(&[
+            tool_start(0, "lookup"),
+            stop(0),
+            tool_start(1, "capital"),
+            stop(1),
+            finish,
+            json!({"type":"message_stop"}),
+        ]);
+        let (events, r, _) = decode_with(MessagesStreamDecoder::with_answer_tool(Some("capital")), &text);
+        r.unwrap();
+        assert!(events.contains(&ProviderEvent::Text("{}".into())));
+        assert!(events.contains(&ProviderEvent::Finish(FinishReason::ToolCalls)));
+        let calls: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                ProviderEvent::ToolCall { index, name, .. } => Some((*index, name.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(calls, [(0, Some("lookup".into())), (0, None)]);
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! - `cached_input_tokens` = `cache_read_input_tokens`
 //! - `cache_write_tokens` = `cache_creation_input_tokens`
 //! - `reasoning_tokens` = 0: thinking tokens are inside `output_tokens`, not reported apart.
+//!
+//! Not kept: the split of cache writes by lifetime (`cache_creation.ephemeral_5m_input_tokens`
+//! / `ephemeral_1h_input_tokens`). [`Usage`] has one `cache_write_tokens` count, so 1-hour
+//! writes (billed at 2× input) are priced at the 5-minute rate (1.25× input) — an
+//! underestimate of those tokens' cost until `Usage` carries the split (a schema change).
 
 use serde::Deserialize;
 

@@ -1,4 +1,8 @@
 //! Unified request → Chat Completions JSON body, serialised straight from borrowed data.
+//!
+//! Fields of the unified request that belong to other providers are not sent: a message's
+//! `reasoning_blocks` and `cache_control`, a tool's `cache_control` (OpenAI-family servers
+//! cache prompts on their own) and a tool call's `signature`.
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
@@ -6,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::quirks::Quirks;
 use crate::error::{Error, Result};
-use crate::types::{ChatRequest, Message, ResponseFormat, Role, Tool, ToolChoice};
+use crate::types::{ChatRequest, Message, ResponseFormat, Role, Tool, ToolCall, ToolChoice};
 
 /// The Chat Completions body for `req`, sent to `model`.
 pub fn encode_chat_request(req: &ChatRequest, model: &str, quirks: &Quirks, stream: bool) -> Result<Vec<u8>> {
@@ -21,7 +25,7 @@ pub fn encode_chat_request(req: &ChatRequest, model: &str, quirks: &Quirks, stre
     let body = WireChatRequest {
         model,
         messages: WireMessages(&req.messages, quirks),
-        tools: &req.tools,
+        tools: WireTools(&req.tools),
         tool_choice: req.tool_choice.as_ref(),
         parallel_tool_calls: req.parallel_tool_calls,
         response_format: req.response_format.as_ref(),
@@ -61,8 +65,8 @@ pub(crate) fn to_body_with_extra<T: Serialize>(body: &T, extra: &Map<String, Val
 struct WireChatRequest<'a> {
     model: &'a str,
     messages: WireMessages<'a>,
-    #[serde(skip_serializing_if = "<[Tool]>::is_empty")]
-    tools: &'a [Tool],
+    #[serde(skip_serializing_if = "WireTools::is_empty")]
+    tools: WireTools<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tool_choice: Option<&'a ToolChoice>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,6 +104,59 @@ struct StreamOptions {
     include_usage: bool,
 }
 
+/// Tool definitions in the OpenAI shape (without `cache_control`).
+struct WireTools<'a>(&'a [Tool]);
+
+impl WireTools<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for WireTools<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for t in self.0 {
+            seq.serialize_element(&WireTool {
+                kind: "function",
+                function: &t.function,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+struct WireTool<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: &'a crate::types::FunctionDef,
+}
+
+/// An assistant message's tool calls in the OpenAI shape (without `signature`).
+struct WireToolCalls<'a>(&'a [ToolCall]);
+
+impl Serialize for WireToolCalls<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct WireToolCall<'a> {
+            id: &'a str,
+            #[serde(rename = "type")]
+            kind: &'static str,
+            function: &'a crate::types::FunctionCall,
+        }
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for c in self.0 {
+            seq.serialize_element(&WireToolCall {
+                id: &c.id,
+                kind: "function",
+                function: &c.function,
+            })?;
+        }
+        seq.end()
+    }
+}
+
 struct WireMessages<'a>(&'a [Message], &'a Quirks);
 
 impl Serialize for WireMessages<'_> {
@@ -133,7 +190,7 @@ impl Serialize for WireMessage<'_> {
             map.serialize_entry("name", name)?;
         }
         if !m.tool_calls.is_empty() {
-            map.serialize_entry("tool_calls", &m.tool_calls)?;
+            map.serialize_entry("tool_calls", &WireToolCalls(&m.tool_calls))?;
         }
         if let Some(id) = &m.tool_call_id {
             map.serialize_entry("tool_call_id", id)?;
@@ -174,6 +231,32 @@ mod tests {
                 {"role": "tool", "content": "ok", "tool_call_id": "c1"}],
               "max_completion_tokens": 5, "seed": 1, "temperature": 0.5, "user": "end-user",
               "stream": true, "stream_options": {"include_usage": true}})
+        );
+    }
+
+    #[test]
+    fn other_providers_fields_are_not_sent() {
+        // Cache breakpoints (OpenAI caches on its own), reasoning blocks and tool-call
+        // signatures belong to other providers.
+        let body = encode(
+            json!({"model": "a", "messages": [
+                {"role": "system", "content": "s", "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+                {"role": "assistant", "content": "a",
+                 "reasoning_blocks": [{"type": "thinking", "text": "t", "signature": "sig"}, {"type": "redacted", "data": "d"}],
+                 "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}, "signature": "ts"}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "ok", "cache_control": {"type": "ephemeral"}}],
+              "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}},
+                         "cache_control": {"type": "ephemeral"}}]}),
+            ProviderKind::OpenAi,
+            false,
+        );
+        assert_eq!(
+            body,
+            json!({"model": "gpt-x", "messages": [
+                {"role": "system", "content": "s"},
+                {"role": "assistant", "content": "a", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+                {"role": "tool", "content": "ok", "tool_call_id": "c1"}],
+              "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]})
         );
     }
 

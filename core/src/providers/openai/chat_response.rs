@@ -187,6 +187,7 @@ pub fn decode_chat_response(body: &[u8], include_raw: bool) -> Result<ChatRespon
             tool_calls,
             reasoning: msg.reasoning_content.or(msg.reasoning).filter(|r| !r.is_empty()),
             refusal: msg.refusal,
+            reasoning_blocks: Vec::new(),
         },
         finish_reason: choice
             .finish_reason

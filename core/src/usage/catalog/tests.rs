@@ -315,3 +315,46 @@ fn builtin_prices_every_model_as_the_crate_does() {
     // models listed without a price, audio and OCR models billed by other units).
     assert!(priced > 4 * unpriced, "{priced} priced, {unpriced} not");
 }
+
+#[test]
+fn claude_models_are_priced_with_their_cache_rates() {
+    // Anthropic's published prices per million tokens (input, output); a cache read costs
+    // 0.1× input, a 5-minute cache write 1.25× input. Names as callers write them: the
+    // alias and a dated snapshot.
+    let catalog = PriceCatalog::builtin();
+    let models = [
+        (["claude-sonnet-4-5", "claude-sonnet-4-5-20250929"], 3.0, 15.0),
+        (["claude-opus-4-1", "claude-opus-4-1-20250805"], 15.0, 75.0),
+        (["claude-haiku-4-5", "claude-haiku-4-5-20251001"], 1.0, 5.0),
+        (["claude-3-5-haiku-latest", "claude-3-5-haiku-20241022"], 0.8, 4.0),
+        (
+            ["claude-3-7-sonnet-latest", "claude-3-7-sonnet-20250219"],
+            3.0,
+            15.0,
+        ),
+    ];
+    // Below every tier's start (Sonnet 4.5 costs more above 200k prompt tokens).
+    let n = 100_000.0;
+    for (names, input, output) in models {
+        for name in names {
+            let cost = |u: Usage| catalog.cost("anthropic", name, &u, at(0)).unwrap();
+            let all = 100_000;
+            assert!(
+                close(cost(usage(all, 0, 0, 0, 0)), n * input / 1e6),
+                "{name}: input"
+            );
+            assert!(
+                close(cost(usage(0, 0, 0, all, 0)), n * output / 1e6),
+                "{name}: output"
+            );
+            assert!(
+                close(cost(usage(all, all, 0, 0, 0)), n * input * 0.1 / 1e6),
+                "{name}: cache read"
+            );
+            assert!(
+                close(cost(usage(all, 0, all, 0, 0)), n * input * 1.25 / 1e6),
+                "{name}: 5-minute cache write"
+            );
+        }
+    }
+}

@@ -171,6 +171,7 @@ fn to_chat_response(w: WireResponse) -> Result<ChatResponse> {
             tool_calls,
             reasoning: (!reasoning.is_empty()).then_some(reasoning),
             refusal,
+            reasoning_blocks: Vec::new(),
         },
         finish_reason: finish,
         usage: w.usage.as_ref().map(WireUsage::normalise).unwrap_or_default(),
