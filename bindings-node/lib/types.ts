@@ -35,6 +35,25 @@ export interface ToolCall {
   id: string;
   type: 'function';
   function: { name: string; arguments: string };
+  /** The provider's opaque signature of the reasoning behind this call (Gemini `thoughtSignature`); send it back unchanged. */
+  signature?: string;
+}
+
+/**
+ * An opaque reasoning block a provider needs back unchanged on the next turn (Anthropic
+ * `thinking` with its signature, `redacted_thinking`).
+ */
+export type ReasoningBlock =
+  | { type: 'thinking'; text: string; signature?: string }
+  | { type: 'redacted'; data: string };
+
+/**
+ * A prompt-cache breakpoint (Anthropic `cache_control`; OpenAI caches on its own and ignores it).
+ * `ttl`: `5m` (default) or `1h`.
+ */
+export interface CacheControl {
+  type: 'ephemeral';
+  ttl?: '5m' | '1h';
 }
 
 /** One message of the conversation. */
@@ -47,12 +66,18 @@ export interface Message {
   tool_calls?: ToolCall[];
   /** Which tool call this message answers (tool messages only). */
   tool_call_id?: string;
+  /** An earlier answer's `message.reasoning_blocks`, unchanged (assistant messages only). */
+  reasoning_blocks?: ReasoningBlock[];
+  /** A prompt-cache breakpoint after this message. */
+  cache_control?: CacheControl;
 }
 
 /** A function the model may call. */
 export interface Tool {
   type: 'function';
   function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
+  /** A prompt-cache breakpoint after this tool's definition. */
+  cache_control?: CacheControl;
 }
 
 /** Whether and which tool the model must call. */
@@ -155,6 +180,11 @@ export interface AssistantMessage {
   tool_calls?: ToolCall[];
   reasoning?: string;
   refusal?: string;
+  /**
+   * The provider's opaque reasoning blocks, in order: put them, unchanged, into this message's
+   * `reasoning_blocks` when the conversation goes on (Anthropic needs them with thinking and tools).
+   */
+  reasoning_blocks?: ReasoningBlock[];
 }
 
 /** Why generation stopped. */

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Upstream
@@ -124,6 +125,38 @@ def test_non_finite_numbers_are_invalid_requests_naming_the_field(client: modelp
     config = {**MOCK, "prices": {"mock/echo": {"input": 1.0, "output": -inf}}}
     with pytest.raises(modelplug.ConfigError, match="prices.mock/echo.output: must be a finite number, got -Infinity"):
         modelplug.Client(config=config)
+
+
+def test_thinking_signatures_go_back_with_the_assistant_message(upstream: Upstream) -> None:
+    # An Anthropic answer with thinking and a tool call; `r.message.to_dict()` appended to the
+    # conversation sends the signed blocks back unchanged, before the text and the tool call.
+    answer = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+              "content": [{"type": "thinking", "thinking": "Use the tool.", "signature": "sig-1"},
+                          {"type": "redacted_thinking", "data": "opaque-1"},
+                          {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Paris"}}],
+              "stop_reason": "tool_use", "usage": {"input_tokens": 10, "output_tokens": 20}}
+    sid, base = upstream.scenario([{"body": answer}, {"reply": {"text": "Sunny."}}])
+    client = modelplug.Client(config={"models": [{"name": "m", "retry": {"attempts": 0}, "deployments": [
+        {"provider": "anthropic", "model": "claude-sonnet-4-5", "api_key": "sk-ant-test", "base_url": base}]}]})
+    weather = Tool("weather", "Weather", {"type": "object"}, cache_control={"type": "ephemeral", "ttl": "1h"})
+    messages: list[Any] = [Message("system", "Be brief.", cache_control={"type": "ephemeral"}), Message.user("Weather in Paris?")]
+    r = client.chat(model="m", messages=messages, tools=[weather])
+    assert r.message.reasoning_blocks == [{"type": "thinking", "text": "Use the tool.", "signature": "sig-1"},
+                                          {"type": "redacted", "data": "opaque-1"}]
+    assert r.tool_calls[0].signature is None
+    messages += [r.message.to_dict(), Message.tool("toolu_1", "sunny")]
+    assert client.chat(model="m", messages=messages, tools=[weather]).text == "Sunny."
+    sent = upstream.requests(sid)[1]["body"]
+    assert sent["system"] == [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}]
+    assert sent["tools"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+    assert sent["messages"][1] == {"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "Use the tool.", "signature": "sig-1"},
+        {"type": "redacted_thinking", "data": "opaque-1"},
+        {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Paris"}}]}
+    # A tool-call signature (Gemini's) survives the round trip through `to_dict()`.
+    call = modelplug.ToolCall("c1", "f", "{}", signature="ts")
+    assert call.to_dict()["signature"] == "ts"
+    assert modelplug.ToolCall._from_dict(call.to_dict()).signature == "ts"
 
 
 def test_usage_counts_cross_in_the_core_form(upstream: Upstream) -> None:

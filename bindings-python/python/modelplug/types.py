@@ -109,32 +109,46 @@ class FunctionCall:
 
 
 class ToolCall:
-    """A tool call made by the model; answer it with a ``tool`` message carrying its ``id``."""
+    """A tool call made by the model; answer it with a ``tool`` message carrying its ``id``.
 
-    __slots__ = ("id", "type", "function")
+    ``signature`` is the provider's opaque signature of the reasoning behind the call (Gemini's
+    ``thoughtSignature``), or ``None``; ``to_dict()`` keeps it, to be sent back unchanged.
+    """
 
-    def __init__(self, id: str, name: str, arguments: str) -> None:  # noqa: A002 - OpenAI's field name
+    __slots__ = ("id", "type", "function", "signature")
+
+    def __init__(self, id: str, name: str, arguments: str, signature: str | None = None) -> None:  # noqa: A002 - OpenAI's field name
         self.id = id
         self.type = "function"
         self.function = FunctionCall(name, arguments)
+        self.signature = signature
 
     @classmethod
     def _from_dict(cls, d: dict[str, Any]) -> ToolCall:
         f = d["function"]
-        return cls(d["id"], f["name"], f.get("arguments", ""))
+        return cls(d["id"], f["name"], f.get("arguments", ""), d.get("signature"))
 
     def to_dict(self) -> dict[str, Any]:
         """The OpenAI form, ready to go back into a request's assistant message."""
-        return {"id": self.id, "type": "function", "function": {"name": self.function.name, "arguments": self.function.arguments}}
+        out: dict[str, Any] = {"id": self.id, "type": "function", "function": {"name": self.function.name, "arguments": self.function.arguments}}
+        if self.signature is not None:
+            out["signature"] = self.signature
+        return out
 
     def __repr__(self) -> str:
         return f"ToolCall(id={self.id!r}, name={self.function.name!r}, arguments={_short(self.function.arguments)})"
 
 
 class AssistantMessage:
-    """The assistant's side of a completion."""
+    """The assistant's side of a completion.
 
-    __slots__ = ("role", "content", "tool_calls", "reasoning", "refusal")
+    ``reasoning_blocks`` are the provider's opaque reasoning blocks (Anthropic ``thinking``
+    with its signature: ``{"type": "thinking", "text": …, "signature": …}``; ``redacted_thinking``:
+    ``{"type": "redacted", "data": …}``), in order. ``to_dict()`` keeps them, so that appending
+    it to the conversation sends them back unchanged, as Anthropic needs with thinking and tools.
+    """
+
+    __slots__ = ("role", "content", "tool_calls", "reasoning", "refusal", "reasoning_blocks")
 
     def __init__(
         self,
@@ -142,23 +156,27 @@ class AssistantMessage:
         tool_calls: list[ToolCall],
         reasoning: str | None = None,
         refusal: str | None = None,
+        reasoning_blocks: list[dict[str, Any]] | None = None,
     ) -> None:
         self.role = "assistant"
         self.content = content
         self.tool_calls = tool_calls
         self.reasoning = reasoning
         self.refusal = refusal
+        self.reasoning_blocks = reasoning_blocks or []
 
     @classmethod
     def _from_dict(cls, d: dict[str, Any]) -> AssistantMessage:
         calls = [ToolCall._from_dict(t) for t in d.get("tool_calls") or ()]
-        return cls(d.get("content"), calls, d.get("reasoning"), d.get("refusal"))
+        return cls(d.get("content"), calls, d.get("reasoning"), d.get("refusal"), d.get("reasoning_blocks"))
 
     def to_dict(self) -> dict[str, Any]:
-        """The OpenAI form, ready to append to the conversation."""
+        """The OpenAI form, ready to append to the conversation (with the reasoning blocks)."""
         out: dict[str, Any] = {"role": "assistant", "content": self.content}
         if self.tool_calls:
             out["tool_calls"] = [t.to_dict() for t in self.tool_calls]
+        if self.reasoning_blocks:
+            out["reasoning_blocks"] = self.reasoning_blocks
         return out
 
     def __repr__(self) -> str:
@@ -434,9 +452,12 @@ class Message:
 
     ``content`` is text or a list of parts (``{"type": "text", "text": …}``,
     ``{"type": "image_url", "image_url": {"url": …}}``, or ``Message.image(...)``).
+    ``reasoning_blocks``: an earlier answer's ``AssistantMessage.reasoning_blocks``, unchanged.
+    ``cache_control``: a prompt-cache breakpoint after this message, ``{"type": "ephemeral"}``
+    with an optional ``"ttl"`` of ``"5m"`` or ``"1h"`` (Anthropic; OpenAI caches on its own).
     """
 
-    __slots__ = ("role", "content", "name", "tool_calls", "tool_call_id")
+    __slots__ = ("role", "content", "name", "tool_calls", "tool_call_id", "reasoning_blocks", "cache_control")
 
     def __init__(
         self,
@@ -446,12 +467,16 @@ class Message:
         name: str | None = None,
         tool_calls: list[ToolCall] | list[dict[str, Any]] | None = None,
         tool_call_id: str | None = None,
+        reasoning_blocks: list[dict[str, Any]] | None = None,
+        cache_control: dict[str, Any] | None = None,
     ) -> None:
         self.role = role
         self.content = content
         self.name = name
         self.tool_calls = tool_calls
         self.tool_call_id = tool_call_id
+        self.reasoning_blocks = reasoning_blocks
+        self.cache_control = cache_control
 
     @classmethod
     def system(cls, text: str) -> Message:
@@ -494,6 +519,10 @@ class Message:
             out["tool_calls"] = [t if isinstance(t, dict) else t.to_dict() for t in self.tool_calls]
         if self.tool_call_id is not None:
             out["tool_call_id"] = self.tool_call_id
+        if self.reasoning_blocks:
+            out["reasoning_blocks"] = self.reasoning_blocks
+        if self.cache_control is not None:
+            out["cache_control"] = self.cache_control
         return out
 
     def __repr__(self) -> str:
@@ -501,9 +530,12 @@ class Message:
 
 
 class Tool:
-    """A function the model may call (``Tool(name, description, parameters_json_schema)``)."""
+    """A function the model may call (``Tool(name, description, parameters_json_schema)``).
 
-    __slots__ = ("name", "description", "parameters", "strict")
+    ``cache_control``: a prompt-cache breakpoint after this tool's definition (see ``Message``).
+    """
+
+    __slots__ = ("name", "description", "parameters", "strict", "cache_control")
 
     def __init__(
         self,
@@ -512,11 +544,13 @@ class Tool:
         parameters: dict[str, Any] | None = None,
         *,
         strict: bool | None = None,
+        cache_control: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.description = description
         self.parameters = parameters
         self.strict = strict
+        self.cache_control = cache_control
 
     def to_dict(self) -> dict[str, Any]:
         """The OpenAI form."""
@@ -527,7 +561,10 @@ class Tool:
             f["parameters"] = self.parameters
         if self.strict is not None:
             f["strict"] = self.strict
-        return {"type": "function", "function": f}
+        out: dict[str, Any] = {"type": "function", "function": f}
+        if self.cache_control is not None:
+            out["cache_control"] = self.cache_control
+        return out
 
 
 class _Event:

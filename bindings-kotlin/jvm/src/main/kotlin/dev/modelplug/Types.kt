@@ -91,9 +91,39 @@ internal object ContentSerializer : KSerializer<Content> {
     }
 }
 
-/** A tool call made by the model (send it back in the assistant message that made it). */
+/**
+ * A tool call made by the model (send it back in the assistant message that made it).
+ * [signature] is the provider's opaque signature of the reasoning behind the call (Gemini
+ * `thoughtSignature`); send it back unchanged.
+ */
 @Serializable
-data class ToolCall(val id: String, val type: String = "function", val function: FunctionCall)
+data class ToolCall(val id: String, val type: String = "function", val function: FunctionCall, val signature: String? = null)
+
+/**
+ * An opaque reasoning block a provider needs back unchanged on the next turn (Anthropic
+ * `thinking` with its signature, `redacted_thinking`): take them from
+ * [AssistantMessage.reasoningBlocks] into the next request's assistant message
+ * ([AssistantMessage.toMessage] does).
+ */
+@Serializable
+sealed class ReasoningBlock {
+    /** Reasoning text with the provider's [signature] over it. */
+    @Serializable
+    @SerialName("thinking")
+    data class Thinking(val text: String, val signature: String? = null) : ReasoningBlock()
+
+    /** Reasoning the provider encrypted: only the provider can read [data]. */
+    @Serializable
+    @SerialName("redacted")
+    data class Redacted(val data: String) : ReasoningBlock()
+}
+
+/**
+ * A prompt-cache breakpoint (Anthropic `cache_control`; OpenAI caches on its own and ignores it).
+ * [ttl]: `5m` (the default) or `1h`.
+ */
+@Serializable
+data class CacheControl(val type: String = "ephemeral", val ttl: String? = null)
 
 /** The function and JSON arguments text of a tool call. */
 @Serializable
@@ -107,6 +137,10 @@ data class Message(
     val name: String? = null,
     @SerialName("tool_calls") val toolCalls: List<ToolCall>? = null,
     @SerialName("tool_call_id") val toolCallId: String? = null,
+    /** An earlier answer's [AssistantMessage.reasoningBlocks], unchanged (assistant messages only). */
+    @SerialName("reasoning_blocks") val reasoningBlocks: List<ReasoningBlock>? = null,
+    /** A prompt-cache breakpoint after this message. */
+    @SerialName("cache_control") val cacheControl: CacheControl? = null,
 ) {
     companion object {
         /** A system message. */
@@ -127,13 +161,22 @@ data class Message(
     }
 }
 
-/** A function the model may call. */
+/** A function the model may call; [cacheControl] is a prompt-cache breakpoint after its definition. */
 @Serializable
-data class Tool(val type: String = "function", val function: FunctionDef) {
+data class Tool(
+    val type: String = "function",
+    val function: FunctionDef,
+    @SerialName("cache_control") val cacheControl: CacheControl? = null,
+) {
     companion object {
         /** A function tool with a JSON Schema for its arguments. */
-        fun function(name: String, description: String? = null, parameters: JsonObject? = null, strict: Boolean? = null) =
-            Tool(function = FunctionDef(name, description, parameters, strict))
+        fun function(
+            name: String,
+            description: String? = null,
+            parameters: JsonObject? = null,
+            strict: Boolean? = null,
+            cacheControl: CacheControl? = null,
+        ) = Tool(function = FunctionDef(name, description, parameters, strict), cacheControl = cacheControl)
     }
 }
 
@@ -296,7 +339,17 @@ data class AssistantMessage(
     @SerialName("tool_calls") val toolCalls: List<ToolCall> = emptyList(),
     val reasoning: String? = null,
     val refusal: String? = null,
-)
+    /** The provider's opaque reasoning blocks, in order (see [ReasoningBlock]). */
+    @SerialName("reasoning_blocks") val reasoningBlocks: List<ReasoningBlock> = emptyList(),
+) {
+    /** This answer as the assistant message of the next request: text, tool calls and reasoning blocks. */
+    fun toMessage(): Message = Message(
+        Role.ASSISTANT,
+        content?.let { Content.Text(it) },
+        toolCalls = toolCalls.ifEmpty { null },
+        reasoningBlocks = reasoningBlocks.ifEmpty { null },
+    )
+}
 
 /** A chat completion. */
 @Serializable
