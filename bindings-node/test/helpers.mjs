@@ -115,3 +115,23 @@ function matcher(name, arg, actual, path) {
   }
   if (!ok) throw new Error(`${path}: ${name} ${JSON.stringify(arg)} does not hold for ${JSON.stringify(actual)}`);
 }
+
+/** `over` laid on `base`: objects merge key by key, anything else is replaced. */
+function merged(base, over) {
+  const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isObject(base) || !isObject(over)) return over;
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = merged(base[k], v);
+  return out;
+}
+
+/** A vector with `providers` ({label: overrides}) runs once per label, named `name[label]`,
+ * with the label's overrides merged over the case. */
+export function expandProviders(cases) {
+  return cases.flatMap((c) => {
+    if (!('providers' in c)) return [c];
+    const { providers, ...base } = c;
+    return Object.entries(providers).map(([label, over]) => ({ ...merged(base, over), name: `${c.name}[${label}]` }));
+  });
+}
+

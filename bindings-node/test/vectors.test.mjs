@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Client, isModelplugError, Verdict } from '../dist/index.js';
-import { matches, REPO, startUpstream } from './helpers.mjs';
+import { expandProviders, matches, REPO, startUpstream } from './helpers.mjs';
 
 const dir = join(REPO, 'tests', 'vectors');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
@@ -164,7 +164,7 @@ async function runCase(c) {
 
 let count = 0;
 for (const file of files) {
-  for (const c of JSON.parse(readFileSync(join(dir, file), 'utf8')).cases) {
+  for (const c of expandProviders(JSON.parse(readFileSync(join(dir, file), 'utf8')).cases)) {
     count += 1;
     test(`${file.replace('.json', '')}::${c.name}`, async () => {
       const result = await runCase(c);

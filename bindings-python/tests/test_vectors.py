@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from conftest import REPO, Upstream
-from vectorlib import matches, usage_schema_errors
+from vectorlib import expand_providers, matches, usage_schema_errors
 
 import modelplug
 
 VECTORS = sorted((REPO / "tests" / "vectors").glob("*.json"))
-CASES = [(f.stem, case) for f in VECTORS for case in json.loads(f.read_text())["cases"]]
+CASES = [(f.stem, case) for f in VECTORS for case in expand_providers(json.loads(f.read_text())["cases"])]
 
 
 def _floats(value: Any) -> Any:

@@ -103,3 +103,29 @@ def usage_schema_errors(events: list[dict[str, Any]]) -> list[str]:
         except ValueError:
             problems.append(f"event {i}: ts {event.get('ts')!r} is not an RFC 3339 time")
     return problems
+
+
+def _merged(base: Any, over: Any) -> Any:
+    """`over` laid on `base`: objects merge key by key, anything else is replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merged(base.get(k), v)
+        return out
+    return over
+
+
+def expand_providers(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A case with `providers` ({label: overrides}) runs once per label, named
+    `name[label]`, with the label's overrides merged over the case."""
+    out: list[dict[str, Any]] = []
+    for case in cases:
+        if "providers" not in case:
+            out.append(case)
+            continue
+        base = {k: v for k, v in case.items() if k != "providers"}
+        for label, over in case["providers"].items():
+            c = _merged(base, over)
+            c["name"] = f"{case['name']}[{label}]"
+            out.append(c)
+    return out

@@ -149,8 +149,8 @@ fn unified_request(body: &Value) -> ChatRequest {
 struct Expected {
     text: Option<String>,
     reasoning: Option<String>,
-    /// (name, arguments)
-    tool_calls: Vec<(String, Value)>,
+    /// (name, arguments, thought signature)
+    tool_calls: Vec<(String, Value, Option<String>)>,
     finish: &'static str,
     /// [input, output, cached, cache write, reasoning, total]
     usage: [u64; 6],
@@ -173,8 +173,12 @@ fn expected_of(chunks: &[Value]) -> Expected {
         let cand = &c["candidates"][0];
         for p in cand["content"]["parts"].as_array().into_iter().flatten() {
             if let Some(call) = p.get("functionCall") {
-                e.tool_calls
-                    .push((call["name"].as_str().unwrap().to_owned(), call["args"].clone()));
+                let signature = p["thoughtSignature"].as_str().map(str::to_owned);
+                e.tool_calls.push((
+                    call["name"].as_str().unwrap().to_owned(),
+                    call["args"].clone(),
+                    signature,
+                ));
             } else if let Some(t) = p["text"].as_str() {
                 if p["thought"] == json!(true) {
                     push(&mut e.reasoning, t);
@@ -208,13 +212,57 @@ fn expected_of(chunks: &[Value]) -> Expected {
             ];
         }
     }
-    for (_, args) in &mut e.tool_calls {
+    for (_, args, _) in &mut e.tool_calls {
         if args.is_null() {
             *args = json!({});
         }
     }
     e.usage = usage;
     e
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thought_signatures_go_back_with_their_calls() {
+    // Turn 1: Gemini 3 calls a tool, signing the call (the recorded stream).
+    let upstream = MockUpstream::start().await.unwrap();
+    let name = "gemini/stream_sse_function_call_thought_signature";
+    let (_, base) = upstream.scenario(vec![Step {
+        replay: Some(name.into()),
+        ..Step::default()
+    }]);
+    let (id2, base2) = upstream.scenario(vec![reply("The capital is Paris.")]);
+    let config = |b: &str| {
+        json!({"models": [{"name": "m", "retry": {"attempts": 0},
+            "deployments": [deployment("gemini", b, "gemini-3-pro-preview")]}]})
+    };
+    let question =
+        json!({"role": "user", "content": "What is the capital of the user country? Call the tool"});
+    let req = ChatRequest::from_value(json!({"model": "m", "messages": [question],
+        "tools": [{"type": "function", "function": {"name": "get_country", "parameters": {"type": "object"}}}]}))
+    .unwrap();
+    let out = common::collect_stream(client(config(&base)).stream(req)).await;
+    let call = out["response"]["message"]["tool_calls"][0].clone();
+    let sse =
+        std::fs::read_to_string(recordings::default_dir().join(format!("{name}.response.sse"))).unwrap();
+    let recorded = sse_chunks(&sse)[0]["candidates"][0]["content"]["parts"][0]["thoughtSignature"].clone();
+    assert!(recorded.as_str().is_some_and(|s| s.len() > 100));
+    assert_eq!(call["signature"], recorded, "{out}");
+    // Turn 2: the assistant message goes back as the caller got it; the call carries its
+    // signature, as Gemini 3 requires.
+    let req = ChatRequest::from_value(json!({"model": "m", "messages": [question,
+        {"role": "assistant", "content": null, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call["id"], "content": "France"}]}))
+    .unwrap();
+    let r = client(config(&base2)).chat(req).await.unwrap();
+    assert_eq!(r.text(), "The capital is Paris.");
+    let sent = &upstream.requests(&id2)[0].body;
+    let part = &sent["contents"][1]["parts"][0];
+    assert_eq!(part["functionCall"]["name"], "get_country");
+    assert_eq!(part["thoughtSignature"], recorded);
+    assert_eq!(
+        sent["contents"][2]["parts"][0]["functionResponse"]["response"],
+        json!({"output": "France"})
+    );
 }
 
 fn sse_chunks(text: &str) -> Vec<Value> {
@@ -235,7 +283,7 @@ fn check_response(name: &str, e: &Expected, r: &Value, provider: &str) {
         e.reasoning,
         "{name}: reasoning"
     );
-    let calls: Vec<(String, Value)> = r["message"]["tool_calls"]
+    let calls: Vec<(String, Value, Option<String>)> = r["message"]["tool_calls"]
         .as_array()
         .into_iter()
         .flatten()
@@ -247,10 +295,14 @@ fn check_response(name: &str, e: &Expected, r: &Value, provider: &str) {
             (
                 t["function"]["name"].as_str().unwrap().to_owned(),
                 serde_json::from_str(t["function"]["arguments"].as_str().unwrap()).unwrap(),
+                t["signature"].as_str().map(str::to_owned),
             )
         })
         .collect();
-    assert_eq!(calls, e.tool_calls, "{name}: tool calls");
+    assert_eq!(
+        calls, e.tool_calls,
+        "{name}: tool calls (with their thought signatures)"
+    );
     assert_eq!(r["finish_reason"], json!(e.finish), "{name}: finish reason");
     let usage = [
         "input_tokens",

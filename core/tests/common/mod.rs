@@ -143,3 +143,38 @@ pub async fn collect_stream(mut s: modelplug_core::ChatStream) -> Value {
     }
     out
 }
+
+/// `over` laid on `base`: objects merge key by key, anything else is replaced.
+fn merged(base: &Value, over: &Value) -> Value {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            let mut out = b.clone();
+            for (k, v) in o {
+                let m = merged(b.get(k).unwrap_or(&Value::Null), v);
+                out.insert(k.clone(), m);
+            }
+            Value::Object(out)
+        }
+        _ => over.clone(),
+    }
+}
+
+/// The shared vectors' provider matrix: a case with `providers` (`{label: overrides}`) runs
+/// once per label, named `name[label]`, with the label's overrides merged over the case.
+pub fn expand_providers(cases: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for case in cases {
+        let Some(providers) = case.get("providers").and_then(Value::as_object) else {
+            out.push(case.clone());
+            continue;
+        };
+        let mut base = case.clone();
+        base.as_object_mut().unwrap().remove("providers");
+        for (label, over) in providers {
+            let mut c = merged(&base, over);
+            c["name"] = format!("{}[{label}]", case["name"].as_str().unwrap()).into();
+            out.push(c);
+        }
+    }
+    out
+}

@@ -4,7 +4,9 @@
 //!
 //! - `parts[].text` → text, or reasoning when the part has `"thought": true`;
 //!   `parts[].functionCall {name, args, id?}` → a tool call (whole: Gemini sends a call in one
-//!   piece). Calls without an `id` (Gemini 2.x) get `call_<responseId>_<n>`.
+//!   piece). Calls without an `id` (Gemini 2.x) get `call_<responseId>_<n>`. A call part's
+//!   `thoughtSignature` (Gemini 3) is kept as the call's `signature`, which the request side
+//!   sends back; signatures on text parts are dropped (Google does not require them back).
 //! - `finishReason`: `STOP` → stop (tool_calls when the answer called tools), `MAX_TOKENS` →
 //!   length, a safety stop (`SAFETY`, `PROHIBITED_CONTENT`, `BLOCKLIST`, `SPII`,
 //!   `RECITATION`, `IMAGE_SAFETY`) → a CONTENT_FILTERED error naming the finish reason and the
@@ -193,7 +195,9 @@ impl ChunkDecoder {
                     name: Some(call.name),
                     arguments,
                 });
-                let _ = part.thought_signature;
+                if let Some(signature) = part.thought_signature {
+                    out.push_back(ProviderEvent::ToolCallSignature { index, signature });
+                }
             } else if let Some(text) = part.text.filter(|t| !t.is_empty()) {
                 out.push_back(if part.thought {
                     ProviderEvent::Reasoning(text)
@@ -299,7 +303,7 @@ mod tests {
             br#"{"candidates":[{"content":{"role":"model","parts":[
                 {"text":"thinking...","thought":true},
                 {"text":"Calling."},
-                {"functionCall":{"name":"f","args":{"a":1}}},
+                {"functionCall":{"name":"f","args":{"a":1}},"thoughtSignature":"c2lnLWY="},
                 {"functionCall":{"name":"g","id":"given"}}]},"finishReason":"STOP"}],
               "usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":7,"thoughtsTokenCount":3,"totalTokenCount":15},
               "modelVersion":"gemini-2.5-flash","responseId":"R1"}"#,
@@ -321,6 +325,8 @@ mod tests {
             })
             .collect();
         assert_eq!(calls, [("call_R1_0", "f", r#"{"a":1}"#), ("given", "g", "{}")]);
+        assert_eq!(r.message.tool_calls[0].signature.as_deref(), Some("c2lnLWY="));
+        assert_eq!(r.message.tool_calls[1].signature, None);
         assert_eq!(r.finish_reason, FinishReason::ToolCalls);
         assert_eq!(r.usage.output_tokens, 10);
         assert_eq!(r.usage.reasoning_tokens, 3);

@@ -28,7 +28,8 @@ class VectorsTest {
     @TestFactory
     fun vectors(): List<DynamicTest> {
         val cases = files.flatMap { f ->
-            Json.parseToJsonElement(f.readText()).jsonObject["cases"]!!.jsonArray.map { f.nameWithoutExtension to it.jsonObject }
+            expandProviders(Json.parseToJsonElement(f.readText()).jsonObject["cases"]!!.jsonArray.map { it.jsonObject })
+                .map { f.nameWithoutExtension to it }
         }
         assertTrue(cases.size >= 80, "only ${cases.size} vectors")
         return cases.map { (file, case) ->
@@ -163,3 +164,23 @@ class VectorsTest {
 
 private operator fun JsonObject.contains(key: String) = containsKey(key)
 private operator fun Map<String, JsonElement>.contains(key: String) = containsKey(key)
+
+/** `over` laid on `base`: objects merge key by key, anything else is replaced. */
+private fun merged(base: JsonElement?, over: JsonElement): JsonElement =
+    if (base is JsonObject && over is JsonObject) {
+        JsonObject(base + over.mapValues { (k, v) -> merged(base[k], v) })
+    } else {
+        over
+    }
+
+/** A vector with `providers` ({label: overrides}) runs once per label, named `name[label]`,
+ * with the label's overrides merged over the case. */
+internal fun expandProviders(cases: List<JsonObject>): List<JsonObject> = cases.flatMap { case ->
+    val providers = case["providers"] as? JsonObject ?: return@flatMap listOf(case)
+    val base = JsonObject(case - "providers")
+    providers.map { (label, over) ->
+        val c = merged(base, over) as JsonObject
+        JsonObject(c + ("name" to JsonPrimitive("${case["name"]!!.jsonPrimitive.content}[$label]")))
+    }
+}
+
