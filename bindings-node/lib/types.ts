@@ -70,6 +70,10 @@ export interface Message {
   reasoning_blocks?: ReasoningBlock[];
   /** A prompt-cache breakpoint after this message. */
   cache_control?: CacheControl;
+  /** An answer's readable reasoning, accepted so that `response.message` can go back as it is (not sent). */
+  reasoning?: string;
+  /** An answer's refusal text, accepted likewise (not sent). */
+  refusal?: string;
 }
 
 /** A function the model may call. */

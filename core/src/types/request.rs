@@ -165,6 +165,16 @@ pub struct Message {
     /// OpenAI, ignore it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<CacheControl>,
+    /// An answer's readable reasoning ([`crate::AssistantMessage::reasoning`]), accepted so
+    /// that an answer's message can go back into the conversation as it is. Not sent to any
+    /// provider: the ones that need reasoning back take it through `reasoning_blocks` and
+    /// tool-call signatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+    /// An answer's refusal text ([`crate::AssistantMessage::refusal`]), accepted for the same
+    /// reason; not sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
 }
 
 /// An opaque reasoning block a provider needs back unchanged on the next turn (Anthropic
@@ -949,6 +959,26 @@ mod tests {
                 ..Message::default()
             }
         );
+    }
+
+    #[test]
+    fn an_answers_message_goes_back_as_it_is() {
+        let answer = crate::AssistantMessage {
+            role: "assistant".into(),
+            content: Some("Let me check.".into()),
+            tool_calls: vec![ToolCall::new("c1", "f", "{}")],
+            reasoning: Some("thinking".into()),
+            refusal: None,
+            reasoning_blocks: vec![ReasoningBlock::Thinking {
+                text: "thinking".into(),
+                signature: Some("sig".into()),
+            }],
+        };
+        let m: Message = serde_json::from_value(serde_json::to_value(&answer).unwrap()).unwrap();
+        assert_eq!(m.role, Role::Assistant);
+        assert_eq!(m.tool_calls, answer.tool_calls);
+        assert_eq!(m.reasoning_blocks, answer.reasoning_blocks);
+        assert_eq!(m.reasoning.as_deref(), Some("thinking"));
     }
 
     #[test]

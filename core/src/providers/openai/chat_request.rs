@@ -241,7 +241,7 @@ mod tests {
         let body = encode(
             json!({"model": "a", "messages": [
                 {"role": "system", "content": "s", "cache_control": {"type": "ephemeral", "ttl": "1h"}},
-                {"role": "assistant", "content": "a",
+                {"role": "assistant", "content": "a", "reasoning": "t", "refusal": null,
                  "reasoning_blocks": [{"type": "thinking", "text": "t", "signature": "sig"}, {"type": "redacted", "data": "d"}],
                  "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}, "signature": "ts"}]},
                 {"role": "tool", "tool_call_id": "c1", "content": "ok", "cache_control": {"type": "ephemeral"}}],
