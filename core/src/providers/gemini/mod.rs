@@ -60,7 +60,7 @@ enum EmbedApi {
 /// The model URL of a Gemini API deployment: `base_url` is the API root
 /// (`https://generativelanguage.googleapis.com`); a root ending in `/v1beta` or `/v1` keeps
 /// that version.
-pub fn gemini_model_url(d: &DeploymentConfig) -> Result<String> {
+pub fn gemini_model_url(d: &DeploymentConfig) -> String {
     let base = d
         .base_url
         .as_deref()
@@ -73,7 +73,7 @@ pub fn gemini_model_url(d: &DeploymentConfig) -> Result<String> {
         format!("{base}/v1beta")
     };
     let model = d.model.strip_prefix("models/").unwrap_or(&d.model);
-    Ok(format!("{root}/models/{model}"))
+    format!("{root}/models/{model}")
 }
 
 /// A Gemini API or Vertex AI (Google models) deployment.
@@ -137,7 +137,7 @@ impl GeminiProvider {
             kind: ProviderKind::Gemini,
             model: d.model.clone(),
             endpoints: Endpoints {
-                model_url: gemini_model_url(d)?,
+                model_url: gemini_model_url(d),
                 embed: EmbedApi::Batch,
             },
             headers,

@@ -120,3 +120,105 @@ pub fn build(
         Arc::new(GeminiProvider::vertex(d, url, auth, http.clone(), secrets)?)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn deployment(yaml: &str, env: &[(&str, &str)]) -> crate::Result<DeploymentConfig> {
+        let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned());
+        let c = Config::from_yaml_str(yaml, "modelplug.yaml", &lookup)?;
+        Ok(c.models[0].deployments[0].clone())
+    }
+
+    #[test]
+    fn urls_by_location_publisher_and_base_url() {
+        let d = deployment(
+            "models:\n  - name: m\n    deployments:\n      - { provider: vertex, model: gemini-2.5-flash, project: p, api_key: t }\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            model_url(&d).unwrap(),
+            "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash"
+        );
+        let d = deployment(
+            "models:\n  - name: m\n    deployments:\n      - { provider: vertex, model: claude-sonnet-4-5, api_key: t }\n",
+            &[("GOOGLE_CLOUD_PROJECT", "envp"), ("GOOGLE_CLOUD_LOCATION", "global")],
+        )
+        .unwrap();
+        assert_eq!(
+            model_url(&d).unwrap(),
+            "https://aiplatform.googleapis.com/v1/projects/envp/locations/global/publishers/anthropic/models/claude-sonnet-4-5"
+        );
+        let d = deployment(
+            "models:\n  - name: m\n    deployments:\n      - { provider: gemini, model: models/gemini-2.0-flash, api_key: k, base_url: 'http://h/v1' }\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            super::super::gemini_model_url(&d),
+            "http://h/v1/models/gemini-2.0-flash"
+        );
+    }
+
+    #[test]
+    fn credentials_come_from_the_config_then_the_environment() {
+        let yaml = "models:\n  - name: m\n    deployments:\n      - { provider: vertex, model: gemini-2.5-flash, project: p }\n";
+        let d = deployment(
+            yaml,
+            &[
+                ("GOOGLE_ACCESS_TOKEN", "ya29.env"),
+                ("GOOGLE_APPLICATION_CREDENTIALS", "/x.json"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            d.api_key.as_ref().map(|k| k.expose().to_owned()).as_deref(),
+            Some("ya29.env")
+        );
+        assert_eq!(
+            d.credentials_file, None,
+            "a token wins over a file from the environment"
+        );
+        let d = deployment(yaml, &[("GOOGLE_APPLICATION_CREDENTIALS", "/x.json")]).unwrap();
+        assert_eq!(d.credentials_file.as_deref(), Some("/x.json"));
+        let with_file = "models:\n  - name: m\n    deployments:\n      - { provider: vertex, model: gemini-2.5-flash, project: p, credentials_file: /sa.json }\n";
+        let d = deployment(with_file, &[("GOOGLE_ACCESS_TOKEN", "ya29.env")]).unwrap();
+        assert_eq!(
+            (d.api_key.is_none(), d.credentials_file.as_deref()),
+            (true, Some("/sa.json"))
+        );
+        // A missing file is a CONFIG error naming it when the client is built.
+        let http = crate::http::build_client().unwrap();
+        let d = deployment(
+            "models:\n  - name: m\n    deployments:\n      - { provider: vertex, model: gemini-2.5-flash, project: p, credentials_file: /nonexistent/sa.json }\n",
+            &[],
+        )
+        .unwrap();
+        let e = build(&d, &http, &[]).err().unwrap();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert!(e.message().contains("/nonexistent/sa.json"), "{e}");
+    }
+
+    #[test]
+    fn config_mistakes_name_their_line_and_field() {
+        let e = deployment(
+            "models:\n  - name: m\n    deployments:\n      - { provider: vertex, model: gemini-2.5-flash, api_key: t }\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.message().contains("modelplug.yaml:4"), "{e}");
+        assert!(e.message().contains("project"), "{e}");
+        let e = deployment(
+            "models:\n  - name: m\n    deployments:\n      - { provider: openai, model: gpt-4o, api_key: k, location: eu }\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            e.message().contains("`location` applies to provider vertex only"),
+            "{e}"
+        );
+    }
+}
