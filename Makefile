@@ -132,8 +132,9 @@ fuzz-%:
 		> $(abspath fuzz/target/$*.log) 2>&1 || (tail -40 $(abspath fuzz/target/$*.log); exit 1)
 	@echo "$*: $$(grep -oE 'stat::number_of_executed_units: [0-9]+' fuzz/target/$*.log | grep -oE '[0-9]+$$') execs in $(FUZZ_SECONDS) s, corpus $$(ls fuzz/corpus/$* | wc -l) inputs (log: fuzz/target/$*.log)"
 
-bench-core: ## criterion benchmarks of the core hot path
+bench-core: ## criterion benchmarks of the core hot path (each provider family against OpenAI's figures of the same run)
 	cargo bench -p modelplug-bench
+	$(PYTHON) bench/core/families.py $(TARGET_DIR)/criterion --jsonl bench/results/core-families.jsonl
 
 BENCH_COLLECTOR := $(TARGET_DIR)/$(CARGO_BUILD_TARGET)/release/collector-bench
 BENCH_EVENTS ?= 200000
