@@ -24,7 +24,7 @@ UNIFFI_BINDGEN := $(DEBUG_DIR)/uniffi-bindgen
 KOTLIN_LIB := $(DEBUG_DIR)/libmodelplug_kotlin.so
 MVN := mvn -B -q -Dstyle.color=never
 
-.PHONY: help demo test schema test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream bench-collector bench-policy build mock-upstream collector postgres
+.PHONY: help demo test schema test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream bench-collector bench-policy build mock-upstream collector postgres fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -108,8 +108,33 @@ lint: ## formatting and clippy, warnings are errors
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-bench-core: ## criterion benchmarks of the core hot path
+# Fuzzing (fuzz/, its own workspace and target dir; needs the nightly toolchain and cargo-fuzz).
+# Not part of `make test`: a separate optimised build plus FUZZ_SECONDS per target is minutes
+# of both cores, and a fixed budget finds nothing new on most runs; run it when a decoder changes.
+# Sanitizer `none`: core denies unsafe code and the targets look for panics (debug assertions
+# and overflow checks are on), so the executions go further without ASan's cost.
+FUZZ_SECONDS ?= 60
+FUZZ_SANITIZER ?= none
+FUZZ_TARGETS ?= anthropic_stream anthropic_response anthropic_error
+REC := tests/provider-specs/recorded
+FUZZ_SEEDS_anthropic_stream = $(wildcard $(REC)/anthropic/*.sse)
+FUZZ_SEEDS_anthropic_response = $(wildcard $(REC)/anthropic/messages_nonstream_*.response.json)
+FUZZ_SEEDS_anthropic_error = $(wildcard $(REC)/anthropic/error_*.response.json $(REC)/observed-errors/anthropic_*.json)
+
+fuzz: $(addprefix fuzz-,$(FUZZ_TARGETS)) ## run every cargo-fuzz target for FUZZ_SECONDS (default 60) each, seeded from the recordings; fails on a crash (not part of `make test`)
+
+fuzz-%:
+	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+	mkdir -p fuzz/corpus/$* fuzz/target
+	$(if $(FUZZ_SEEDS_$*),cp $(FUZZ_SEEDS_$*) fuzz/corpus/$*/)
+	cd fuzz && CARGO_TARGET_DIR=$(abspath fuzz/target) cargo +nightly fuzz run -s $(FUZZ_SANITIZER) $* $(abspath fuzz/corpus/$*) -- \
+		-max_total_time=$(FUZZ_SECONDS) -dict=$(abspath fuzz/dict/sse_json.dict) -print_final_stats=1 \
+		> $(abspath fuzz/target/$*.log) 2>&1 || (tail -40 $(abspath fuzz/target/$*.log); exit 1)
+	@echo "$*: $$(grep -oE 'stat::number_of_executed_units: [0-9]+' fuzz/target/$*.log | grep -oE '[0-9]+$$') execs in $(FUZZ_SECONDS) s, corpus $$(ls fuzz/corpus/$* | wc -l) inputs (log: fuzz/target/$*.log)"
+
+bench-core: ## criterion benchmarks of the core hot path (each provider family against OpenAI's figures of the same run)
 	cargo bench -p modelplug-bench
+	$(PYTHON) bench/core/families.py $(TARGET_DIR)/criterion --jsonl bench/results/core-families.jsonl
 
 BENCH_COLLECTOR := $(TARGET_DIR)/$(CARGO_BUILD_TARGET)/release/collector-bench
 BENCH_EVENTS ?= 200000

@@ -7,93 +7,21 @@
 //! (529 overloaded → fallback to another deployment; 429 with retry-after), a stream cut
 //! before `message_stop`, an `error` event mid-stream, and the cost of a cache-using call.
 
+#[path = "common/anthropic.rs"]
+mod anthropic;
 mod common;
+
+use anthropic::unified_request;
 
 use mock_upstream::{ErrorSpec, MockUpstream, Reply, Step, recordings};
 use modelplug_core::{ChatRequest, Client, Config};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 const KEY: &str = "sk-ant-replay-secret-0001";
 
 fn read_json(path: &std::path::Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
         .unwrap()
-}
-
-/// A Messages request body as a unified request for alias `m`.
-fn unified_request(body: &Value) -> ChatRequest {
-    let mut messages = Vec::new();
-    if let Some(s) = body.get("system").and_then(Value::as_str) {
-        messages.push(json!({"role": "system", "content": s}));
-    }
-    for m in body["messages"].as_array().unwrap() {
-        let role = m["role"].as_str().unwrap();
-        let blocks = match &m["content"] {
-            Value::String(s) => vec![json!({"type": "text", "text": s})],
-            Value::Array(b) => b.clone(),
-            other => panic!("content {other}"),
-        };
-        let mut parts = Vec::new();
-        let mut calls = Vec::new();
-        for b in &blocks {
-            match b["type"].as_str().unwrap() {
-                "text" => parts.push(json!({"type": "text", "text": b["text"]})),
-                "image" => {
-                    let s = &b["source"];
-                    parts.push(match s["type"].as_str().unwrap() {
-                        "base64" => {
-                            json!({"type": "image", "media_type": s["media_type"], "data": s["data"]})
-                        }
-                        _ => json!({"type": "image", "url": s["url"]}),
-                    });
-                }
-                "tool_use" => calls.push(json!({"id": b["id"], "type": "function",
-                    "function": {"name": b["name"], "arguments": b["input"].to_string()}})),
-                "tool_result" => messages.push(json!({"role": "tool", "tool_call_id": b["tool_use_id"],
-                    "content": b["content"]})),
-                other => panic!("block type {other}"),
-            }
-        }
-        if !parts.is_empty() || !calls.is_empty() {
-            let mut msg = json!({"role": role, "content": parts});
-            if !calls.is_empty() {
-                msg["tool_calls"] = calls.into();
-            }
-            messages.push(msg);
-        }
-    }
-    let mut req = json!({"model": "m", "messages": messages});
-    let mut extra = Map::new();
-    for (k, v) in body.as_object().unwrap() {
-        match k.as_str() {
-            "model" | "messages" | "system" | "stream" => {}
-            "max_tokens" | "temperature" | "top_p" => req[k] = v.clone(),
-            "stop_sequences" => req["stop"] = v.clone(),
-            "tools" => {
-                req["tools"] = v
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|t| {
-                        json!({"type": "function", "function": {"name": t["name"],
-                        "description": t["description"], "parameters": t["input_schema"]}})
-                    })
-                    .collect()
-            }
-            "tool_choice" => {
-                req["tool_choice"] = match v["type"].as_str().unwrap() {
-                    "any" => json!("required"),
-                    "tool" => json!({"type": "function", "function": {"name": v["name"]}}),
-                    t => json!(t),
-                }
-            }
-            _ => {
-                extra.insert(k.clone(), v.clone());
-            }
-        }
-    }
-    req["extra"] = extra.into();
-    ChatRequest::from_value(req).unwrap()
 }
 
 /// What the recording says the answer was, read from the raw body.

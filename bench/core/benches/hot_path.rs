@@ -1,6 +1,9 @@
 //! The core's hot path without network: build a Chat Completions request, parse an answer,
 //! decode a 200-chunk stream, and one whole `Client::chat` and `Client::stream` through the
 //! in-process mock provider (the call pipeline, routing, attempts, assembly and the usage event).
+//! The same three adapter steps for each further provider family (Anthropic Messages), measured
+//! in the same run so that their ratio to the OpenAI figures can be quoted
+//! (`bench/core/families.py` prints ns/chunk and the ratios).
 //!
 //! Run: `make bench-core` (or `cargo bench -p modelplug-bench`).
 
@@ -8,6 +11,9 @@ use std::collections::VecDeque;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use modelplug_core::providers::anthropic::{
+    MessagesStreamDecoder, decode_messages_response, encode_messages_request,
+};
 use modelplug_core::providers::framing::SseDecoder;
 use modelplug_core::providers::openai::{
     ChatChunkDecoder, Quirks, decode_chat_response, encode_chat_request,
@@ -47,6 +53,49 @@ fn stream_body(chunks: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
+const MESSAGES_ANSWER: &[u8] = include_bytes!(
+    "../../../tests/provider-specs/recorded/anthropic/messages_nonstream_system.response.json"
+);
+
+/// A 200-event Messages stream shaped like Anthropic's recordings (`event:` lines, the padding
+/// after each JSON, a ping): message_start, content_block_start, ping, 194 text deltas,
+/// content_block_stop, message_delta, message_stop.
+fn messages_stream_body(chunks: usize) -> Vec<u8> {
+    let mut out = String::new();
+    let mut ev = |name: &str, data: &str, pad: usize| {
+        out.push_str(&format!("event: {name}\ndata: {data}{}\n\n", " ".repeat(pad)));
+    };
+    ev(
+        "message_start",
+        r#"{"type":"message_start","message":{"model":"claude-sonnet-4-5-20250929","id":"msg_018E1hg8GoVTGEKQY3ovMcSJ","type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":20,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"output_tokens":1,"service_tier":"standard"}}}"#,
+        12,
+    );
+    ev(
+        "content_block_start",
+        r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+        8,
+    );
+    ev("ping", r#"{"type": "ping"}"#, 0);
+    for i in 0..chunks - 6 {
+        let delta = format!(
+            r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":" word{i}"}}}}"#
+        );
+        ev("content_block_delta", &delta, 4 + i % 9);
+    }
+    ev(
+        "content_block_stop",
+        r#"{"type":"content_block_stop","index":0}"#,
+        8,
+    );
+    ev(
+        "message_delta",
+        r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":20,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":197}}"#,
+        7,
+    );
+    ev("message_stop", r#"{"type":"message_stop"}"#, 4);
+    out.into_bytes()
+}
+
 fn hot_path(c: &mut Criterion) {
     let req = request();
     let quirks = Quirks::of(ProviderKind::OpenAi);
@@ -64,7 +113,15 @@ fn hot_path(c: &mut Criterion) {
         })
     });
 
+    c.bench_function("anthropic: build messages request", |b| {
+        b.iter(|| encode_messages_request(black_box(&req), "claude-sonnet-4-5", false).unwrap())
+    });
+    c.bench_function("anthropic: parse messages response", |b| {
+        b.iter(|| decode_messages_response(black_box(MESSAGES_ANSWER), false).unwrap())
+    });
+
     let body = stream_body(200);
+    let messages_body = messages_stream_body(200);
     let mut group = c.benchmark_group("stream");
     group.throughput(Throughput::Elements(200));
     // Network-sized pieces: the decoder sees chunks split at arbitrary points.
@@ -84,6 +141,25 @@ fn hot_path(c: &mut Criterion) {
             assert!(dec.finished());
         })
     });
+    group.bench_function(
+        "anthropic: decode 200-chunk stream (per element = per chunk)",
+        |b| {
+            b.iter(|| {
+                let mut sse = SseDecoder::new();
+                let mut dec = MessagesStreamDecoder::new();
+                let mut out = VecDeque::new();
+                for piece in black_box(&messages_body).chunks(1400) {
+                    sse.feed(piece, |ev| {
+                        dec.on_event(ev, &mut out)?;
+                        out.clear();
+                        Ok(())
+                    })
+                    .unwrap();
+                }
+                assert!(dec.finished());
+            })
+        },
+    );
     group.finish();
 
     let runtime = tokio::runtime::Builder::new_current_thread()

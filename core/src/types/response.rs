@@ -199,7 +199,7 @@ impl Usage {
         self.total_tokens = self
             .total_tokens
             .max(later.total_tokens)
-            .max(self.input_tokens + self.output_tokens);
+            .max(self.input_tokens.saturating_add(self.output_tokens));
     }
 
     /// True when no count is set.
@@ -288,6 +288,19 @@ mod tests {
         let back: crate::Message = serde_json::from_value(next).unwrap();
         assert_eq!(back.reasoning_blocks, m.reasoning_blocks);
         assert_eq!(back.tool_calls, m.tool_calls);
+    }
+
+    #[test]
+    fn merging_absurd_counts_saturates() {
+        let mut u = usage(u64::MAX, 0, 0, 0);
+        u.merge(&Usage {
+            output_tokens: 5,
+            ..Usage::default()
+        });
+        assert_eq!(
+            (u.input_tokens, u.output_tokens, u.total_tokens),
+            (u64::MAX, 5, u64::MAX)
+        );
     }
 
     #[test]

@@ -613,4 +613,26 @@ mod tests {
         r.unwrap();
         assert!(done);
     }
+
+    #[test]
+    fn absurd_usage_counts_do_not_panic() {
+        // Found while writing the fuzz targets: the usage sums overflowed (a panic in debug
+        // builds, a wrapped count in release) on counts near u64::MAX.
+        let text = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":\
+            {\"input_tokens\":18446744073709551615,\"cache_read_input_tokens\":7,\"output_tokens\":18446744073709551615}}}\n\n\
+            event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\
+            \"usage\":{\"output_tokens\":18446744073709551615,\"cache_creation_input_tokens\":18446744073709551615}}\n\n\
+            event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+        let (events, r, done) = decode(text);
+        r.unwrap();
+        assert!(done);
+        let mut total = Usage::default();
+        for e in &events {
+            if let ProviderEvent::Usage(u) = e {
+                total.merge(u);
+            }
+        }
+        assert_eq!(total.input_tokens, u64::MAX);
+        assert_eq!(total.total_tokens, u64::MAX);
+    }
 }

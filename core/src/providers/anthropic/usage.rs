@@ -35,7 +35,12 @@ impl WireUsage {
     pub(crate) fn normalise(&self) -> Usage {
         let read = self.cache_read_input_tokens.unwrap_or(0);
         let write = self.cache_creation_input_tokens.unwrap_or(0);
-        let input = self.input_tokens.unwrap_or(0) + read + write;
+        // Saturating: a body may carry any u64 (no panic, no wrap-around to small counts).
+        let input = self
+            .input_tokens
+            .unwrap_or(0)
+            .saturating_add(read)
+            .saturating_add(write);
         let output = self.output_tokens.unwrap_or(0);
         Usage {
             input_tokens: input,
@@ -43,7 +48,7 @@ impl WireUsage {
             cached_input_tokens: read,
             cache_write_tokens: write,
             reasoning_tokens: 0,
-            total_tokens: input + output,
+            total_tokens: input.saturating_add(output),
         }
     }
 }
@@ -73,5 +78,20 @@ mod tests {
         );
         let w: WireUsage = serde_json::from_str(r#"{"output_tokens":9}"#).unwrap();
         assert_eq!(w.normalise().input_tokens, 0);
+    }
+
+    #[test]
+    fn absurd_counts_saturate_instead_of_overflowing() {
+        // A provider (or a corrupted body) may send any u64: the sums must not panic (debug
+        // builds check overflow) nor wrap around to small numbers (release builds).
+        let w: WireUsage = serde_json::from_str(
+            r#"{"input_tokens":18446744073709551615,"cache_read_input_tokens":1,
+                "cache_creation_input_tokens":18446744073709551615,"output_tokens":18446744073709551615}"#,
+        )
+        .unwrap();
+        let u = w.normalise();
+        assert_eq!(u.input_tokens, u64::MAX);
+        assert_eq!(u.total_tokens, u64::MAX);
+        assert_eq!(u.cached_input_tokens, 1);
     }
 }

@@ -54,7 +54,7 @@ impl WireUsage {
                 .as_ref()
                 .and_then(|d| d.reasoning_tokens)
                 .unwrap_or(0),
-            total_tokens: self.total_tokens.unwrap_or(input + output),
+            total_tokens: self.total_tokens.unwrap_or(input.saturating_add(output)),
             // OpenAI caches prompts on its own and does not bill cache writes apart.
             cache_write_tokens: 0,
         }
@@ -203,6 +203,14 @@ pub fn decode_chat_response(body: &[u8], include_raw: bool) -> Result<ChatRespon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_usage_counts_saturate() {
+        let body = br#"{"choices":[{"finish_reason":"stop","message":{"content":"hi"}}],
+            "usage":{"prompt_tokens":18446744073709551615,"completion_tokens":2}}"#;
+        let r = decode_chat_response(body, false).unwrap();
+        assert_eq!(r.usage.total_tokens, u64::MAX);
+    }
 
     #[test]
     fn non_stream_with_reasoning_and_missing_tool_id() {

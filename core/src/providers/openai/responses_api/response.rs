@@ -103,7 +103,7 @@ impl WireUsage {
             reasoning_tokens: detail(&self.output_tokens_details, "reasoning_tokens"),
             total_tokens: self
                 .total_tokens
-                .unwrap_or(self.input_tokens + self.output_tokens),
+                .unwrap_or(self.input_tokens.saturating_add(self.output_tokens)),
             // OpenAI caches prompts on its own and does not bill cache writes apart.
             cache_write_tokens: 0,
         }
