@@ -168,6 +168,27 @@ mod tests {
     }
 
     #[test]
+    fn observed_429s_are_rate_limits() {
+        // A Gemini API quota error, and Vertex's wrapped in the JSON-array stream's list.
+        for body in [
+            include_str!(
+                "../../../../tests/provider-specs/recorded/observed-errors/gemini_429_resource_exhausted.json"
+            ),
+            include_str!(
+                "../../../../tests/provider-specs/recorded/observed-errors/vertex_429_resource_exhausted_stream_array.json"
+            ),
+        ] {
+            let e = err(429, body);
+            assert_eq!(e.kind(), ErrorKind::RateLimited);
+            assert_eq!(e.provider_code(), Some("RESOURCE_EXHAUSTED"));
+            assert!(
+                e.message().starts_with("You exceeded") || e.message().starts_with("Resource exhausted"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
     fn an_error_chunk_without_status_uses_its_code() {
         let v: Value = serde_json::from_str(
             r#"{"error":{"code":429,"message":"slow down","status":"RESOURCE_EXHAUSTED"}}"#,
