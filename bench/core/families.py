@@ -14,11 +14,16 @@ from pathlib import Path
 
 # (what, OpenAI benchmark id, {family: benchmark id}, elements per iteration)
 PAIRS = [
-    ("build request", "build chat request", {"anthropic": "anthropic: build messages request"}, 1),
+    ("build request", "build chat request",
+     {"anthropic": "anthropic: build messages request",
+      "gemini": "gemini: build generateContent request"}, 1),
     ("parse a whole answer (recording)", "parse chat response",
-     {"anthropic": "anthropic: parse messages response"}, 1),
+     {"anthropic": "anthropic: parse messages response",
+      "gemini": "gemini: parse generateContent response"}, 1),
     ("decode a 200-chunk stream", "stream/decode 200-chunk stream (per element = per chunk)",
-     {"anthropic": "stream/anthropic: decode 200-chunk stream (per element = per chunk)"}, 200),
+     {"anthropic": "stream/anthropic: decode 200-chunk stream (per element = per chunk)",
+      "gemini (SSE)": "stream/gemini: decode 200-chunk SSE stream (per element = per chunk)",
+      "gemini (JSON array)": "stream/gemini: decode 200-chunk JSON-array stream (per element = per chunk)"}, 200),
 ]
 
 

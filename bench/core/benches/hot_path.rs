@@ -1,7 +1,8 @@
 //! The core's hot path without network: build a Chat Completions request, parse an answer,
 //! decode a 200-chunk stream, and one whole `Client::chat` and `Client::stream` through the
 //! in-process mock provider (the call pipeline, routing, attempts, assembly and the usage event).
-//! The same three adapter steps for each further provider family (Anthropic Messages), measured
+//! The same three adapter steps for each further provider family (Anthropic Messages, Gemini's
+//! generateContent — its stream both as SSE and as the JSON-array form), measured
 //! in the same run so that their ratio to the OpenAI figures can be quoted
 //! (`bench/core/families.py` prints ns/chunk and the ratios).
 //!
@@ -14,7 +15,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use modelplug_core::providers::anthropic::{
     MessagesStreamDecoder, decode_messages_response, encode_messages_request,
 };
-use modelplug_core::providers::framing::SseDecoder;
+use modelplug_core::providers::framing::{JsonArrayDecoder, SseDecoder};
+use modelplug_core::providers::gemini::{
+    GenerateStreamDecoder, decode_generate_response, encode_generate_request,
+};
 use modelplug_core::providers::openai::{
     ChatChunkDecoder, Quirks, decode_chat_response, encode_chat_request,
 };
@@ -96,6 +100,59 @@ fn messages_stream_body(chunks: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
+const GENERATE_ANSWER: &[u8] = include_bytes!(
+    "../../../tests/provider-specs/recorded/gemini/generate_nonstream_json_schema.response.json"
+);
+
+/// The 200 chunks of a Gemini stream shaped like the recordings: a text part each, the usage
+/// so far on every chunk, the finish reason and final counts on the last.
+fn generate_chunks(chunks: usize) -> Vec<String> {
+    (0..chunks)
+        .map(|i| {
+            let last = i + 1 == chunks;
+            let finish = if last { r#","finishReason": "STOP""# } else { "" };
+            format!(
+                r#"{{"candidates": [{{"content": {{"parts": [{{"text": " word{i}"}}],"role": "model"}}{finish},"index": 0}}],"usageMetadata": {{"promptTokenCount": 53,"candidatesTokenCount": {},"totalTokenCount": {},"promptTokensDetails": [{{"modality": "TEXT","tokenCount": 53}}]}},"modelVersion": "gemini-2.5-flash","responseId": "IopyaseNCL-s-8YP7urOoAY"}}"#,
+                i + 1,
+                54 + i
+            )
+        })
+        .collect()
+}
+
+/// `alt=sse`: `data:` lines with CRLF separators and no terminator.
+fn generate_sse_body(chunks: usize) -> Vec<u8> {
+    generate_chunks(chunks)
+        .iter()
+        .map(|c| format!("data: {c}\r\n\r\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// Without `alt=sse`: one JSON array, the elements separated as Google separates them.
+fn generate_array_body(chunks: usize) -> Vec<u8> {
+    format!("[{}]", generate_chunks(chunks).join("\n,\r\n")).into_bytes()
+}
+
+/// Decodes a whole stream body with `framing`, in network-sized pieces.
+fn decode_stream<F: modelplug_core::providers::framing::Framing, D: EventDecoder>(
+    body: &[u8],
+    mut framing: F,
+    mut dec: D,
+) {
+    let mut out = VecDeque::new();
+    for piece in body.chunks(1400) {
+        framing
+            .feed_frames(piece, &mut |ev| {
+                dec.on_event(ev, &mut out)?;
+                out.clear();
+                Ok(())
+            })
+            .unwrap();
+    }
+    assert!(dec.finished());
+}
+
 fn hot_path(c: &mut Criterion) {
     let req = request();
     let quirks = Quirks::of(ProviderKind::OpenAi);
@@ -119,9 +176,17 @@ fn hot_path(c: &mut Criterion) {
     c.bench_function("anthropic: parse messages response", |b| {
         b.iter(|| decode_messages_response(black_box(MESSAGES_ANSWER), false).unwrap())
     });
+    c.bench_function("gemini: build generateContent request", |b| {
+        b.iter(|| encode_generate_request(black_box(&req), "gemini-2.5-flash").unwrap())
+    });
+    c.bench_function("gemini: parse generateContent response", |b| {
+        b.iter(|| decode_generate_response(black_box(GENERATE_ANSWER), false).unwrap())
+    });
 
     let body = stream_body(200);
     let messages_body = messages_stream_body(200);
+    let generate_sse = generate_sse_body(200);
+    let generate_array = generate_array_body(200);
     let mut group = c.benchmark_group("stream");
     group.throughput(Throughput::Elements(200));
     // Network-sized pieces: the decoder sees chunks split at arbitrary points.
@@ -157,6 +222,22 @@ fn hot_path(c: &mut Criterion) {
                     .unwrap();
                 }
                 assert!(dec.finished());
+            })
+        },
+    );
+    group.bench_function(
+        "gemini: decode 200-chunk SSE stream (per element = per chunk)",
+        |b| b.iter(|| decode_stream(black_box(&generate_sse), SseDecoder::new(), GenerateStreamDecoder::new())),
+    );
+    group.bench_function(
+        "gemini: decode 200-chunk JSON-array stream (per element = per chunk)",
+        |b| {
+            b.iter(|| {
+                decode_stream(
+                    black_box(&generate_array),
+                    JsonArrayDecoder::new(),
+                    GenerateStreamDecoder::new(),
+                )
             })
         },
     );
