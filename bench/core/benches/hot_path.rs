@@ -174,7 +174,7 @@ fn hot_path(c: &mut Criterion) {
         b.iter(|| encode_messages_request(black_box(&req), "claude-sonnet-4-5", false).unwrap())
     });
     c.bench_function("anthropic: parse messages response", |b| {
-        b.iter(|| decode_messages_response(black_box(MESSAGES_ANSWER), false).unwrap())
+        b.iter(|| decode_messages_response(black_box(MESSAGES_ANSWER), false, None).unwrap())
     });
     c.bench_function("gemini: build generateContent request", |b| {
         b.iter(|| encode_generate_request(black_box(&req), "gemini-2.5-flash").unwrap())
@@ -227,7 +227,15 @@ fn hot_path(c: &mut Criterion) {
     );
     group.bench_function(
         "gemini: decode 200-chunk SSE stream (per element = per chunk)",
-        |b| b.iter(|| decode_stream(black_box(&generate_sse), SseDecoder::new(), GenerateStreamDecoder::new())),
+        |b| {
+            b.iter(|| {
+                decode_stream(
+                    black_box(&generate_sse),
+                    SseDecoder::new(),
+                    GenerateStreamDecoder::new(),
+                )
+            })
+        },
     );
     group.bench_function(
         "gemini: decode 200-chunk JSON-array stream (per element = per chunk)",

@@ -216,7 +216,7 @@ pub fn status_name(status: u16) -> &'static str {
         501 => "UNIMPLEMENTED",
         503 => "UNAVAILABLE",
         504 => "DEADLINE_EXCEEDED",
-        400..=499 => "FAILED_PRECONDITION",
+        402..=498 => "FAILED_PRECONDITION",
         _ => "INTERNAL",
     }
 }

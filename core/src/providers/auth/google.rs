@@ -38,7 +38,7 @@ enum Grant {
     ServiceAccount {
         email: String,
         key_id: Option<String>,
-        key: ring::signature::RsaKeyPair,
+        key: Box<ring::signature::RsaKeyPair>,
     },
     AuthorizedUser {
         client_id: String,
@@ -133,7 +133,7 @@ impl GoogleOAuth {
                 Grant::ServiceAccount {
                     email: field(f.client_email, "client_email")?,
                     key_id: f.private_key_id,
-                    key,
+                    key: Box::new(key),
                 }
             }
             Some("authorized_user") => Grant::AuthorizedUser {

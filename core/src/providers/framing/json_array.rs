@@ -172,7 +172,7 @@ mod tests {
         let bytes: Vec<&[u8]> = body.chunks(1).collect();
         assert_eq!(frames(&bytes).unwrap(), (want, true));
         assert_eq!(frames(&[b" [ ] "]).unwrap(), (vec![], true));
-        assert_eq!(frames(&[b"[{\"a\":1}"]).unwrap().1, false, "not ended");
+        assert!(!frames(&[b"[{\"a\":1}"]).unwrap().1, "not ended");
     }
 
     #[test]
