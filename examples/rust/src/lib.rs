@@ -151,3 +151,30 @@ fn cost_line(costs: &[Option<f64>]) -> String {
         priced.len()
     )
 }
+
+/// The cross-family scene: Claude is overloaded, Gemini streams the answer.
+pub async fn families(client: &Client) -> Result<String> {
+    let mut stream = client.stream(ChatRequest::new("families", "Explain prompt caching briefly."));
+    while let Some(event) = stream.next().await {
+        if let StreamEvent::Done { response } = event? {
+            let tried: Vec<String> = response
+                .attempts
+                .iter()
+                .map(|a| format!("{} {}", a.deployment, a.outcome()))
+                .collect();
+            return Ok(format!(
+                "families {} chars streamed by {} ({} in, {} out of which {} thinking, ${:.6}; tries: {})",
+                response.text().chars().count(),
+                response.provider,
+                response.usage.input_tokens,
+                response.usage.output_tokens,
+                response.usage.reasoning_tokens,
+                response.cost_usd.unwrap_or(0.0),
+                tried.join(" → ")
+            ));
+        }
+    }
+    Err(modelplug_core::Error::internal(
+        "the stream ended without its answer",
+    ))
+}

@@ -46,6 +46,13 @@ async fn demo_scenarios() {
         ),
         "{text}"
     );
+    // Claude overloaded → Gemini: stream_sse_usage's 18 prompt tokens, 80 answer + 35 thinking
+    // at gemini-2.5-flash's $0.30/M in and $2.50/M out = $0.0002929.
+    let families = modelplug_examples::families(&client).await.unwrap();
+    assert!(
+        families.contains("streamed by gemini (18 in, 115 out of which 35 thinking, $0.000293; tries: claude PROVIDER_UNAVAILABLE → gemini ok)"),
+        "{families}"
+    );
     // 0.000105 (chat) + 0.00005313 (stream) + 0.00029 (tools) + 0.00000008 (embed); mocks unpriced.
     assert!(
         text.contains("cost     $0.000448 for 6 calls (4 priced by the config's price table)"),

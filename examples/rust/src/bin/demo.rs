@@ -74,6 +74,7 @@ async fn demo() -> modelplug_core::Result<()> {
     for line in modelplug_examples::run(&client).await? {
         println!("{line}");
     }
+    println!("{}", modelplug_examples::families(&client).await?);
     println!(
         "{}",
         policy::change_and_enforce(&client, &collector_url, &admin.token).await?
