@@ -134,7 +134,7 @@ fuzz-%:
 	cd fuzz && CARGO_TARGET_DIR=$(abspath fuzz/target) cargo +nightly fuzz run -s $(FUZZ_SANITIZER) $* $(abspath fuzz/corpus/$*) -- \
 		-max_total_time=$(FUZZ_SECONDS) -dict=$(abspath fuzz/dict/sse_json.dict) -print_final_stats=1 \
 		> $(abspath fuzz/target/$*.log) 2>&1 || (tail -40 $(abspath fuzz/target/$*.log); exit 1)
-	@echo "$*: $$(grep -oE 'stat::number_of_executed_units: [0-9]+' fuzz/target/$*.log | grep -oE '[0-9]+$$') execs in $(FUZZ_SECONDS) s, corpus $$(ls fuzz/corpus/$* | wc -l) inputs (log: fuzz/target/$*.log)"
+	@echo "$*: $$(grep -oE 'stat::number_of_executed_units: [0-9]+' fuzz/target/$*.log | grep -oE '[0-9]+$$') execs in $(FUZZ_SECONDS) s, no crash; at the end $$(grep -E '^#[0-9]+[[:space:]]+DONE' fuzz/target/$*.log | grep -oE '(cov|corp): [0-9/]+[a-zA-Z]*' | tr '\n' ' ')(log: fuzz/target/$*.log)"
 
 bench-core: ## criterion benchmarks of the core hot path (each provider family against OpenAI's figures of the same run)
 	cargo bench -p modelplug-bench
@@ -170,25 +170,37 @@ $(BENCH_VENV)/.ready:
 	$(BENCH_VENV)/bin/pip install -q openai litellm aiohttp httpx
 	@touch $@
 
-bench-python: $(BENCH_VENV)/.ready $(VENV)/.ready ## release wheel vs aiohttp, openai, litellm on the yardstick (needs nginx)
+# The official Anthropic SDK, the peer of modelplug's `provider: anthropic` rows.
+$(BENCH_VENV)/.anthropic: $(BENCH_VENV)/.ready
+	$(BENCH_VENV)/bin/pip install -q anthropic
+	@touch $@
+
+# Clients in one run (alternated per mode and rep): modelplug on an OpenAI deployment against
+# aiohttp, openai and litellm; on an Anthropic deployment against the official SDKs.
+BENCH_PY_CLIENTS ?= modelplug aiohttp openai litellm modelplug_anthropic anthropic
+BENCH_NODE_CLIENTS ?= modelplug undici openai modelplug_anthropic anthropic
+
+bench-python: $(BENCH_VENV)/.anthropic $(VENV)/.ready ## release wheel vs aiohttp, openai, litellm (provider openai) and the anthropic SDK (provider anthropic) on the yardstick
 	rm -f $(TARGET_DIR)/wheels/modelplug-*.whl
 	$(VENV)/bin/maturin build --release -q -o $(TARGET_DIR)/wheels
 	$(BENCH_VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET_DIR)/wheels/modelplug-*-cp39-abi3-*.whl
 	$(MAKE) -s bench-upstream
-	BENCH_PLUGINS=$(abspath bench/python/modelplug_plugin.py) PY=$(BENCH_VENV)/bin/python OUT=$(abspath bench/results/python.jsonl) \
-		$(BENCH_DIR)/run_python.sh -r $(BENCH_REPS) modelplug aiohttp openai litellm
+	BENCH_PLUGINS=$(abspath bench/python/modelplug_plugin.py):$(abspath bench/python/anthropic_plugin.py) PY=$(BENCH_VENV)/bin/python OUT=$(abspath bench/results/python.jsonl) \
+		$(BENCH_DIR)/run_python.sh -r $(BENCH_REPS) $(BENCH_PY_CLIENTS)
 	$(PYTHON) $(BENCH_DIR)/summarize.py bench/results/python.jsonl --ref python:aiohttp
+	$(PYTHON) $(BENCH_DIR)/summarize.py bench/results/python.jsonl --ref python:anthropic
 
 BENCH_NODE_DIR ?= /tmp/benchnode
 
-bench-node: bindings-node/node_modules/.ready ## release addon vs undici and openai on the yardstick (needs nginx)
+bench-node: bindings-node/node_modules/.ready ## release addon vs undici and openai (provider openai) and @anthropic-ai/sdk (provider anthropic) on the yardstick
 	cd bindings-node && npm run -s build
 	mkdir -p $(BENCH_NODE_DIR) && cd $(BENCH_NODE_DIR) && ([ -f package.json ] || npm init -y >/dev/null) && \
-		npm install --no-audit --no-fund --loglevel=error openai undici $(abspath bindings-node)
+		npm install --no-audit --no-fund --loglevel=error openai undici @anthropic-ai/sdk $(abspath bindings-node)
 	$(MAKE) -s bench-upstream
-	BENCH_PLUGINS_MJS=$(abspath bench/node/modelplug_plugin.mjs) NODE_DIR=$(BENCH_NODE_DIR) OUT=$(abspath bench/results/node.jsonl) \
-		$(BENCH_DIR)/run_node.sh -r $(BENCH_REPS) modelplug undici openai
+	BENCH_PLUGINS_MJS=$(abspath bench/node/modelplug_plugin.mjs):$(abspath bench/node/anthropic_plugin.mjs) NODE_DIR=$(BENCH_NODE_DIR) OUT=$(abspath bench/results/node.jsonl) \
+		$(BENCH_DIR)/run_node.sh -r $(BENCH_REPS) $(BENCH_NODE_CLIENTS)
 	$(PYTHON) $(BENCH_DIR)/summarize.py bench/results/node.jsonl --ref node:undici
+	$(PYTHON) $(BENCH_DIR)/summarize.py bench/results/node.jsonl --ref node:anthropic
 
 bench-kotlin: kotlin-dev ## release library vs OkHttp and java.net.http on the yardstick (needs nginx)
 	cargo build --release -q -p modelplug-kotlin

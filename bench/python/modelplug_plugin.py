@@ -4,6 +4,9 @@ Run (see docs/benchmarks.md):
     BENCH_PLUGINS=$PWD/bench/python/modelplug_plugin.py PY=/tmp/benchvenv/bin/python \
         ../shared/bench/run_python.sh modelplug aiohttp openai litellm
 
+``modelplug_anthropic`` is the same client on a ``provider: anthropic`` deployment, measured
+against the official ``anthropic`` SDK (bench/python/anthropic_plugin.py).
+
 py_bench sets MODEL, MESSAGES, PARAMS and API_KEY in this module before running it. Every
 call goes through the whole client (config aliases, routing, attempts, usage events); only
 the chunk shape is adapted to what py_bench's checker reads.
@@ -29,13 +32,17 @@ class ModelplugClient:
 
     IMPORTS = ["modelplug"]
     DIST = "modelplug"
+    PROVIDER = "openai"
+
+    def model(self) -> str:
+        return MODEL
 
     async def setup(self, base: str, stream_base: str) -> None:
         import modelplug
 
         def alias(name: str, url: str) -> dict[str, Any]:
             return {"name": name, "retry": {"attempts": 0}, "deployments": [
-                {"provider": "openai", "model": MODEL, "api_key": API_KEY, "base_url": url}]}
+                {"provider": self.PROVIDER, "model": self.model(), "api_key": API_KEY, "base_url": url}]}
 
         config: dict[str, Any] = {"app": "bench", "models": [alias("bench", base), alias("bench-stream", stream_base)]}
         collector = os.environ.get("MODELPLUG_BENCH_COLLECTOR")
@@ -57,4 +64,14 @@ class ModelplugClient:
                 yield {"usage": {"total_tokens": ev.usage.total_tokens}}
 
 
-CLIENTS = {"modelplug": ModelplugClient}
+class ModelplugAnthropicClient(ModelplugClient):
+    """The same client on a `provider: anthropic` deployment: the upstream's /v1/messages and
+    /stream/v1/messages (Messages API JSON and SSE); the same request and checks."""
+
+    PROVIDER = "anthropic"
+
+    def model(self) -> str:
+        return "claude-3-5-haiku-latest"
+
+
+CLIENTS = {"modelplug": ModelplugClient, "modelplug_anthropic": ModelplugAnthropicClient}
