@@ -1,7 +1,10 @@
 //! The JSON-array framing: Gemini's `streamGenerateContent` without `alt=sse` answers one JSON
 //! array, sent element by element (`[{…}\n,\r\n{…}]`). Each top-level element — an object —
-//! is one frame. The decoder tracks only string, escape and nesting state, so it never holds
+//! is one frame. The decoder tracks only string, escape and brace-nesting state (found with
+//! `memchr`), hands on an element that lies within one read without copying it, and never holds
 //! more than the element being read.
+
+use memchr::{memchr2, memchr3};
 
 use super::{Frame, Framing};
 use crate::error::{Error, ErrorKind, Result};
@@ -52,48 +55,56 @@ impl JsonArrayDecoder {
         self.state == State::End
     }
 
-    /// Decodes one piece, calling `on_frame` with every element it completes.
+    /// Decodes one piece, calling `on_frame` with every element it completes. An element that
+    /// lies within one piece is handed on from the piece itself, without a copy.
     pub fn feed(&mut self, piece: &[u8], mut on_frame: impl FnMut(Frame<'_>) -> Result<()>) -> Result<()> {
         let mut i = 0;
+        // Where the current element's bytes in this piece begin (0 when it began earlier).
+        let mut from = 0;
         while i < piece.len() {
-            let b = piece[i];
-            match self.state {
-                State::InElement => {
-                    // Copy the run up to the next byte that can change the state.
-                    let run = piece[i..]
-                        .iter()
-                        .position(|&c| matches!(c, b'"' | b'\\' | b'{' | b'}' | b'[' | b']'))
-                        .map_or(piece.len(), |p| i + p);
-                    if run > i {
-                        if self.escaped {
-                            self.escaped = false;
-                        }
-                        self.push(&piece[i..run])?;
-                        i = run;
+            if self.state == State::InElement {
+                let rest = &piece[i..];
+                if self.in_string {
+                    if self.escaped {
+                        self.escaped = false;
+                        i += 1;
                         continue;
                     }
-                    self.push(&[b])?;
-                    if self.in_string {
-                        match b {
-                            _ if self.escaped => self.escaped = false,
-                            b'\\' => self.escaped = true,
-                            b'"' => self.in_string = false,
-                            _ => {}
-                        }
-                    } else {
-                        match b {
-                            b'"' => self.in_string = true,
-                            b'{' | b'[' => self.depth += 1,
-                            b'}' | b']' => {
-                                self.depth -= 1;
-                                if self.depth == 0 {
-                                    self.emit(&mut on_frame)?;
-                                }
+                    match memchr2(b'"', b'\\', rest) {
+                        None => i = piece.len(),
+                        Some(p) => {
+                            if rest[p] == b'"' {
+                                self.in_string = false;
+                            } else {
+                                self.escaped = true;
                             }
-                            _ => {}
+                            i += p + 1;
+                        }
+                    }
+                    continue;
+                }
+                // Braces alone find the element's end: in valid JSON brackets nest inside them
+                // (an invalid element fails to parse as JSON in the decoder).
+                let Some(p) = memchr3(b'"', b'{', b'}', rest) else {
+                    i = piece.len();
+                    continue;
+                };
+                let j = i + p;
+                i = j + 1;
+                match piece[j] {
+                    b'"' => self.in_string = true,
+                    b'{' => self.depth += 1,
+                    _ => {
+                        self.depth -= 1;
+                        if self.depth == 0 {
+                            self.emit(&piece[from..=j], &mut on_frame)?;
                         }
                     }
                 }
+                continue;
+            }
+            let b = piece[i];
+            match self.state {
                 _ if b.is_ascii_whitespace() => {}
                 State::Start if b == b'[' => self.state = State::BeforeElement { first: true },
                 State::Start => return Err(malformed("it does not start with `[`")),
@@ -101,20 +112,25 @@ impl JsonArrayDecoder {
                 State::BeforeElement { .. } if b == b'{' => {
                     self.state = State::InElement;
                     self.depth = 1;
-                    self.push(&[b])?;
+                    from = i;
                 }
                 State::BeforeElement { .. } => return Err(malformed("an element that is not an object")),
                 State::AfterElement if b == b',' => self.state = State::BeforeElement { first: false },
                 State::AfterElement if b == b']' => self.state = State::End,
                 State::AfterElement => return Err(malformed("no `,` or `]` after an element")),
                 State::End => return Err(malformed("bytes after the closing `]`")),
+                State::InElement => unreachable!("handled above"),
             }
             i += 1;
+        }
+        if self.state == State::InElement {
+            self.keep(&piece[from..])?;
         }
         Ok(())
     }
 
-    fn push(&mut self, bytes: &[u8]) -> Result<()> {
+    /// Keeps the bytes of an element that continues in the next piece.
+    fn keep(&mut self, bytes: &[u8]) -> Result<()> {
         if self.element.len() + bytes.len() > MAX_ELEMENT_BYTES {
             return Err(malformed("an element over 64 MiB"));
         }
@@ -122,17 +138,23 @@ impl JsonArrayDecoder {
         Ok(())
     }
 
-    fn emit(&mut self, on_frame: &mut impl FnMut(Frame<'_>) -> Result<()>) -> Result<()> {
+    /// Hands on a completed element: `tail` is its part in the current piece, after what
+    /// earlier pieces brought.
+    fn emit(&mut self, tail: &[u8], on_frame: &mut impl FnMut(Frame<'_>) -> Result<()>) -> Result<()> {
         self.state = State::AfterElement;
-        let element = std::mem::take(&mut self.element);
-        let r = match std::str::from_utf8(&element) {
+        let whole: &[u8] = if self.element.is_empty() {
+            tail
+        } else {
+            self.keep(tail)?;
+            &self.element
+        };
+        let r = match std::str::from_utf8(whole) {
             Ok(data) => on_frame(Frame {
                 event: "message",
                 data,
             }),
             Err(_) => Err(malformed("an element that is not UTF-8")),
         };
-        self.element = element;
         self.element.clear();
         r
     }

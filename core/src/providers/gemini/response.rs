@@ -16,6 +16,7 @@
 //! - `usageMetadata` comes with every chunk, provisional until the finishing chunk: the counts
 //!   of the chunk that gives the finish reason are the ones reported.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use serde::Deserialize;
@@ -28,30 +29,32 @@ use crate::pipeline::Assembler;
 use crate::providers::ProviderEvent;
 use crate::types::{ChatResponse, FinishReason};
 
+// Strings are borrowed from the chunk's text where they have no escapes (`Cow`), so a stream
+// chunk costs no allocation but for the text handed on.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct WireChunk {
-    #[serde(default)]
-    candidates: Vec<WireCandidate>,
+pub(crate) struct WireChunk<'a> {
+    #[serde(default, borrow)]
+    candidates: Vec<WireCandidate<'a>>,
     #[serde(default)]
     prompt_feedback: Option<WireFeedback>,
     #[serde(default)]
     usage_metadata: Option<WireUsage>,
-    #[serde(default)]
-    model_version: Option<String>,
-    #[serde(default)]
-    response_id: Option<String>,
+    #[serde(default, borrow)]
+    model_version: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    response_id: Option<Cow<'a, str>>,
     #[serde(default)]
     error: Option<Value>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct WireCandidate {
-    #[serde(default)]
-    content: Option<WireContent>,
-    #[serde(default)]
-    finish_reason: Option<String>,
+struct WireCandidate<'a> {
+    #[serde(default, borrow)]
+    content: Option<WireContent<'a>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
     #[serde(default)]
     index: Option<u32>,
     #[serde(default)]
@@ -59,27 +62,28 @@ struct WireCandidate {
 }
 
 #[derive(Deserialize)]
-struct WireContent {
-    #[serde(default)]
-    parts: Vec<WirePart>,
+struct WireContent<'a> {
+    #[serde(default, borrow)]
+    parts: Vec<WirePart<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct WirePart {
-    #[serde(default)]
-    text: Option<String>,
+struct WirePart<'a> {
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
     #[serde(default)]
     thought: bool,
     #[serde(default)]
     thought_signature: Option<String>,
-    #[serde(default)]
-    function_call: Option<WireCall>,
+    #[serde(default, borrow)]
+    function_call: Option<WireCall<'a>>,
 }
 
 #[derive(Deserialize)]
-struct WireCall {
-    name: String,
+struct WireCall<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
     #[serde(default)]
     args: Option<Value>,
     #[serde(default)]
@@ -139,7 +143,7 @@ impl ChunkDecoder {
         self.on_chunk(chunk, out)
     }
 
-    pub(crate) fn on_chunk(&mut self, chunk: WireChunk, out: &mut VecDeque<ProviderEvent>) -> Result<()> {
+    pub(crate) fn on_chunk(&mut self, chunk: WireChunk<'_>, out: &mut VecDeque<ProviderEvent>) -> Result<()> {
         if let Some(e) = &chunk.error {
             return Err(error_from_body(&serde_json::json!({ "error": e }), None));
         }
@@ -151,10 +155,10 @@ impl ChunkDecoder {
         }
         if !self.meta_sent && (chunk.response_id.is_some() || chunk.model_version.is_some()) {
             self.meta_sent = true;
-            self.response_id.clone_from(&chunk.response_id);
+            self.response_id = chunk.response_id.map(Cow::into_owned);
             out.push_back(ProviderEvent::Meta {
-                id: chunk.response_id,
-                model: chunk.model_version,
+                id: self.response_id.clone(),
+                model: chunk.model_version.map(Cow::into_owned),
             });
         }
         if let Some(u) = chunk.usage_metadata {
@@ -192,13 +196,14 @@ impl ChunkDecoder {
                 out.push_back(ProviderEvent::ToolCall {
                     index,
                     id: Some(id),
-                    name: Some(call.name),
+                    name: Some(call.name.into_owned()),
                     arguments,
                 });
                 if let Some(signature) = part.thought_signature {
                     out.push_back(ProviderEvent::ToolCallSignature { index, signature });
                 }
             } else if let Some(text) = part.text.filter(|t| !t.is_empty()) {
+                let text = text.into_owned();
                 out.push_back(if part.thought {
                     ProviderEvent::Reasoning(text)
                 } else {
@@ -207,7 +212,7 @@ impl ChunkDecoder {
             }
         }
         if let Some(reason) = candidate.finish_reason {
-            if FILTERED.contains(&reason.as_str()) {
+            if FILTERED.contains(&reason.as_ref()) {
                 return Err(filtered(
                     "the provider's safety filter stopped the answer",
                     &reason,
@@ -218,7 +223,7 @@ impl ChunkDecoder {
             if let Some(u) = self.usage.take() {
                 out.push_back(ProviderEvent::Usage(u));
             }
-            out.push_back(ProviderEvent::Finish(match reason.as_str() {
+            out.push_back(ProviderEvent::Finish(match reason.as_ref() {
                 "STOP" if self.calls > 0 => FinishReason::ToolCalls,
                 "STOP" => FinishReason::Stop,
                 "MAX_TOKENS" => FinishReason::Length,
