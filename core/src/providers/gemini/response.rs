@@ -21,6 +21,7 @@ use std::collections::VecDeque;
 
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::error_body::error_from_body;
 use super::usage::WireUsage;
@@ -35,17 +36,55 @@ use crate::types::{ChatResponse, FinishReason};
 #[serde(rename_all = "camelCase")]
 pub(crate) struct WireChunk<'a> {
     #[serde(default, borrow)]
-    candidates: Vec<WireCandidate<'a>>,
+    candidates: FirstCandidate<'a>,
     #[serde(default)]
     prompt_feedback: Option<WireFeedback>,
-    #[serde(default)]
-    usage_metadata: Option<WireUsage>,
+    /// Read only when the answer finishes (see [`ChunkDecoder`]): left as raw JSON until then.
+    #[serde(default, borrow)]
+    usage_metadata: Option<&'a RawValue>,
     #[serde(default, borrow)]
     model_version: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     response_id: Option<Cow<'a, str>>,
     #[serde(default)]
     error: Option<Value>,
+}
+
+/// The answer's candidate (index 0; modelplug asks for one) from `candidates`, read without
+/// collecting the list; `seen` says whether the list had any.
+#[derive(Default)]
+struct FirstCandidate<'a> {
+    first: Option<WireCandidate<'a>>,
+    seen: bool,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for FirstCandidate<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Candidates<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Candidates<'a> {
+            type Value = FirstCandidate<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of candidates")
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Self::Value, E> {
+                Ok(FirstCandidate::default())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut out = FirstCandidate::default();
+                while let Some(c) = seq.next_element::<WireCandidate<'a>>()? {
+                    out.seen = true;
+                    if out.first.is_none() && c.index.unwrap_or(0) == 0 {
+                        out.first = Some(c);
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(Candidates(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -124,8 +163,9 @@ const FILTERED: [&str; 6] = [
 #[derive(Debug, Default)]
 pub(crate) struct ChunkDecoder {
     meta_sent: bool,
-    /// The counts of the latest chunk, reported with the finish reason.
-    usage: Option<crate::types::Usage>,
+    /// The raw `usageMetadata` of the latest chunk that had one, read when the answer
+    /// finishes (earlier counts are provisional, and reading each chunk's would cost more).
+    usage: Option<String>,
     calls: u32,
     response_id: Option<String>,
     finished: bool,
@@ -147,7 +187,7 @@ impl ChunkDecoder {
         if let Some(e) = &chunk.error {
             return Err(error_from_body(&serde_json::json!({ "error": e }), None));
         }
-        if self.finished && !chunk.candidates.is_empty() {
+        if self.finished && chunk.candidates.seen {
             return Err(Error::new(
                 ErrorKind::ProviderUnavailable,
                 "the provider's stream is malformed: an answer chunk after the finish reason",
@@ -161,11 +201,13 @@ impl ChunkDecoder {
                 model: chunk.model_version.map(Cow::into_owned),
             });
         }
-        if let Some(u) = chunk.usage_metadata {
-            // Every chunk repeats the counts so far, but only the finishing chunk's are final:
-            // Gemini revises them (a prompt counted 15 in early chunks is 13 in the last one in
-            // `stream_sse_text`), so they are reported once, with the finish reason.
-            self.usage = Some(u.normalise());
+        let finishing = chunk
+            .candidates
+            .first
+            .as_ref()
+            .is_some_and(|c| c.finish_reason.is_some());
+        if let Some(u) = chunk.usage_metadata.filter(|_| !finishing) {
+            self.usage = Some(u.get().to_owned());
         }
         if let Some(reason) = chunk
             .prompt_feedback
@@ -178,7 +220,7 @@ impl ChunkDecoder {
                 .map_or(&[][..], |f| &f.safety_ratings[..]);
             return Err(filtered("the provider refused the prompt", reason, ratings));
         }
-        let Some(candidate) = chunk.candidates.into_iter().find(|c| c.index.unwrap_or(0) == 0) else {
+        let Some(candidate) = chunk.candidates.first else {
             return Ok(());
         };
         for part in candidate.content.into_iter().flat_map(|c| c.parts) {
@@ -220,9 +262,15 @@ impl ChunkDecoder {
                 ));
             }
             self.finished = true;
-            if let Some(u) = self.usage.take() {
-                out.push_back(ProviderEvent::Usage(u));
+            // Every chunk repeats the counts so far, but only the finishing chunk's are final:
+            // Gemini revises them (a prompt counted 15 in early chunks is 13 in the last one in
+            // `stream_sse_text`), so they are read and reported once, with the finish reason.
+            let raw = chunk.usage_metadata.map(RawValue::get).or(self.usage.as_deref());
+            if let Some(raw) = raw {
+                let u: WireUsage = serde_json::from_str(raw).map_err(|e| malformed("usage report", &e))?;
+                out.push_back(ProviderEvent::Usage(u.normalise()));
             }
+            self.usage = None;
             out.push_back(ProviderEvent::Finish(match reason.as_ref() {
                 "STOP" if self.calls > 0 => FinishReason::ToolCalls,
                 "STOP" => FinishReason::Stop,
@@ -277,7 +325,7 @@ pub fn decode_generate_response(body: &[u8], include_raw: bool) -> Result<ChatRe
         )
     })?;
     let chunk: WireChunk = serde_json::from_str(text).map_err(|e| malformed("answer", &e))?;
-    let answered = !chunk.candidates.is_empty();
+    let answered = chunk.candidates.seen;
     let mut decoder = ChunkDecoder::default();
     let mut events = VecDeque::new();
     decoder.on_chunk(chunk, &mut events)?;
