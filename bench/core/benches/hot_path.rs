@@ -134,23 +134,25 @@ fn generate_array_body(chunks: usize) -> Vec<u8> {
     format!("[{}]", generate_chunks(chunks).join("\n,\r\n")).into_bytes()
 }
 
-/// Decodes a whole stream body with `framing`, in network-sized pieces.
-fn decode_stream<F: modelplug_core::providers::framing::Framing, D: EventDecoder>(
-    body: &[u8],
-    mut framing: F,
-    mut dec: D,
-) {
-    let mut out = VecDeque::new();
-    for piece in body.chunks(1400) {
-        framing
-            .feed_frames(piece, &mut |ev| {
-                dec.on_event(ev, &mut out)?;
-                out.clear();
-                Ok(())
-            })
-            .unwrap();
-    }
-    assert!(dec.finished());
+/// Decodes a whole stream body through a framing and a decoder, in network-sized pieces (the
+/// decoder sees chunks split at arbitrary points). A macro, so that every family's framing is
+/// called the same way (its own `feed`, statically dispatched).
+macro_rules! decode_stream {
+    ($body:expr, $framing:expr, $decoder:expr) => {{
+        let mut framing = $framing;
+        let mut dec = $decoder;
+        let mut out = VecDeque::new();
+        for piece in black_box($body).chunks(1400) {
+            framing
+                .feed(piece, |ev| {
+                    dec.on_event(ev, &mut out)?;
+                    out.clear();
+                    Ok(())
+                })
+                .unwrap();
+        }
+        assert!(dec.finished());
+    }};
 }
 
 fn hot_path(c: &mut Criterion) {
@@ -189,62 +191,25 @@ fn hot_path(c: &mut Criterion) {
     let generate_array = generate_array_body(200);
     let mut group = c.benchmark_group("stream");
     group.throughput(Throughput::Elements(200));
-    // Network-sized pieces: the decoder sees chunks split at arbitrary points.
     group.bench_function("decode 200-chunk stream (per element = per chunk)", |b| {
-        b.iter(|| {
-            let mut sse = SseDecoder::new();
-            let mut dec = ChatChunkDecoder::new();
-            let mut out = VecDeque::new();
-            for piece in black_box(&body).chunks(1400) {
-                sse.feed(piece, |ev| {
-                    dec.on_event(ev, &mut out)?;
-                    out.clear();
-                    Ok(())
-                })
-                .unwrap();
-            }
-            assert!(dec.finished());
-        })
+        b.iter(|| decode_stream!(&body, SseDecoder::new(), ChatChunkDecoder::new()))
     });
     group.bench_function(
         "anthropic: decode 200-chunk stream (per element = per chunk)",
-        |b| {
-            b.iter(|| {
-                let mut sse = SseDecoder::new();
-                let mut dec = MessagesStreamDecoder::new();
-                let mut out = VecDeque::new();
-                for piece in black_box(&messages_body).chunks(1400) {
-                    sse.feed(piece, |ev| {
-                        dec.on_event(ev, &mut out)?;
-                        out.clear();
-                        Ok(())
-                    })
-                    .unwrap();
-                }
-                assert!(dec.finished());
-            })
-        },
+        |b| b.iter(|| decode_stream!(&messages_body, SseDecoder::new(), MessagesStreamDecoder::new())),
     );
     group.bench_function(
         "gemini: decode 200-chunk SSE stream (per element = per chunk)",
-        |b| {
-            b.iter(|| {
-                decode_stream(
-                    black_box(&generate_sse),
-                    SseDecoder::new(),
-                    GenerateStreamDecoder::new(),
-                )
-            })
-        },
+        |b| b.iter(|| decode_stream!(&generate_sse, SseDecoder::new(), GenerateStreamDecoder::new())),
     );
     group.bench_function(
         "gemini: decode 200-chunk JSON-array stream (per element = per chunk)",
         |b| {
             b.iter(|| {
-                decode_stream(
-                    black_box(&generate_array),
+                decode_stream!(
+                    &generate_array,
                     JsonArrayDecoder::new(),
-                    GenerateStreamDecoder::new(),
+                    GenerateStreamDecoder::new()
                 )
             })
         },
