@@ -162,3 +162,16 @@ pub(crate) fn header_value(secret: &str, what: &str) -> Result<HeaderValue> {
     v.set_sensitive(true);
     Ok(v)
 }
+
+/// A provider answer that cannot be understood (a body, an event, an embeddings answer):
+/// PROVIDER_UNAVAILABLE, since the provider is misbehaving and another may answer. The serde
+/// message is scrubbed of any value it quotes.
+pub(crate) fn malformed(what: &str, e: &serde_json::Error) -> Error {
+    Error::new(
+        ErrorKind::ProviderUnavailable,
+        format!(
+            "the provider's {what} is malformed: {}",
+            crate::redact::scrub_serde_message(&e.to_string())
+        ),
+    )
+}

@@ -67,16 +67,7 @@ enum WireBlock {
     Other,
 }
 
-/// A body that cannot be understood: the provider is misbehaving, so the call may go elsewhere.
-pub(crate) fn malformed(what: &str, e: &serde_json::Error) -> Error {
-    Error::new(
-        ErrorKind::ProviderUnavailable,
-        format!(
-            "the provider's {what} is malformed: {}",
-            crate::redact::scrub_serde_message(&e.to_string())
-        ),
-    )
-}
+pub(crate) use crate::providers::exchange::malformed;
 
 /// A tool's `input` object as the arguments text of a unified tool call (`{}` when absent).
 pub(crate) fn arguments_text(input: Option<serde_json::Value>) -> String {

@@ -304,16 +304,7 @@ fn filtered(what: &str, reason: &str, ratings: &[WireRating]) -> Error {
     Error::new(ErrorKind::ContentFiltered, message).with_provider_code(Some(reason.to_owned()))
 }
 
-/// A body that cannot be understood: the provider is misbehaving, so the call may go elsewhere.
-pub(crate) fn malformed(what: &str, e: &serde_json::Error) -> Error {
-    Error::new(
-        ErrorKind::ProviderUnavailable,
-        format!(
-            "the provider's {what} is malformed: {}",
-            crate::redact::scrub_serde_message(&e.to_string())
-        ),
-    )
-}
+pub(crate) use crate::providers::exchange::malformed;
 
 /// Decodes a whole `generateContent` answer (text, reasoning, tool calls, finish reason,
 /// usage, model, raw); the router fills in the rest.

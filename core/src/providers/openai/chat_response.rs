@@ -132,16 +132,7 @@ fn arguments_text(v: Option<serde_json::Value>) -> String {
     }
 }
 
-/// A body that cannot be understood: the provider is misbehaving, so the call may go elsewhere.
-pub(crate) fn malformed(what: &str, e: &serde_json::Error) -> Error {
-    Error::new(
-        ErrorKind::ProviderUnavailable,
-        format!(
-            "the provider's {what} is malformed: {}",
-            crate::redact::scrub_serde_message(&e.to_string())
-        ),
-    )
-}
+pub(crate) use crate::providers::exchange::malformed;
 
 /// Decodes a non-streaming Chat Completions body. Sets the provider-side fields only (id,
 /// message, finish reason, usage, model, raw); the router fills in the rest.
