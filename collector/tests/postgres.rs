@@ -161,19 +161,27 @@ async fn policy_versions_audit_and_push_across_two_replicas_on_postgres() {
         a.admin_get("/v1/policy/versions/3").await["document"].as_str(),
         Some(doc)
     );
-    let p = open(
-        &va,
-        &common::http()
-            .get(format!("{}/v1/policy", a.url))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
-    assert_eq!(p["version"], 3);
+    // Replica A learns of B's rollback by polling (every 250 ms): it serves version 3 soon.
+    let mut p = Value::Null;
+    for _ in 0..50 {
+        p = open(
+            &va,
+            &common::http()
+                .get(format!("{}/v1/policy", a.url))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+        if p["version"] == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(p["version"], 3, "replica A serves B's rollback within 5 s");
     // Spend counts on either replica.
     let mut e = common::event("app-p", common::now_ms() - 10, 1);
     e["team"] = "team-p".into();
