@@ -2,6 +2,8 @@
 //! credential that changes (a refreshed OAuth token) or depends on the request itself (a
 //! SigV4 signature over the body and headers) is right for every try, retries included.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 mod google;
 mod header;
 
