@@ -115,7 +115,7 @@ lint: ## formatting and clippy, warnings are errors
 # and overflow checks are on), so the executions go further without ASan's cost.
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZER ?= none
-FUZZ_TARGETS ?= anthropic_stream anthropic_response anthropic_error gemini_stream gemini_json_array gemini_response gemini_error
+FUZZ_TARGETS ?= anthropic_stream anthropic_response anthropic_error gemini_stream gemini_json_array gemini_response gemini_error bedrock_stream bedrock_response bedrock_error sagemaker_stream
 REC := tests/provider-specs/recorded
 FUZZ_SEEDS_anthropic_stream = $(wildcard $(REC)/anthropic/*.sse)
 FUZZ_SEEDS_anthropic_response = $(wildcard $(REC)/anthropic/messages_nonstream_*.response.json)
@@ -123,6 +123,9 @@ FUZZ_SEEDS_anthropic_error = $(wildcard $(REC)/anthropic/error_*.response.json $
 FUZZ_SEEDS_gemini_stream = $(wildcard $(REC)/gemini/*.sse $(REC)/vertex/*.sse)
 FUZZ_SEEDS_gemini_json_array = $(REC)/gemini/stream_function_call.response.json $(REC)/gemini/stream_json_array_no_alt_sse.response.json
 FUZZ_SEEDS_gemini_response = $(wildcard $(REC)/gemini/generate_nonstream_*.response.json $(REC)/vertex/vertex_generate_nonstream.response.json)
+FUZZ_SEEDS_bedrock_stream = $(wildcard $(REC)/bedrock/*.eventstream)
+FUZZ_SEEDS_bedrock_response = $(wildcard $(REC)/bedrock/converse_nonstream_*.response.json)
+FUZZ_SEEDS_bedrock_error = $(wildcard $(REC)/bedrock/error_*.response.json)
 FUZZ_SEEDS_gemini_error = $(wildcard $(REC)/gemini/error_*.response.json $(REC)/vertex/vertex_error_*.response.json $(REC)/observed-errors/gemini_*.json $(REC)/observed-errors/vertex_*.json)
 
 fuzz: $(addprefix fuzz-,$(FUZZ_TARGETS)) ## run every cargo-fuzz target for FUZZ_SECONDS (default 60) each, seeded from the recordings; fails on a crash (not part of `make test`)

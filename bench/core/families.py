@@ -16,14 +16,19 @@ from pathlib import Path
 PAIRS = [
     ("build request", "build chat request",
      {"anthropic": "anthropic: build messages request",
-      "gemini": "gemini: build generateContent request"}, 1),
+      "gemini": "gemini: build generateContent request",
+      "bedrock": "bedrock: build converse request"}, 1),
     ("parse a whole answer (recording)", "parse chat response",
      {"anthropic": "anthropic: parse messages response",
-      "gemini": "gemini: parse generateContent response"}, 1),
+      "gemini": "gemini: parse generateContent response",
+      "bedrock": "bedrock: parse converse response"}, 1),
     ("decode a 200-chunk stream", "stream/decode 200-chunk stream (per element = per chunk)",
      {"anthropic": "stream/anthropic: decode 200-chunk stream (per element = per chunk)",
       "gemini (SSE)": "stream/gemini: decode 200-chunk SSE stream (per element = per chunk)",
-      "gemini (JSON array)": "stream/gemini: decode 200-chunk JSON-array stream (per element = per chunk)"}, 200),
+      "gemini (JSON array)": "stream/gemini: decode 200-chunk JSON-array stream (per element = per chunk)",
+      "bedrock (eventstream)": "stream/bedrock: decode 200-frame eventstream (per element = per frame)"}, 200),
+    ("SigV4-sign a request (vs building it)", "build chat request",
+     {"bedrock": "bedrock: SigV4-sign a converse request"}, 1),
 ]
 
 

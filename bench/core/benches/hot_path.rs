@@ -6,6 +6,9 @@
 //! in the same run so that their ratio to the OpenAI figures can be quoted
 //! (`bench/core/families.py` prints ns/chunk and the ratios).
 //!
+//! Bedrock (Converse; its stream in AWS's binary eventstream) likewise, plus what AWS adds per
+//! request: SigV4 signing of a Converse request.
+//!
 //! Run: `make bench-core` (or `cargo bench -p modelplug-bench`).
 
 use std::collections::VecDeque;
@@ -15,7 +18,11 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use modelplug_core::providers::anthropic::{
     MessagesStreamDecoder, decode_messages_response, encode_messages_request,
 };
-use modelplug_core::providers::framing::{JsonArrayDecoder, SseDecoder};
+use modelplug_core::providers::auth::aws::{AwsCredentials, sign_request};
+use modelplug_core::providers::bedrock::{
+    ConverseStreamDecoder, decode_converse_response, encode_converse_request, error_from_exception,
+};
+use modelplug_core::providers::framing::{EventStreamFraming, Framing, JsonArrayDecoder, SseDecoder};
 use modelplug_core::providers::gemini::{
     GenerateStreamDecoder, decode_generate_response, encode_generate_request,
 };
@@ -134,6 +141,110 @@ fn generate_array_body(chunks: usize) -> Vec<u8> {
     format!("[{}]", generate_chunks(chunks).join("\n,\r\n")).into_bytes()
 }
 
+const CONVERSE_ANSWER: &[u8] = include_bytes!(
+    "../../../tests/provider-specs/recorded/bedrock/converse_nonstream_tool_use.response.json"
+);
+
+/// One eventstream message as Bedrock frames it (three string headers, CRCs).
+fn eventstream_frame(event: &str, payload: &str) -> Vec<u8> {
+    let mut headers = Vec::new();
+    for (name, value) in [
+        (":event-type", event),
+        (":content-type", "application/json"),
+        (":message-type", "event"),
+    ] {
+        headers.push(name.len() as u8);
+        headers.extend_from_slice(name.as_bytes());
+        headers.push(7);
+        headers.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        headers.extend_from_slice(value.as_bytes());
+    }
+    let total = 12 + headers.len() + payload.len() + 4;
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&(total as u32).to_be_bytes());
+    out.extend_from_slice(&(headers.len() as u32).to_be_bytes());
+    let crc = crc32(&out);
+    out.extend_from_slice(&crc.to_be_bytes());
+    out.extend_from_slice(&headers);
+    out.extend_from_slice(payload.as_bytes());
+    let crc = crc32(&out);
+    out.extend_from_slice(&crc.to_be_bytes());
+    out
+}
+
+/// CRC-32 (IEEE), bitwise: only for building the benchmark's input.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for b in data {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A 200-frame ConverseStream shaped like the recordings (`p` padding on every payload):
+/// messageStart, 196 text deltas, contentBlockStop, messageStop, metadata.
+fn converse_stream_body(frames: usize) -> Vec<u8> {
+    let pad = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut out = eventstream_frame("messageStart", r#"{"p":"abcdefghijklmnopqr","role":"assistant"}"#);
+    for i in 0..frames - 4 {
+        let delta = format!(
+            r#"{{"contentBlockIndex":0,"delta":{{"text":" word{i}"}},"p":"{}"}}"#,
+            &pad[..10 + i % 40]
+        );
+        out.extend(eventstream_frame("contentBlockDelta", &delta));
+    }
+    out.extend(eventstream_frame(
+        "contentBlockStop",
+        r#"{"contentBlockIndex":0,"p":"abcdefghijklmnopqrstuvwxyzABCDE"}"#,
+    ));
+    out.extend(eventstream_frame(
+        "messageStop",
+        r#"{"p":"abcdefghijklmnopqrstuvwxyzABCDEFG","stopReason":"end_turn"}"#,
+    ));
+    out.extend(eventstream_frame("metadata", r#"{"metrics":{"latencyMs":1999},"p":"abcdefghijklmnop","usage":{"inputTokens":36,"outputTokens":197,"totalTokens":233}}"#));
+    out
+}
+
+/// Decodes an eventstream body in network-sized pieces through the `Framing` trait.
+fn decode_eventstream(body: &[u8]) {
+    let mut framing = EventStreamFraming::new(error_from_exception);
+    let mut dec = ConverseStreamDecoder::new();
+    let mut out = VecDeque::new();
+    for piece in black_box(body).chunks(1400) {
+        framing
+            .feed_frames(piece, &mut |ev| {
+                dec.on_event(ev, &mut out)?;
+                out.clear();
+                Ok(())
+            })
+            .unwrap();
+    }
+    assert!(dec.finished());
+}
+
+/// A Converse request as the adapter sends it, before signing.
+fn converse_http_request(body: Vec<u8>) -> reqwest::Request {
+    let url = "https://bedrock-runtime.us-east-1.amazonaws.com/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse";
+    let mut r = reqwest::Request::new(reqwest::Method::POST, url.parse().unwrap());
+    r.headers_mut().insert(
+        "content-type",
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut().insert(
+        "accept",
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    *r.body_mut() = Some(body.into());
+    r
+}
+
 /// Decodes a whole stream body through a framing and a decoder, in network-sized pieces (the
 /// decoder sees chunks split at arbitrary points). A macro, so that every family's framing is
 /// called the same way (its own `feed`, statically dispatched).
@@ -178,6 +289,37 @@ fn hot_path(c: &mut Criterion) {
     c.bench_function("anthropic: parse messages response", |b| {
         b.iter(|| decode_messages_response(black_box(MESSAGES_ANSWER), false, None).unwrap())
     });
+    c.bench_function("bedrock: build converse request", |b| {
+        b.iter(|| encode_converse_request(black_box(&req)).unwrap())
+    });
+    c.bench_function("bedrock: parse converse response", |b| {
+        b.iter(|| decode_converse_response(black_box(CONVERSE_ANSWER), false, None).unwrap())
+    });
+    let credentials = AwsCredentials::new(
+        "AKIDEXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        Some("session-token-example".into()),
+        None,
+        "bench",
+    );
+    let converse_body = encode_converse_request(&req).unwrap();
+    c.bench_function("bedrock: SigV4-sign a converse request", |b| {
+        b.iter_batched(
+            || converse_http_request(converse_body.clone()),
+            |mut r| {
+                sign_request(
+                    &mut r,
+                    &credentials,
+                    "us-east-1",
+                    "bedrock",
+                    std::time::SystemTime::now(),
+                )
+                .unwrap();
+                r
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
     c.bench_function("gemini: build generateContent request", |b| {
         b.iter(|| encode_generate_request(black_box(&req), "gemini-2.5-flash").unwrap())
     });
@@ -213,6 +355,11 @@ fn hot_path(c: &mut Criterion) {
                 )
             })
         },
+    );
+    let converse_stream = converse_stream_body(200);
+    group.bench_function(
+        "bedrock: decode 200-frame eventstream (per element = per frame)",
+        |b| b.iter(|| decode_eventstream(&converse_stream)),
     );
     group.finish();
 

@@ -174,8 +174,31 @@ pub struct DeploymentConfig {
     /// Vertex AI: a Google credentials file (service account key, or gcloud's user
     /// credentials); else `GOOGLE_APPLICATION_CREDENTIALS`.
     pub credentials_file: Option<String>,
+    /// AWS (Bedrock, SageMaker): region, credentials, SageMaker endpoint.
+    pub aws: AwsConfig,
     /// Settings of the in-process mock provider.
     pub mock: MockConfig,
+}
+
+/// A Bedrock or SageMaker deployment's AWS settings (all optional: the region and
+/// credentials come from the AWS environment and shared config files when absent).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AwsConfig {
+    /// The AWS region (`us-east-1`); else `AWS_REGION`, `AWS_DEFAULT_REGION`, or the
+    /// profile's `region`.
+    pub region: Option<String>,
+    /// An access key id (with `secret_access_key`); else the AWS credential chain.
+    pub access_key_id: Option<Secret>,
+    /// The secret access key.
+    pub secret_access_key: Option<Secret>,
+    /// A session token (temporary credentials).
+    pub session_token: Option<Secret>,
+    /// A profile of the shared AWS config files (else `AWS_PROFILE`, else `default`).
+    pub profile: Option<String>,
+    /// SageMaker: the endpoint's name (defaults to `model`).
+    pub endpoint: Option<String>,
+    /// SageMaker: the inference component to invoke on a shared endpoint.
+    pub inference_component: Option<String>,
 }
 
 /// Default per-try deadline (for streams: the longest wait for the first and each next byte).
@@ -230,13 +253,28 @@ impl DeploymentConfig {
             project: None,
             location: None,
             credentials_file: None,
+            aws: AwsConfig::default(),
             mock: MockConfig::default(),
         }
-        .with_google_defaults(env))
+        .with_google_defaults(env)
+        .with_aws_defaults(env))
     }
 }
 
 impl DeploymentConfig {
+    /// AWS's region when the config gives none: `AWS_REGION`, else `AWS_DEFAULT_REGION` (the
+    /// profile's region is read when the deployment is built).
+    pub(crate) fn with_aws_defaults(mut self, env: EnvLookup<'_>) -> DeploymentConfig {
+        use crate::providers::ProviderKind;
+        if matches!(self.provider, ProviderKind::Bedrock | ProviderKind::SageMaker)
+            && self.aws.region.is_none()
+        {
+            let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+            self.aws.region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
+        }
+        self
+    }
+
     /// Vertex AI's settings the config left out, from Google's usual variables
     /// (`GOOGLE_CLOUD_PROJECT`, `GOOGLE_CLOUD_LOCATION`, `GOOGLE_APPLICATION_CREDENTIALS`; an
     /// access token from `GOOGLE_ACCESS_TOKEN` only when no credentials file is given).

@@ -74,6 +74,13 @@ const DEPLOYMENT_FIELDS: &[&str] = &[
     "project",
     "location",
     "credentials_file",
+    "region",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_profile",
+    "endpoint",
+    "inference_component",
     "mock",
 ];
 const MOCK_FIELDS: &[&str] = &[
@@ -629,6 +636,7 @@ impl Validator<'_> {
             project: None,
             location: None,
             credentials_file: None,
+            aws: Default::default(),
             mock: MockConfig::default(),
         };
         if let Some(s) = f
@@ -705,7 +713,8 @@ impl Validator<'_> {
                 }
             }
         }
-        let mut d = d.with_google_defaults(self.env);
+        d.aws = self.aws(&f, provider);
+        let mut d = d.with_google_defaults(self.env).with_aws_defaults(self.env);
         if provider == ProviderKind::Vertex && d.project.is_none() {
             self.issue(
                 f.node.pos,
@@ -724,6 +733,61 @@ impl Validator<'_> {
             }
         }
         Some(d)
+    }
+
+    /// The AWS keys of a Bedrock or SageMaker deployment (refused on other providers).
+    fn aws(&mut self, f: &Fields<'_>, provider: ProviderKind) -> crate::config::AwsConfig {
+        let mut aws = crate::config::AwsConfig::default();
+        let is_aws = matches!(provider, ProviderKind::Bedrock | ProviderKind::SageMaker);
+        let text = |v: &mut Self, key: &str, sagemaker_only: bool| -> Option<String> {
+            let n = f.get(key)?;
+            let applies = if sagemaker_only {
+                provider == ProviderKind::SageMaker
+            } else {
+                is_aws
+            };
+            if !applies {
+                let to = if sagemaker_only {
+                    "provider sagemaker"
+                } else {
+                    "providers bedrock and sagemaker"
+                };
+                v.issue(n.pos, &f.path(key), format!("`{key}` applies to {to} only"));
+                return None;
+            }
+            v.non_empty_string(n, &f.path(key))
+        };
+        aws.region = text(self, "region", false);
+        let bad_region = aws.region.as_ref().filter(|r| {
+            !r.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+        if let Some(r) = bad_region {
+            let pos = f.get("region").and_then(|n| n.pos);
+            let message = format!("`{r}` is not an AWS region (like us-east-1)");
+            self.issue(pos, &f.path("region"), message);
+            aws.region = None;
+        }
+        aws.access_key_id = text(self, "aws_access_key_id", false).map(Secret::new);
+        aws.secret_access_key = text(self, "aws_secret_access_key", false).map(Secret::new);
+        aws.session_token = text(self, "aws_session_token", false).map(Secret::new);
+        aws.profile = text(self, "aws_profile", false);
+        aws.endpoint = text(self, "endpoint", true);
+        aws.inference_component = text(self, "inference_component", true);
+        if aws.access_key_id.is_some() != aws.secret_access_key.is_some() {
+            let (given, missing) = if aws.access_key_id.is_some() {
+                ("aws_access_key_id", "aws_secret_access_key")
+            } else {
+                ("aws_secret_access_key", "aws_access_key_id")
+            };
+            let pos = f.get(given).and_then(|n| n.pos);
+            self.issue(
+                pos,
+                &f.path(missing),
+                format!("`{given}` is given without `{missing}`"),
+            );
+        }
+        aws
     }
 
     fn provider(&mut self, node: &Node, path: &str) -> Option<ProviderKind> {

@@ -27,6 +27,16 @@ pub(crate) struct Exchange<'a> {
     pub(crate) classify: ClassifyError,
 }
 
+/// What one send got.
+enum Sent {
+    Accepted(reqwest::Response),
+    Refused {
+        status: u16,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    },
+}
+
 /// A 2xx answer's body.
 pub(crate) struct Answer {
     pub(crate) body: bytes::Bytes,
@@ -45,6 +55,34 @@ impl Exchange<'_> {
         opts: CallOptions,
         whole: bool,
     ) -> Result<reqwest::Response> {
+        let body = bytes::Bytes::from(body);
+        let mut resent = false;
+        loop {
+            match self.send(url, body.clone(), opts, whole).await? {
+                Sent::Accepted(response) => return Ok(response),
+                Sent::Refused {
+                    status,
+                    headers,
+                    body: answer,
+                } => {
+                    // A credential that corrected itself (SigV4's clock) gets one more send.
+                    if !resent && self.auth.corrected_after(status, &headers, &answer) {
+                        resent = true;
+                        continue;
+                    }
+                    let raw = opts
+                        .include_raw
+                        .then(|| String::from_utf8_lossy(&answer).into_owned());
+                    return Err((self.classify)(status, &headers, &answer)
+                        .with_provider(self.provider)
+                        .with_raw(raw));
+                }
+            }
+        }
+    }
+
+    /// One send: a 2xx response, or the refusal's status, headers and body.
+    async fn send(&self, url: &str, body: bytes::Bytes, opts: CallOptions, whole: bool) -> Result<Sent> {
         let provider = self.provider;
         let mut req = self
             .http
@@ -81,16 +119,15 @@ impl Exchange<'_> {
         };
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
-            return Ok(response);
+            return Ok(Sent::Accepted(response));
         }
         let headers = response.headers().clone();
         let body = http::read_error_body(response).await;
-        let raw = opts
-            .include_raw
-            .then(|| String::from_utf8_lossy(&body).into_owned());
-        Err((self.classify)(status, &headers, &body)
-            .with_provider(provider)
-            .with_raw(raw))
+        Ok(Sent::Refused {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// Reads a 2xx answer's body. A body that breaks off is the provider's fault

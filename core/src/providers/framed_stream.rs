@@ -23,6 +23,13 @@ pub trait EventDecoder: Send {
 
     /// Whether the provider's terminal event (`[DONE]`, `response.completed`, …) has arrived.
     fn finished(&self) -> bool;
+
+    /// Whether a body that ends now has ended properly: by default only after the terminal
+    /// event; a format whose last event is optional (Bedrock's `metadata` after
+    /// `messageStop`) says so here.
+    fn complete_at_end(&self) -> bool {
+        self.finished()
+    }
 }
 
 /// Reads a streaming response, framed by `F` and decoded by `D`.
@@ -39,6 +46,8 @@ pub struct FramedStream<F, D> {
     secrets: Arc<[Secret]>,
     /// A failure to report once the events decoded before it have been delivered.
     failure: Option<Error>,
+    /// The body ended properly (see [`EventDecoder::complete_at_end`]).
+    ended: bool,
 }
 
 impl<F: Framing, D: EventDecoder> FramedStream<F, D> {
@@ -63,6 +72,7 @@ impl<F: Framing, D: EventDecoder> FramedStream<F, D> {
             request_id,
             secrets,
             failure: None,
+            ended: false,
         }
     }
 
@@ -104,7 +114,7 @@ impl<F: Framing, D: EventDecoder> FramedStream<F, D> {
             if let Some(e) = self.failure.take() {
                 return Some(Err(e));
             }
-            if self.decoder.finished() {
+            if self.ended || self.decoder.finished() {
                 self.release_connection();
                 return None;
             }
@@ -118,8 +128,13 @@ impl<F: Framing, D: EventDecoder> FramedStream<F, D> {
                     self.fail(Error::new(ErrorKind::ProviderUnavailable, msg));
                 }
                 Ok(Ok(None)) => {
-                    if self.decoder.finished() {
+                    if let Err(e) = self.framing.end() {
+                        self.fail(e);
+                        continue;
+                    }
+                    if self.decoder.complete_at_end() {
                         self.response = None;
+                        self.ended = true;
                         continue;
                     }
                     let msg = "the stream ended before the provider's terminal event";

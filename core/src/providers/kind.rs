@@ -35,13 +35,17 @@ pub enum ProviderKind {
     Gemini,
     /// Google Cloud's Vertex AI: Gemini models, and Claude (Anthropic's models on Vertex).
     Vertex,
+    /// AWS Bedrock Runtime (Converse / ConverseStream; hosted, imported and provisioned models).
+    Bedrock,
+    /// A SageMaker real-time endpoint whose container speaks the OpenAI chat format (TGI, LMI/vLLM).
+    SageMaker,
     /// The in-process mock provider, for tests and demos: no network.
     Mock,
 }
 
 impl ProviderKind {
     /// Every provider, in documentation order.
-    pub const ALL: [ProviderKind; 16] = [
+    pub const ALL: [ProviderKind; 18] = [
         ProviderKind::OpenAi,
         ProviderKind::Azure,
         ProviderKind::OpenAiCompatible,
@@ -57,6 +61,8 @@ impl ProviderKind {
         ProviderKind::Anthropic,
         ProviderKind::Gemini,
         ProviderKind::Vertex,
+        ProviderKind::Bedrock,
+        ProviderKind::SageMaker,
         ProviderKind::Mock,
     ];
 
@@ -78,6 +84,8 @@ impl ProviderKind {
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Gemini => "gemini",
             ProviderKind::Vertex => "vertex",
+            ProviderKind::Bedrock => "bedrock",
+            ProviderKind::SageMaker => "sagemaker",
             ProviderKind::Mock => "mock",
         }
     }
@@ -89,6 +97,8 @@ impl ProviderKind {
             "openai-compatible" => Some(ProviderKind::OpenAiCompatible),
             "google" | "google_ai" => Some(ProviderKind::Gemini),
             "vertex_ai" | "vertexai" => Some(ProviderKind::Vertex),
+            "aws_bedrock" | "bedrock_converse" => Some(ProviderKind::Bedrock),
+            "sagemaker_chat" | "aws_sagemaker" => Some(ProviderKind::SageMaker),
             _ => ProviderKind::ALL.into_iter().find(|k| k.name() == name),
         }
     }
@@ -107,8 +117,8 @@ impl ProviderKind {
             ProviderKind::HuggingFace => Some("https://router.huggingface.co/v1"),
             ProviderKind::Anthropic => Some("https://api.anthropic.com"),
             ProviderKind::Gemini => Some(super::gemini::GEMINI_API_ROOT),
-            // Vertex's host depends on the location (see `providers::gemini::vertex`).
-            ProviderKind::Vertex => None,
+            // Vertex's and AWS's hosts depend on the location / region.
+            ProviderKind::Vertex | ProviderKind::Bedrock | ProviderKind::SageMaker => None,
             ProviderKind::Azure
             | ProviderKind::OpenAiCompatible
             | ProviderKind::Vllm
@@ -123,6 +133,8 @@ impl ProviderKind {
             ProviderKind::OpenAi => Some("OPENAI_BASE_URL"),
             ProviderKind::Anthropic => Some("ANTHROPIC_BASE_URL"),
             ProviderKind::Gemini => Some("GOOGLE_GEMINI_BASE_URL"),
+            ProviderKind::Bedrock => Some("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"),
+            ProviderKind::SageMaker => Some("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"),
             _ => None,
         }
     }
@@ -145,6 +157,10 @@ impl ProviderKind {
             // An access token (GOOGLE_ACCESS_TOKEN) or a credentials file: see
             // `DeploymentConfig::with_google_defaults`.
             ProviderKind::Vertex => None,
+            // A Bedrock API key (bearer); without one, SigV4 with the AWS credential chain.
+            ProviderKind::Bedrock => Some("AWS_BEARER_TOKEN_BEDROCK"),
+            // SigV4 with the AWS credential chain.
+            ProviderKind::SageMaker => None,
             ProviderKind::OpenAiCompatible | ProviderKind::Vllm | ProviderKind::Mock => None,
         }
     }
@@ -157,13 +173,19 @@ impl ProviderKind {
                 | ProviderKind::OpenAiCompatible
                 | ProviderKind::Vllm
                 | ProviderKind::Vertex
+                | ProviderKind::Bedrock
+                | ProviderKind::SageMaker
                 | ProviderKind::Mock
         )
     }
 
     /// Whether the config must give `base_url` (there is no default and no variable).
     pub fn requires_base_url(self) -> bool {
-        self.default_base_url().is_none() && !matches!(self, ProviderKind::Mock | ProviderKind::Vertex)
+        self.default_base_url().is_none()
+            && !matches!(
+                self,
+                ProviderKind::Mock | ProviderKind::Vertex | ProviderKind::Bedrock | ProviderKind::SageMaker
+            )
     }
 }
 

@@ -5,6 +5,8 @@
 
 pub mod anthropic;
 pub mod auth;
+#[cfg(feature = "aws")]
+pub mod bedrock;
 mod exchange;
 mod framed_stream;
 pub mod framing;
@@ -13,6 +15,8 @@ mod kind;
 pub mod mock;
 pub mod openai;
 mod replay;
+#[cfg(feature = "aws")]
+pub mod sagemaker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -140,6 +144,25 @@ pub fn build(
             known_secrets,
         )?),
         ProviderKind::Vertex => gemini::vertex::build(deployment, http, known_secrets)?,
+        #[cfg(feature = "aws")]
+        ProviderKind::Bedrock => Arc::new(bedrock::BedrockProvider::new(
+            deployment,
+            http.clone(),
+            known_secrets,
+        )?),
+        #[cfg(feature = "aws")]
+        ProviderKind::SageMaker => Arc::new(sagemaker::SageMakerProvider::new(
+            deployment,
+            http.clone(),
+            known_secrets,
+        )?),
+        #[cfg(not(feature = "aws"))]
+        ProviderKind::Bedrock | ProviderKind::SageMaker => {
+            return Err(crate::error::Error::config(format!(
+                "provider `{}` needs modelplug-core built with its `aws` feature",
+                deployment.provider
+            )));
+        }
         ProviderKind::OpenAi
         | ProviderKind::Azure
         | ProviderKind::OpenAiCompatible
@@ -159,9 +182,9 @@ pub fn build(
     })
 }
 
-/// Provider families announced but not built yet: named apart in errors, so that
-/// `bedrock/…` does not read as a typo.
-const NOT_YET_SUPPORTED: [&str; 2] = ["bedrock", "sagemaker"];
+/// Provider families announced but not built yet: named apart in errors, so that they do
+/// not read as a typo.
+const NOT_YET_SUPPORTED: [&str; 0] = [];
 
 /// Why `name` is not a provider: not supported yet, or unknown (with the closest known name).
 /// The config and `provider/model` names give the same message.

@@ -302,9 +302,13 @@ mod tests {
         let e = r.plan("nope/x").err().unwrap();
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(e.message().contains("unknown provider `nope`"), "{e}");
+        // A provider that needs more than a key: its own setting is named.
         let e = r.plan("bedrock/claude-sonnet-4").err().unwrap();
         assert!(!e.message().contains("not `provider/model`"), "{e}");
-        assert!(e.message().contains("`bedrock`"), "{e}");
+        assert!(
+            e.message().contains("bedrock") && e.message().contains("`region`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,17 +1,23 @@
 //! A local HTTP server that speaks LLM providers' wire formats for modelplug's tests: it
-//! replays the real recordings in `provider-specs/recorded/`, synthesises OpenAI-shaped
-//! answers, and injects faults chosen per request (status and provider-shaped error body,
+//! replays the real recordings in `provider-specs/recorded/`, synthesises OpenAI-, Anthropic-,
+//! Google-, Bedrock- and SageMaker-shaped answers (AWS routes verify SigV4 against
+//! [`AWS_TEST_CREDENTIALS`]), and injects faults chosen per request (status and provider-shaped error body,
 //! `retry-after` headers, delay, a stream cut after N bytes, malformed bytes).
 //!
 //! Tests in any language register a scenario (a list of steps, one per request) and point a
 //! deployment's `base_url` at the scenario's base URL; see [`serve`] for the routes.
 
+pub mod aws_auth;
+pub mod aws_faults;
+pub mod eventstream;
 pub mod receiver;
 pub mod recordings;
 pub mod scenario;
 pub mod serve;
 pub mod synth;
+pub mod synth_aws;
 pub mod synth_google;
+pub mod synth_sagemaker;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,7 +26,8 @@ use std::sync::Arc;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
-pub use scenario::{CapturedRequest, Corruption, ErrorSpec, Reply, Step};
+pub use aws_auth::{AWS_TEST_BEARER_TOKENS, AWS_TEST_CREDENTIALS};
+pub use scenario::{CapturedRequest, Corruption, ErrorSpec, Reply, Step, StreamException};
 
 /// A running mock upstream; stops when dropped.
 pub struct MockUpstream {

@@ -15,7 +15,8 @@ pub struct Step {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<String>,
     /// Synthesise an answer (JSON or SSE, as the request asked) in the path's wire format
-    /// (OpenAI's, or Anthropic's for `…/v1/messages`).
+    /// (OpenAI's, Anthropic's for `…/v1/messages`, Google's, Bedrock's for `/model/…`,
+    /// SageMaker's for `/endpoints/…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<Reply>,
     /// Synthesise an answer echoing the last user message.
@@ -51,6 +52,54 @@ pub struct Step {
     /// Splice bytes into the body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corrupt: Option<Corruption>,
+    /// Flip the lowest bit of the body byte at this offset (clamped to the last byte), after
+    /// `corrupt`: on an eventstream body the client sees a CRC mismatch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flip_byte_at: Option<usize>,
+    /// AWS routes: shift the mock's clock by this many seconds for this request. SigV4
+    /// verification rejects an `X-Amz-Date` more than 5 minutes from the mock's clock, and
+    /// every AWS answer's `Date` header shows the mock's clock, so a test can make the
+    /// client's clock look wrong: with one repeating step, the first request is rejected
+    /// (`InvalidSignatureException`, "Signature expired: …") and the client's retry, signed
+    /// with its clock corrected from `Date`, is accepted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub aws_clock_skew_s: i64,
+    /// Eventstream answers (Bedrock ConverseStream, SageMaker response streams, synthesised or
+    /// replayed): keep the first `after_frames` frames, then send one exception frame and end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_exception: Option<StreamException>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// An exception frame ending an eventstream answer (`:message-type: exception`,
+/// `:exception-type`, `:content-type: application/json`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamException {
+    /// The `:exception-type`: on Bedrock `throttlingException`, `modelStreamErrorException`
+    /// (default), `validationException`, `internalServerException`,
+    /// `serviceUnavailableException`; on SageMaker `ModelStreamError` (default),
+    /// `InternalStreamFailure`.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
+    pub kind: Option<String>,
+    /// The message: the payload's `message` (Bedrock) or `Message` (SageMaker).
+    #[serde(default)]
+    pub message: String,
+    /// How many event frames of the answer to send first.
+    #[serde(default)]
+    pub after_frames: usize,
+    /// SageMaker `ModelStreamError`: the payload's `ErrorCode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Bedrock `modelStreamErrorException`: the payload's `originalStatusCode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_status_code: Option<u16>,
+    /// Bedrock `modelStreamErrorException`: the payload's `originalMessage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_message: Option<String>,
 }
 
 /// A synthesised answer.
@@ -72,6 +121,13 @@ pub struct Reply {
     /// The served model name (default: the requested one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// Reasoning text, before the answer (Bedrock Converse: a `reasoningContent` block).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+    /// The reasoning block's signature (Bedrock Converse; default `mock-signature` when
+    /// there is reasoning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_signature: Option<String>,
 }
 
 /// A provider-shaped error.
@@ -92,8 +148,15 @@ pub struct ErrorSpec {
     /// (`{"error":{code,message,status}}`, status from the HTTP status: 429
     /// `RESOURCE_EXHAUSTED`, 503 `UNAVAILABLE`, …; `type` replaces the status name and a
     /// string `code` such as `"17s"` adds a `RetryInfo` detail) or `plain`.
+    /// `aws`: status + `x-amzn-ErrorType: <type>:http://internal.amazon.com/coral/com.amazon.bedrock/`
+    /// (`…sagemaker/` on SageMaker routes) + `{"message"}`; `type` is the error type
+    /// (`ThrottlingException`, `ValidationException`, … — from the status when absent) and
+    /// gives the status when the step has none (ThrottlingException 429, …); SageMaker's
+    /// `ModelError` (424) gets its own body, `code` being the container's status (default 400)
+    /// and `message` the container's message.
     /// Default: the family of the request's path (`anthropic` for `…/v1/messages` and Claude
-    /// on Vertex, `google` for `…:generateContent` and Google's other methods).
+    /// on Vertex, `google` for `…:generateContent` and Google's other methods, `aws` for
+    /// Bedrock's `/model/…` and SageMaker's `/endpoints/…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub envelope: Option<String>,
 }

@@ -11,7 +11,13 @@
 //!   Anthropic's for `…/v1/messages` and `…:rawPredict`, Gemini's for `…:generateContent`
 //!   and `…:streamGenerateContent` — SSE with `alt=sse`, else a JSON array).
 //! - `/fail/{status}/…` → an error with that status, every time, in the envelope of the
-//!   path's provider family (Anthropic's, Google's, else OpenAI's).
+//!   path's provider family (Anthropic's, Google's, AWS's, else OpenAI's).
+//! - AWS paths, under any of the above (e.g. `/s/{id}/model/{modelId}/converse`): Bedrock's
+//!   `POST /model/{modelId}/converse`, `…/converse-stream` (eventstream), `…/invoke`
+//!   (embeddings), SageMaker's `POST /endpoints/{EndpointName}/invocations`,
+//!   `…/invocations-response-stream` (eventstream). Each request is SigV4-verified first
+//!   ([`crate::aws_auth`]; a rejection is an AWS-shaped 403 that still consumes the step),
+//!   and every answer carries `x-amzn-RequestId` and `Date` (the mock's clock).
 //! - `GET /_mock/health` → `ok`.
 //! - `/_receiver…`, `/r/{id}/v1/events` → usage receivers (see [`crate::receiver`]).
 
@@ -28,9 +34,8 @@ use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response};
 use serde_json::{Value, json};
 
-use crate::recordings;
 use crate::scenario::{CapturedRequest, Scenario, Step};
-use crate::synth;
+use crate::{aws_auth, aws_faults, eventstream, recordings, synth, synth_aws};
 
 /// The response body type: frames that may stop with an error (a cut connection).
 pub type Body = BoxBody<Bytes, std::io::Error>;
@@ -193,7 +198,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Respo
                     {
                         s.requests.push(captured.clone());
                     }
-                    respond(&shared, step, captured).await
+                    respond(&shared, step, captured, &parts, &body).await
                 }
                 None => json_response(404, &json!({"error": {"message": format!("no scenario `{id}`")}})),
             }
@@ -206,7 +211,14 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Respo
                         replay: Some(name),
                         ..Step::default()
                     };
-                    respond(&shared, step, capture(&parts, &body, &sub_path(rest))).await
+                    respond(
+                        &shared,
+                        step,
+                        capture(&parts, &body, &sub_path(rest)),
+                        &parts,
+                        &body,
+                    )
+                    .await
                 }
                 None => json_response(
                     404,
@@ -216,7 +228,16 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Respo
             }
         }
         (_, segments) => match fixed_step(segments) {
-            Some((step, rest)) => respond(&shared, step, capture(&parts, &body, &sub_path(rest))).await,
+            Some((step, rest)) => {
+                respond(
+                    &shared,
+                    step,
+                    capture(&parts, &body, &sub_path(rest)),
+                    &parts,
+                    &body,
+                )
+                .await
+            }
             None => json_response(
                 404,
                 &json!({"error": {"message": format!("no route for {path}"), "type": "invalid_request_error"}}),
@@ -356,42 +377,117 @@ fn capture(parts: &hyper::http::request::Parts, body: &[u8], path: &str) -> Arc<
     }))
 }
 
-async fn respond(shared: &Shared, step: Step, captured: Arc<Mutex<CapturedRequest>>) -> Response<Body> {
+/// An answer before faults: status, headers, body.
+type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
+async fn respond(
+    shared: &Shared,
+    step: Step,
+    captured: Arc<Mutex<CapturedRequest>>,
+    parts: &hyper::http::request::Parts,
+    raw_body: &[u8],
+) -> Response<Body> {
     let (request, path, query) = {
         let c = captured.lock().unwrap_or_else(|e| e.into_inner());
         (c.body.clone(), c.path.clone(), c.query.clone())
     };
-    let (mut status, mut headers, mut body): (u16, Vec<(String, String)>, Vec<u8>) =
-        if let Some(name) = &step.replay {
-            match recordings::load(&shared.recordings, name) {
-                Ok(r) => (r.status, r.headers, r.body),
-                Err(e) => return json_response(500, &json!({"error": {"message": e, "type": "mock_error"}})),
-            }
-        } else if let Some(spec) = &step.error {
-            let status = step.status.unwrap_or(500);
-            (
-                status,
-                vec![ct("application/json")],
-                synth::error_body_at(spec, status, synth::endpoint_at(&path, query.as_deref()))
-                    .to_string()
-                    .into_bytes(),
-            )
-        } else if let Some(v) = &step.body {
-            (200, vec![ct("application/json")], v.to_string().into_bytes())
-        } else if let Some(raw) = &step.raw {
-            (200, vec![ct("text/plain")], raw.clone().into_bytes())
-        } else {
-            let reply = match &step.reply {
-                Some(r) => r.clone(),
-                None => crate::scenario::Reply {
-                    text: synth::last_user_text(&request),
-                    ..Default::default()
-                },
-            };
-            let (content_type, body) =
-                synth::answer(&reply, &request, synth::endpoint_at(&path, query.as_deref()));
-            (200, vec![ct(content_type)], body)
+    let endpoint = synth::endpoint_at(&path, query.as_deref());
+    let Some(service) = endpoint.aws_service() else {
+        return match answer_of(shared, &step, &request, &path, endpoint) {
+            Ok((status, headers, body)) => send(&step, status, headers, body, captured).await,
+            Err(e) => mock_error(e),
         };
+    };
+    // AWS: SigV4 first (a rejection still consumed the step and was captured), at the
+    // mock's clock; every answer carries `x-amzn-RequestId` and `Date`.
+    let now = aws_auth::mock_now(step.aws_clock_skew_s);
+    if let Err(fault) = aws_auth::verify(parts, raw_body, service, now) {
+        let (status, mut headers, body) = aws_faults::fault_response(&fault, service);
+        aws_faults::add_common_headers(&mut headers, now);
+        return send(&Step::default(), status, headers, body, captured).await;
+    }
+    let (status, mut headers, mut body) = match answer_of(shared, &step, &request, &path, endpoint) {
+        Ok(a) => a,
+        Err(e) => return mock_error(e),
+    };
+    let is_eventstream = headers
+        .iter()
+        .any(|(k, v)| k == "content-type" && v.starts_with(eventstream::CONTENT_TYPE));
+    if let Some(exception) = &step.stream_exception
+        && is_eventstream
+    {
+        let mut cut = eventstream::first_frames(&body, exception.after_frames).to_vec();
+        cut.extend(aws_faults::stream_exception(exception, service));
+        body = cut;
+    }
+    // Recorded AWS errors lost their `x-amzn-ErrorType`; AWS always sends one.
+    if step.replay.is_some() && status >= 400 && !headers.iter().any(|(k, _)| k == "x-amzn-errortype") {
+        let kind = aws_faults::kind_of(service, status);
+        headers.push(("x-amzn-errortype".to_owned(), service.error_type_header(kind)));
+    }
+    aws_faults::add_common_headers(&mut headers, now);
+    send(&step, status, headers, body, captured).await
+}
+
+/// What `step` answers to `request` at `path` (before faults), or why a recording cannot be
+/// loaded.
+fn answer_of(
+    shared: &Shared,
+    step: &Step,
+    request: &Value,
+    path: &str,
+    endpoint: synth::Endpoint,
+) -> Result<Answer, String> {
+    let aws = endpoint.aws_service();
+    if let Some(name) = &step.replay {
+        return recordings::load(&shared.recordings, name).map(|r| (r.status, r.headers, r.body));
+    }
+    if let Some(spec) = &step.error {
+        if spec.envelope.as_deref().map_or(aws.is_some(), |e| e == "aws") {
+            let service = aws.unwrap_or(aws_faults::AwsService::Bedrock);
+            return Ok(aws_faults::error_response(
+                spec,
+                step.status,
+                service,
+                &synth_aws::resource_of(path),
+            ));
+        }
+        let status = step.status.unwrap_or(500);
+        let body = synth::error_body_at(spec, status, endpoint)
+            .to_string()
+            .into_bytes();
+        return Ok((status, vec![ct("application/json")], body));
+    }
+    if let Some(v) = &step.body {
+        return Ok((200, vec![ct("application/json")], v.to_string().into_bytes()));
+    }
+    if let Some(raw) = &step.raw {
+        return Ok((200, vec![ct("text/plain")], raw.clone().into_bytes()));
+    }
+    let reply = match &step.reply {
+        Some(r) => r.clone(),
+        None => crate::scenario::Reply {
+            text: synth::last_user_text(request),
+            ..Default::default()
+        },
+    };
+    if aws.is_some() {
+        let a = synth_aws::answer(&reply, request, endpoint, &synth_aws::resource_of(path));
+        return Ok((a.status, a.headers, a.body));
+    }
+    let (content_type, body) = synth::answer(&reply, request, endpoint);
+    Ok((200, vec![ct(content_type)], body))
+}
+
+/// Sends an answer with `step`'s faults: status override, extra headers, corruption, delay,
+/// pieces, cut.
+async fn send(
+    step: &Step,
+    mut status: u16,
+    mut headers: Vec<(String, String)>,
+    mut body: Vec<u8>,
+    captured: Arc<Mutex<CapturedRequest>>,
+) -> Response<Body> {
     if let Some(s) = step.status {
         status = s;
     }
@@ -407,6 +503,12 @@ async fn respond(shared: &Shared, step: Step, captured: Arc<Mutex<CapturedReques
             .or_else(|| c.text.clone().map(String::into_bytes))
             .unwrap_or_default();
         body.splice(at..at, insert);
+    }
+    if let Some(at) = step.flip_byte_at {
+        let last = body.len().saturating_sub(1);
+        if let Some(b) = body.get_mut(at.min(last)) {
+            *b ^= 0x01;
+        }
     }
     if let Some(ms) = step.delay_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -470,6 +572,10 @@ async fn respond(shared: &Shared, step: Step, captured: Arc<Mutex<CapturedReques
         }
     }
     response
+}
+
+fn mock_error(message: String) -> Response<Body> {
+    json_response(500, &json!({"error": {"message": message, "type": "mock_error"}}))
 }
 
 fn ct(v: &str) -> (String, String) {

@@ -1,11 +1,13 @@
 //! Synthesised answers — OpenAI-shaped (Chat Completions JSON and SSE, Responses JSON and
 //! SSE, Embeddings), Anthropic-shaped (Messages JSON and SSE; also Claude on Vertex's
-//! `rawPredict`/`streamRawPredict`) and Google-shaped ([`crate::synth_google`]) — and
-//! provider-shaped error bodies (OpenAI's envelope, Anthropic's, Google's).
+//! `rawPredict`/`streamRawPredict`), Google-shaped ([`crate::synth_google`]), Bedrock- and
+//! SageMaker-shaped ([`crate::synth_aws`], [`crate::synth_sagemaker`]) — and provider-shaped
+//! error bodies (OpenAI's envelope, Anthropic's, Google's, AWS's).
 
 use base64::Engine;
 use serde_json::{Value, json};
 
+use crate::aws_faults::AwsService;
 use crate::scenario::{ErrorSpec, Reply};
 
 /// Which API a request path addresses.
@@ -30,6 +32,16 @@ pub enum Endpoint {
     BatchEmbed,
     /// `…:predict` (Vertex AI embeddings)
     Predict,
+    /// Bedrock `POST /model/{modelId}/converse`
+    Converse,
+    /// Bedrock `POST /model/{modelId}/converse-stream` (eventstream)
+    ConverseStream,
+    /// Bedrock `POST /model/{modelId}/invoke` (embeddings: Titan, Cohere, Nova bodies)
+    InvokeModel,
+    /// SageMaker `POST /endpoints/{EndpointName}/invocations` (an OpenAI chat container)
+    SageMakerInvoke,
+    /// SageMaker `POST /endpoints/{EndpointName}/invocations-response-stream` (eventstream)
+    SageMakerStream,
 }
 
 impl Endpoint {
@@ -40,10 +52,24 @@ impl Endpoint {
             Endpoint::Generate | Endpoint::StreamGenerate { .. } | Endpoint::BatchEmbed | Endpoint::Predict
         )
     }
+
+    /// The AWS service of the endpoint (SigV4-verified, AWS-shaped errors), if it is AWS's.
+    pub fn aws_service(self) -> Option<AwsService> {
+        match self {
+            Endpoint::Converse | Endpoint::ConverseStream | Endpoint::InvokeModel => {
+                Some(AwsService::Bedrock)
+            }
+            Endpoint::SageMakerInvoke | Endpoint::SageMakerStream => Some(AwsService::SageMaker),
+            _ => None,
+        }
+    }
 }
 
 /// The endpoint of `path` with its `query` (Chat Completions when unrecognised).
 pub fn endpoint_at(path: &str, query: Option<&str>) -> Endpoint {
+    if let Some(e) = crate::synth_aws::endpoint_of(path) {
+        return e;
+    }
     let method = path.rsplit_once(':').map(|(_, m)| m);
     match method {
         Some("generateContent") => return Endpoint::Generate,
@@ -163,6 +189,14 @@ pub fn answer(reply: &Reply, request: &Value, endpoint: Endpoint) -> (&'static s
     let stream = request.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let model = || model_of(reply, request);
     match (endpoint, stream) {
+        (e @ (Endpoint::ConverseStream | Endpoint::SageMakerStream), _) => (
+            crate::eventstream::CONTENT_TYPE,
+            crate::synth_aws::answer(reply, request, e, "").body,
+        ),
+        (e @ (Endpoint::Converse | Endpoint::InvokeModel | Endpoint::SageMakerInvoke), _) => (
+            "application/json",
+            crate::synth_aws::answer(reply, request, e, "").body,
+        ),
         (Endpoint::Generate, _) => (
             "application/json",
             google::generate_json(reply, request, &model()),
@@ -469,8 +503,14 @@ pub fn error_body_at(spec: &ErrorSpec, status: u16, endpoint: Endpoint) -> Value
     let envelope = spec.envelope.as_deref().unwrap_or(match endpoint {
         Endpoint::Messages => "anthropic",
         e if e.is_google() => "google",
+        e if e.aws_service().is_some() => "aws",
         _ => "openai",
     });
+    if envelope == "aws" {
+        let service = endpoint.aws_service().unwrap_or(AwsService::Bedrock);
+        let (_, _, body) = crate::aws_faults::error_response(spec, Some(status), service, "");
+        return serde_json::from_slice(&body).unwrap_or_default();
+    }
     if envelope == "google" {
         return crate::synth_google::error_body(spec, status);
     }

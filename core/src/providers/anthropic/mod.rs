@@ -25,6 +25,7 @@ use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse};
 
 pub use error_body::{error_from_body, error_from_response};
 pub use request::{DEFAULT_MAX_TOKENS, JSON_OBJECT_TOOL, encode_messages_request, structured_output_tool};
+pub(crate) use response::arguments_text;
 pub use response::{REDACTED_THINKING, decode_messages_response, finish_reason};
 pub use stream::MessagesStreamDecoder;
 
@@ -271,6 +272,7 @@ mod tests {
             project: None,
             location: None,
             credentials_file: None,
+            aws: Default::default(),
             mock: MockConfig::default(),
         }
     }

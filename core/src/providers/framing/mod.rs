@@ -1,12 +1,16 @@
 //! Framings: how a provider's streaming body splits into frames, apart from what the frames
 //! mean (each provider's `EventDecoder`): Server-Sent Events ([`SseDecoder`]: OpenAI,
 //! Anthropic, Gemini with `alt=sse`) and a streamed JSON array ([`JsonArrayDecoder`]: Gemini
-//! without `alt=sse`); AWS's binary eventstream arrives as a further framing behind the same
-//! trait.
+//! without `alt=sse`) and AWS's binary eventstream ([`EventStreamFraming`]: Bedrock;
+//! [`PayloadPartsFraming`]: SageMaker, whose payload parts carry the container's own stream).
 
+#[cfg(feature = "aws")]
+mod eventstream;
 mod json_array;
 mod sse;
 
+#[cfg(feature = "aws")]
+pub use eventstream::{EventStreamFraming, EventStreamReader, ExceptionToError, PayloadPartsFraming, header};
 pub use json_array::JsonArrayDecoder;
 pub use sse::SseDecoder;
 
@@ -29,4 +33,10 @@ pub trait Framing: Send {
         piece: &[u8],
         on_frame: &mut dyn FnMut(Frame<'_>) -> crate::Result<()>,
     ) -> crate::Result<()>;
+
+    /// The body has ended: an error if it ended inside a frame that cannot be completed
+    /// (binary framings; text framings leave that to the decoder's terminal event).
+    fn end(&mut self) -> crate::Result<()> {
+        Ok(())
+    }
 }

@@ -320,6 +320,7 @@ mod tests {
             project: None,
             location: None,
             credentials_file: None,
+            aws: Default::default(),
             mock: MockConfig::default(),
         }
     }
