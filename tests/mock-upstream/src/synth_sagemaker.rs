@@ -23,9 +23,16 @@ fn with_stream(request: &Value, stream: bool) -> Value {
     r
 }
 
-/// `POST /endpoints/{EndpointName}/invocations`: the OpenAI chat synth's JSON answer.
+/// `POST /endpoints/{EndpointName}/invocations`: the OpenAI chat synth's JSON answer, or
+/// the OpenAI embeddings synth's for an embeddings body (`input` without `messages`: an
+/// embedding model's container).
 pub fn invocations(reply: &Reply, request: &Value) -> AwsAnswer {
-    let (_, body) = answer(reply, &with_stream(request, false), Endpoint::Chat);
+    let embeddings = request.get("input").is_some() && request.get("messages").is_none();
+    let (_, body) = if embeddings {
+        answer(reply, request, Endpoint::Embeddings)
+    } else {
+        answer(reply, &with_stream(request, false), Endpoint::Chat)
+    };
     AwsAnswer {
         status: 200,
         headers: vec![
