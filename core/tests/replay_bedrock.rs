@@ -410,6 +410,11 @@ async fn every_bedrock_recording_replays() {
                 .get("response")
                 .unwrap_or_else(|| panic!("{name}: {result}"));
             check_response(&name, &expected, r);
+            assert!(
+                r["cost_usd"].as_f64().is_some_and(|c| c > 0.0),
+                "{name}: priced from the built-in catalog (AWS's data): {}",
+                r["cost_usd"]
+            );
             if streamed {
                 assert_eq!(
                     result["text"]
@@ -630,6 +635,11 @@ async fn wrong_credentials_are_refused_and_never_shown() {
     let (_, base) = upstream.scenario(vec![step()]);
     let mut config = bedrock_config(&base, "us.amazon.nova-micro-v1:0");
     config["models"][0]["deployments"][0]["aws_secret_access_key"] = json!("not-the-secret-0001");
+    let parsed = Config::from_json_value(&config, &|_| None).unwrap();
+    assert!(
+        !format!("{parsed:?}").contains("not-the-secret-0001"),
+        "Debug of the config"
+    );
     let e = client(config)
         .chat(ChatRequest::new("m", "hi"))
         .await

@@ -805,6 +805,12 @@ impl Validator<'_> {
 
     fn api_key(&mut self, f: &Fields<'_>, provider: ProviderKind) -> Option<Secret> {
         let path = f.path("api_key");
+        if let (ProviderKind::SageMaker, Some(n)) = (provider, f.get("api_key")) {
+            let message = "provider sagemaker takes no `api_key`: it signs with AWS credentials \
+                           (`aws_access_key_id`, `aws_profile`, or the AWS environment)";
+            self.issue(n.pos, &path, message);
+            return None;
+        }
         if let Some(n) = f.get("api_key") {
             let key = self.string(n, &path)?;
             if key.is_empty() && provider.requires_key() {

@@ -157,7 +157,13 @@ impl Router {
     pub fn new(config: &Config, http: reqwest::Client) -> Result<Router> {
         let deployments = config.models.iter().flat_map(|m| &m.deployments);
         let secrets: Vec<Secret> = deployments
-            .flat_map(|d| d.api_key.iter().chain(d.headers.iter().map(|(_, v)| v)))
+            .flat_map(|d| {
+                let aws = [&d.aws.secret_access_key, &d.aws.session_token];
+                d.api_key
+                    .iter()
+                    .chain(d.headers.iter().map(|(_, v)| v))
+                    .chain(aws.into_iter().flatten())
+            })
             .filter(|s| !s.is_empty())
             .cloned()
             .collect();

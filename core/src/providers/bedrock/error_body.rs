@@ -296,7 +296,9 @@ mod tests {
     fn sagemaker_model_errors_follow_the_containers_status() {
         let body = r#"{"ErrorCode":"CLIENT_ERROR_FROM_MODEL","Message":"Received client error (400) from primary","OriginalMessage":"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 5000 `inputs` tokens and 20 `max_new_tokens`","OriginalStatusCode":400}"#;
         let e = answer(424, "ModelError", body);
-        assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+        assert_eq!(e.kind(), ErrorKind::ContextLengthExceeded);
+        let body = r#"{"Message":"Received client error (400) from primary","OriginalMessage":"Input validation error: `temperature` must be strictly positive","OriginalStatusCode":400}"#;
+        assert_eq!(answer(424, "ModelError", body).kind(), ErrorKind::InvalidRequest);
         let body = r#"{"Message":"Received server error (500) from primary","OriginalStatusCode":500}"#;
         assert_eq!(
             answer(424, "ModelError", body).kind(),

@@ -125,6 +125,8 @@ fn is_context_length(code: Option<&str>, message: &str) -> bool {
         "context window",
         "prompt is too long",
         "input is too long",
+        // Text Generation Inference (SageMaker, Hugging Face endpoints).
+        "tokens + `max_new_tokens` must be <=",
     ]
     .iter()
     .any(|p| m.contains(p))
