@@ -180,6 +180,15 @@ pub struct DeploymentConfig {
     pub mock: MockConfig,
 }
 
+/// Whether `region` can be an AWS region name (`us-east-1`, `us-gov-west-1`): lowercase
+/// letters, digits and dashes — it becomes part of a host name that receives credentials.
+pub fn is_aws_region(region: &str) -> bool {
+    !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// A Bedrock or SageMaker deployment's AWS settings (all optional: the region and
 /// credentials come from the AWS environment and shared config files when absent).
 #[derive(Debug, Clone, PartialEq, Default)]

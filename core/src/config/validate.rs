@@ -758,10 +758,7 @@ impl Validator<'_> {
             v.non_empty_string(n, &f.path(key))
         };
         aws.region = text(self, "region", false);
-        let bad_region = aws.region.as_ref().filter(|r| {
-            !r.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        });
+        let bad_region = aws.region.as_ref().filter(|r| !super::is_aws_region(r));
         if let Some(r) = bad_region {
             let pos = f.get("region").and_then(|n| n.pos);
             let message = format!("`{r}` is not an AWS region (like us-east-1)");

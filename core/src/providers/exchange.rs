@@ -56,18 +56,23 @@ impl Exchange<'_> {
         whole: bool,
     ) -> Result<reqwest::Response> {
         let body = bytes::Bytes::from(body);
+        let started = std::time::Instant::now();
         let mut resent = false;
+        let mut this_send = opts;
         loop {
-            match self.send(url, body.clone(), opts, whole).await? {
+            match self.send(url, body.clone(), this_send, whole).await? {
                 Sent::Accepted(response) => return Ok(response),
                 Sent::Refused {
                     status,
                     headers,
                     body: answer,
                 } => {
-                    // A credential that corrected itself (SigV4's clock) gets one more send.
-                    if !resent && self.auth.corrected_after(status, &headers, &answer) {
+                    // A credential that corrected itself (SigV4's clock) gets one more send,
+                    // within what is left of the try's timeout.
+                    let left = opts.timeout.saturating_sub(started.elapsed());
+                    if !resent && !left.is_zero() && self.auth.corrected_after(status, &headers, &answer) {
                         resent = true;
+                        this_send.timeout = left;
                         continue;
                     }
                     let raw = opts
@@ -94,7 +99,21 @@ impl Exchange<'_> {
         if whole {
             *req.timeout_mut() = Some(opts.timeout);
         }
-        self.auth.apply(&mut req).resolve().await?;
+        // Credentials may first be fetched (an STS exchange, instance metadata): within the
+        // try's timeout too.
+        match tokio::time::timeout(opts.timeout, self.auth.apply(&mut req).resolve()).await {
+            Ok(applied) => applied?,
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the credentials were not ready within {} ms (the try's timeout)",
+                        opts.timeout.as_millis()
+                    ),
+                )
+                .with_provider(provider));
+            }
+        }
         let within = || {
             Error::new(
                 ErrorKind::Timeout,

@@ -21,8 +21,12 @@
 //! - SageMaker's `ModelError` (424: the container answered an error) → classified by the
 //!   container's own status (`OriginalStatusCode`): a 4xx is the request's fault.
 //!
-//! A signature rejected because the clocks disagree ([`is_clock_skew`]) is AUTHENTICATION but
-//! retryable: the signer corrects its clock from the answer's `Date` and signs again.
+//! A signature rejected because the clocks disagree ([`is_clock_skew`]) is AUTHENTICATION: the
+//! signer corrects its clock from the answer's `Date` and the exchange sends the request once
+//! more within the same try, so a refusal that reaches the router is not retried.
+//!
+//! AWS may quote the canonical request in a signature error; its `x-amz-security-token` line
+//! and any `Signature=` value are masked.
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -47,6 +51,43 @@ pub fn error_type(headers: &HeaderMap, body: Option<&Value>) -> Option<String> {
             .and_then(Value::as_str)?;
         Some(t.rsplit('#').next().unwrap_or(t).to_owned())
     })
+}
+
+/// A refusal's error type and message, as [`error_from_response`] reads them.
+pub fn error_parts(headers: &HeaderMap, body: &[u8]) -> (Option<String>, String) {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok().filter(Value::is_object);
+    (
+        error_type(headers, parsed.as_ref()),
+        message_of(parsed.as_ref()).to_owned(),
+    )
+}
+
+/// Masks what a quoted canonical request or authorization header may carry: the session
+/// token's value and signatures.
+fn mask_signing_material(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(value_start) = next_marker_end(rest) {
+        out.push_str(&rest[..value_start]);
+        let after = &rest[value_start..];
+        let value_len = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | ',' | '\\'))
+            .unwrap_or(after.len());
+        out.push_str("***");
+        rest = &after[value_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where the value after the next `x-amz-security-token:` or `Signature=` starts
+/// (case-insensitive; the markers are ASCII, so byte offsets are the same in `text`).
+fn next_marker_end(text: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    ["x-amz-security-token:", "signature="]
+        .iter()
+        .filter_map(|m| lower.find(m).map(|i| i + m.len()))
+        .min()
 }
 
 fn message_of(body: Option<&Value>) -> &str {
@@ -104,10 +145,7 @@ fn classified(kind_name: Option<&str>, status: Option<u16>, message: &str, body:
     let skew = is_clock_skew(kind_name, message);
     let mut retryable = None;
     let kind = match lower {
-        _ if skew => {
-            retryable = Some(true);
-            ErrorKind::Authentication
-        }
+        _ if skew => ErrorKind::Authentication,
         "throttlingexception" | "toomanyrequestsexception" | "modelnotreadyexception" | "throttling" => {
             ErrorKind::RateLimited
         }
@@ -147,6 +185,7 @@ fn classified(kind_name: Option<&str>, status: Option<u16>, message: &str, body:
         (None, false) => message.to_owned(),
         (None, true) => "the provider reported an error".to_owned(),
     };
+    let text = mask_signing_material(&text);
     let mut err =
         Error::new(kind, crate::redact::scrub(&text, &[])).with_provider_code(kind_name.map(str::to_owned));
     if let Some(r) = retryable {
@@ -279,7 +318,7 @@ mod tests {
                 "InvalidSignatureException",
                 "Signature expired: 20261202T120000Z is now earlier than 20261202T121500Z (20261202T122000Z - 5 min.)",
                 ErrorKind::Authentication,
-                true,
+                false,
             ),
         ];
         for (status, kind, message, expected, retryable) in cases {
@@ -290,6 +329,17 @@ mod tests {
             assert_eq!(e.request_id(), Some("req-1"));
             assert!(e.message().contains(message), "{e}");
         }
+    }
+
+    #[test]
+    fn a_quoted_canonical_request_loses_its_token_and_signatures() {
+        let body = r#"{"message":"The request signature we calculated does not match the signature you provided. The Canonical String for this request should have been\n'POST\n/model/x/converse\n\nhost:bedrock-runtime.us-east-1.amazonaws.com\nx-amz-date:20261202T120000Z\nx-amz-security-token:IQoJb3JpZ2luX2VjEXAMPLETOKENVALUE\n'\n Authorization=AWS4-HMAC-SHA256 Credential=AKID/x, Signature=0123456789abcdef0123"}"#;
+        let e = answer(403, "InvalidSignatureException", body);
+        assert!(
+            !e.message().contains("IQoJb3JpZ2lu") && !e.message().contains("0123456789abcdef"),
+            "{e}"
+        );
+        assert!(e.message().contains("x-amz-security-token:***"), "{e}");
     }
 
     #[test]

@@ -15,13 +15,12 @@ mod response;
 mod stream;
 mod usage;
 
-use std::sync::Arc;
-
 use futures_util::future::BoxFuture;
+use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 
 use super::auth::Auth;
-use super::auth::aws::aws_auth;
+use super::auth::aws::{AwsSecrets, aws_auth};
 use super::exchange::Exchange;
 use super::framing::EventStreamFraming;
 use super::{CallOptions, FramedStream, Provider, ProviderKind, ProviderStream};
@@ -31,17 +30,30 @@ use crate::redact::Secret;
 use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, Usage};
 
 pub use embed::{EmbedFamily, decode_embed_response, encode_embed_request};
-pub use error_body::{error_from_exception, error_from_response, error_type, is_clock_skew};
+pub use error_body::{error_from_exception, error_from_response, error_parts, error_type, is_clock_skew};
 pub use request::encode_converse_request;
 pub use response::{decode_converse_response, finish_reason};
 pub use stream::ConverseStreamDecoder;
+
+/// How many embeddings requests one call sends at a time (Titan and Nova take one text per
+/// request).
+pub const EMBED_CONCURRENCY: usize = 8;
 
 /// Bedrock's SigV4 signing name (not the endpoint prefix `bedrock-runtime`).
 pub const SIGNING_NAME: &str = "bedrock";
 
 /// The Bedrock Runtime root of a region.
 pub fn default_base_url(region: &str) -> String {
-    format!("https://bedrock-runtime.{region}.amazonaws.com")
+    format!("https://bedrock-runtime.{region}.{}", dns_suffix(region))
+}
+
+/// AWS's domain for a region: `amazonaws.com.cn` in China, else `amazonaws.com`.
+pub fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    }
 }
 
 /// A path segment, percent-encoded as AWS expects: everything but the unreserved characters
@@ -60,13 +72,22 @@ pub fn encode_path_segment(segment: &str) -> String {
 
 /// The region of an AWS deployment: the config's, else `AWS_REGION` / `AWS_DEFAULT_REGION`
 /// (already filled in by the config), else the profile's.
+/// Whichever source it came from, it must look like a region: it becomes part of the host
+/// that receives the credentials.
 pub(crate) fn region_of(d: &DeploymentConfig, profile_region: Option<String>) -> Result<String> {
-    d.aws.region.clone().or(profile_region).ok_or_else(|| {
+    let region = d.aws.region.clone().or(profile_region).ok_or_else(|| {
         Error::config(format!(
             "deployment `{}`: provider {} needs a `region` (or AWS_REGION, or a profile with a region)",
             d.name, d.provider
         ))
-    })
+    })?;
+    if !crate::config::is_aws_region(&region) {
+        return Err(Error::config(format!(
+            "deployment `{}`: `{region}` is not an AWS region (like us-east-1)",
+            d.name
+        )));
+    }
+    Ok(region)
 }
 
 /// A Bedrock deployment.
@@ -77,7 +98,7 @@ pub struct BedrockProvider {
     headers: HeaderMap,
     auth: Box<dyn Auth>,
     http: reqwest::Client,
-    secrets: Arc<[Secret]>,
+    secrets: AwsSecrets,
 }
 
 impl std::fmt::Debug for BedrockProvider {
@@ -101,7 +122,7 @@ impl BedrockProvider {
         let mut secrets = known_secrets.to_vec();
         let mut headers = super::gemini::base_headers(d, &mut secrets)?;
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let creds = aws_auth(d, &http, SIGNING_NAME, true, &mut secrets)?;
+        let creds = aws_auth(d, &http, SIGNING_NAME, true, secrets)?;
         let base = match &d.base_url {
             Some(b) => b.trim_end_matches('/').to_owned(),
             None => default_base_url(&creds.region),
@@ -112,7 +133,7 @@ impl BedrockProvider {
             headers,
             auth: creds.auth,
             http,
-            secrets: secrets.into(),
+            secrets: creds.secrets,
         })
     }
 
@@ -151,7 +172,7 @@ impl BedrockProvider {
             decoder,
             opts,
             ProviderKind::Bedrock.name(),
-            self.secrets.clone(),
+            self.secrets.fixed(),
         )))
     }
 
@@ -172,8 +193,11 @@ impl BedrockProvider {
                 Ok::<_, Error>((vectors, tokens.or(tokens_header), a.request_id))
             }
         };
-        let answers =
-            futures_util::future::try_join_all(req.input.chunks(family.batch().max(1)).map(one)).await?;
+        // At most EMBED_CONCURRENCY requests at a time (Titan and Nova take one text each).
+        let answers: Vec<_> = futures_util::stream::iter(req.input.chunks(family.batch().max(1)).map(one))
+            .buffered(EMBED_CONCURRENCY)
+            .try_collect()
+            .await?;
         let mut embeddings = Vec::with_capacity(req.input.len());
         let mut input_tokens = 0u64;
         let mut request_id = None;
@@ -213,7 +237,7 @@ impl Provider for BedrockProvider {
         Box::pin(async move {
             self.chat_inner(req, opts)
                 .await
-                .map_err(|e| e.scrubbed(&self.secrets))
+                .map_err(|e| self.secrets.scrub(e))
         })
     }
 
@@ -225,7 +249,7 @@ impl Provider for BedrockProvider {
         Box::pin(async move {
             self.stream_inner(req, opts)
                 .await
-                .map_err(|e| e.scrubbed(&self.secrets))
+                .map_err(|e| self.secrets.scrub(e))
         })
     }
 
@@ -233,7 +257,7 @@ impl Provider for BedrockProvider {
         Box::pin(async move {
             self.embed_inner(req, opts)
                 .await
-                .map_err(|e| e.scrubbed(&self.secrets))
+                .map_err(|e| self.secrets.scrub(e))
         })
     }
 }

@@ -19,6 +19,8 @@
 //!   required / function → `{"auto":{}}` / `{"any":{}}` / `{"tool":{"name"}}`; `none` has no
 //!   Converse form: the tools are left out — unless the conversation already holds tool
 //!   blocks, which the API accepts only with a `toolConfig` (then the model may still call).
+//!   A conversation with tool blocks but no `tools` (a summary after a tool exchange) gets
+//!   the tools its calls named, with an open schema, and no `toolChoice`.
 //! - `response_format` json_schema / json_object → the answer tool, as for Anthropic
 //!   ([`structured_output_tool`]): forced, or `any` beside the caller's tools; `auto` when
 //!   Claude's extended thinking is on (it refuses forced tools).
@@ -54,7 +56,7 @@ const CONVERSE_MEMBERS: [&str; 8] = [
 /// The Converse (and ConverseStream: the same body) request body for `req`.
 pub fn encode_converse_request(req: &ChatRequest) -> Result<Vec<u8>> {
     let mut body = Map::new();
-    let (system, messages, has_tool_blocks) = messages(&req.messages)?;
+    let (system, messages, history) = messages(&req.messages)?;
     body.insert("messages".into(), Value::Array(messages));
     if !system.is_empty() {
         body.insert("system".into(), Value::Array(system));
@@ -77,7 +79,7 @@ pub fn encode_converse_request(req: &ChatRequest) -> Result<Vec<u8>> {
         body.insert("inferenceConfig".into(), Value::Object(inference));
     }
     let (top, model_fields) = split_extra(req);
-    if let Some(tool_config) = tool_config(req, has_tool_blocks, &model_fields)? {
+    if let Some(tool_config) = tool_config(req, &history, &model_fields)? {
         body.insert("toolConfig".into(), tool_config);
     }
     body.extend(top);
@@ -123,11 +125,30 @@ fn thinking_on(model_fields: &Map<String, Value>, req: &ChatRequest) -> bool {
             .is_some_and(from)
 }
 
+/// The tool blocks a conversation already holds.
+#[derive(Default)]
+struct ToolHistory {
+    /// Any `toolUse` or `toolResult` block.
+    any: bool,
+    /// The tools its calls named, in first-use order.
+    names: Vec<String>,
+}
+
 fn tool_config(
     req: &ChatRequest,
-    has_tool_blocks: bool,
+    history: &ToolHistory,
     model_fields: &Map<String, Value>,
 ) -> Result<Option<Value>> {
+    let has_tool_blocks = history.any;
+    if req.tools.is_empty() && has_tool_blocks && structured_output_tool(req).is_none() {
+        // Converse refuses tool blocks without a toolConfig: the tools the calls named.
+        let tools: Vec<Value> = history
+            .names
+            .iter()
+            .map(|n| json!({"toolSpec": {"name": n, "inputSchema": {"json": {"type": "object"}}}}))
+            .collect();
+        return Ok((!tools.is_empty()).then(|| json!({ "tools": tools })));
+    }
     let answer = structured_output_tool(req);
     let caller_none = matches!(req.tool_choice, Some(ToolChoice::None));
     let mut tools = Vec::with_capacity(req.tools.len() + 1);
@@ -211,11 +232,11 @@ fn cache_point(c: &CacheControl, field: &str) -> Result<Value> {
 
 type Turns = Vec<(&'static str, Vec<Value>)>;
 
-/// The `system` blocks, the `messages` turns, and whether any turn holds tool blocks.
-fn messages(input: &[Message]) -> Result<(Vec<Value>, Vec<Value>, bool)> {
+/// The `system` blocks, the `messages` turns, and the tool blocks they hold.
+fn messages(input: &[Message]) -> Result<(Vec<Value>, Vec<Value>, ToolHistory)> {
     let mut system: Vec<Value> = Vec::new();
     let mut turns: Turns = Vec::new();
-    let mut has_tool_blocks = false;
+    let mut history = ToolHistory::default();
     for (i, m) in input.iter().enumerate() {
         let field = format!("messages[{i}]");
         let (role, mut blocks) = match m.role {
@@ -231,14 +252,17 @@ fn messages(input: &[Message]) -> Result<(Vec<Value>, Vec<Value>, bool)> {
                 let mut blocks = reasoning_blocks(&m.reasoning_blocks);
                 blocks.extend(content_blocks(&m.content, i)?);
                 for call in &m.tool_calls {
-                    has_tool_blocks = true;
+                    history.any = true;
+                    if !history.names.contains(&call.function.name) {
+                        history.names.push(call.function.name.clone());
+                    }
                     let input = tool_input(&call.function.arguments, &call.id, i)?;
                     blocks.push(json!({"toolUse": {"toolUseId": call.id, "name": call.function.name, "input": input}}));
                 }
                 ("assistant", blocks)
             }
             Role::Tool => {
-                has_tool_blocks = true;
+                history.any = true;
                 let id = m.tool_call_id.as_deref().ok_or_else(|| {
                     Error::invalid_request(format!("messages[{i}]: a tool message needs tool_call_id"))
                 })?;
@@ -276,7 +300,7 @@ fn messages(input: &[Message]) -> Result<(Vec<Value>, Vec<Value>, bool)> {
         .into_iter()
         .map(|(role, content)| json!({"role": role, "content": content}))
         .collect();
-    Ok((system, messages, has_tool_blocks))
+    Ok((system, messages, history))
 }
 
 /// A tool call's arguments as the `input` object.
@@ -474,6 +498,16 @@ mod tests {
             "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "none"}),
         );
         assert!(body.get("toolConfig").is_none());
+        // A conversation with tool blocks and no tools: the tools its calls named.
+        let body = encode(json!({"model": "a", "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "t1", "content": "sunny"},
+            {"role": "user", "content": "Summarise."}]}));
+        assert_eq!(
+            body["toolConfig"],
+            json!({"tools": [{"toolSpec": {"name": "get_weather", "inputSchema": {"json": {"type": "object"}}}}]})
+        );
     }
 
     #[test]

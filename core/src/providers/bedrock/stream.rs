@@ -10,8 +10,8 @@
 //! metadata{usage, metrics}     — the usage arrives after messageStop
 //! ```
 //!
-//! `metadata` is the terminal event; a body that ends after `messageStop` without it is
-//! accepted (no usage then). A text or reasoning block has no start event: its first delta
+//! `metadata` is the terminal event (anything after it is ignored); a body that ends after
+//! `messageStop` without it is accepted, with a warning (no usage then). A text or reasoning block has no start event: its first delta
 //! opens it. Payloads carry a `"p"` padding member, and unknown events and members are
 //! skipped (the API adds them over time). Exception messages are typed errors before they get
 //! here (the framing's work).
@@ -185,7 +185,8 @@ impl ConverseStreamDecoder {
     /// Decodes one event: its name (`:event-type`) and JSON payload.
     pub fn on_data(&mut self, event: &str, data: &str, out: &mut VecDeque<ProviderEvent>) -> Result<()> {
         if self.done {
-            return Err(protocol_error("an event after metadata"));
+            // The answer is complete; whatever follows in the same read is not part of it.
+            return Ok(());
         }
         if event != "messageStart" && !self.started && is_known(event) {
             return Err(protocol_error("an event before messageStart"));
@@ -376,6 +377,11 @@ impl EventDecoder for ConverseStreamDecoder {
     }
 
     fn complete_at_end(&self) -> bool {
+        if self.stopped && !self.done {
+            tracing::warn!(
+                "a Bedrock stream ended after messageStop without its metadata event: no usage reported"
+            );
+        }
         self.stopped
     }
 }
@@ -489,7 +495,6 @@ mod tests {
                 ),
             ],
             &[("messageStart", "{}"), ("contentBlockDelta", "{not json")],
-            &[("messageStart", "{}"), ("metadata", "{}"), ("messageStop", "{}")],
         ] {
             let (_, r) = decode(events, None);
             assert_eq!(r.unwrap_err().kind(), ErrorKind::ProviderUnavailable);

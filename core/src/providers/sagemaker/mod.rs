@@ -10,13 +10,11 @@
 //! Errors are AWS's (see [`crate::providers::bedrock::error_from_response`]); a container's
 //! own error arrives as `ModelError` (424) with its status, which decides the kind.
 
-use std::sync::Arc;
-
 use futures_util::future::BoxFuture;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue};
 
 use super::auth::Auth;
-use super::auth::aws::aws_auth;
+use super::auth::aws::{AwsSecrets, aws_auth};
 use super::bedrock::{encode_path_segment, error_from_exception, error_from_response};
 use super::exchange::{Exchange, header_value, is_json};
 use super::framing::{PayloadPartsFraming, SseDecoder};
@@ -32,7 +30,10 @@ pub const SIGNING_NAME: &str = "sagemaker";
 
 /// The SageMaker Runtime root of a region.
 pub fn default_base_url(region: &str) -> String {
-    format!("https://runtime.sagemaker.{region}.amazonaws.com")
+    format!(
+        "https://runtime.sagemaker.{region}.{}",
+        super::bedrock::dns_suffix(region)
+    )
 }
 
 /// A SageMaker endpoint deployment.
@@ -45,7 +46,7 @@ pub struct SageMakerProvider {
     auth: Box<dyn Auth>,
     http: reqwest::Client,
     quirks: Quirks,
-    secrets: Arc<[Secret]>,
+    secrets: AwsSecrets,
 }
 
 impl std::fmt::Debug for SageMakerProvider {
@@ -80,7 +81,7 @@ impl SageMakerProvider {
             HeaderName::from_static("x-amzn-sagemaker-accept"),
             HeaderValue::from_static("text/event-stream"),
         );
-        let creds = aws_auth(d, &http, SIGNING_NAME, false, &mut secrets)?;
+        let creds = aws_auth(d, &http, SIGNING_NAME, false, secrets)?;
         let base = match &d.base_url {
             Some(b) => b.trim_end_matches('/').to_owned(),
             None => default_base_url(&creds.region),
@@ -94,7 +95,7 @@ impl SageMakerProvider {
             auth: creds.auth,
             http,
             quirks: Quirks::of(ProviderKind::SageMaker),
-            secrets: secrets.into(),
+            secrets: creds.secrets,
         })
     }
 
@@ -138,7 +139,7 @@ impl SageMakerProvider {
             ChatChunkDecoder::new(),
             opts,
             ProviderKind::SageMaker.name(),
-            self.secrets.clone(),
+            self.secrets.fixed(),
         )))
     }
 
@@ -187,7 +188,7 @@ impl Provider for SageMakerProvider {
         Box::pin(async move {
             self.chat_inner(req, opts)
                 .await
-                .map_err(|e| e.scrubbed(&self.secrets))
+                .map_err(|e| self.secrets.scrub(e))
         })
     }
 
@@ -199,7 +200,7 @@ impl Provider for SageMakerProvider {
         Box::pin(async move {
             self.stream_inner(req, opts)
                 .await
-                .map_err(|e| e.scrubbed(&self.secrets))
+                .map_err(|e| self.secrets.scrub(e))
         })
     }
 
@@ -207,7 +208,7 @@ impl Provider for SageMakerProvider {
         Box::pin(async move {
             self.embed_inner(req, opts)
                 .await
-                .map_err(|e| e.scrubbed(&self.secrets))
+                .map_err(|e| self.secrets.scrub(e))
         })
     }
 }

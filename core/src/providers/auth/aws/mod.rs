@@ -8,6 +8,6 @@ mod signer;
 
 pub use aws_credential_types::Credentials as AwsCredentials;
 pub use credentials::{AwsCredentialsConfig, CredentialChain};
-pub use deployment::{AwsAuth, aws_auth};
+pub use deployment::{AwsAuth, AwsSecrets, aws_auth};
 pub use sign::sign_request;
 pub use signer::{ProvideCredentials, SigV4Auth, StaticCredentials};

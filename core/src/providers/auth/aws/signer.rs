@@ -121,14 +121,8 @@ impl Auth for SigV4Auth {
         if !(400..500).contains(&status) {
             return false;
         }
-        let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-        let kind = crate::providers::bedrock::error_type(headers, parsed.as_ref());
-        let message = parsed
-            .as_ref()
-            .and_then(|b| b.get("message").or_else(|| b.get("Message")))
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("");
-        crate::providers::bedrock::is_clock_skew(kind.as_deref(), message) && self.learn_clock(headers)
+        let (kind, message) = crate::providers::bedrock::error_parts(headers, body);
+        crate::providers::bedrock::is_clock_skew(kind.as_deref(), &message) && self.learn_clock(headers)
     }
 }
 

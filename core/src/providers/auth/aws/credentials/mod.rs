@@ -38,6 +38,10 @@ use crate::redact::Secret;
 /// Credentials are replaced this long before they expire.
 pub const REFRESH_BEFORE: Duration = Duration::from_secs(300);
 
+/// After a failed refresh, credentials that have not expired are used this long before the
+/// next try (so a failing source is not asked again on every request).
+const RETRY_FAILED_REFRESH_AFTER: Duration = Duration::from_secs(10);
+
 /// Reads an environment variable (the process environment, or an injected one in tests).
 pub type EnvFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -152,7 +156,9 @@ impl CredentialChain {
         let mut tried: Vec<String> = Vec::new();
 
         let (profile_name, named_by) = match (&config.profile, vars.get("AWS_PROFILE")) {
-            (Some(p), _) if !p.trim().is_empty() => (p.trim().to_owned(), Some("the deployment's `profile`")),
+            (Some(p), _) if !p.trim().is_empty() => {
+                (p.trim().to_owned(), Some("the deployment's `aws_profile`"))
+            }
             (_, Some(p)) => (p.trim().to_owned(), Some("AWS_PROFILE")),
             _ => ("default".to_owned(), None),
         };
@@ -160,7 +166,7 @@ impl CredentialChain {
         // A profile named in the deployment must exist, whatever the credentials come from.
         if config.profile.as_deref().is_some_and(|p| !p.trim().is_empty()) {
             let files = files.as_ref().map_err(Clone::clone)?;
-            files.require(&profile_name, "the deployment's `profile`")?;
+            files.require(&profile_name, "the deployment's `aws_profile`")?;
         }
         let profile_region = files
             .as_ref()
@@ -184,18 +190,23 @@ impl CredentialChain {
         // 1. The deployment's own keys.
         if let Some(credentials) = static_keys::from_config(config)? {
             secrets.extend(static_keys::secrets_of(&credentials));
-            let origin = "the deployment's access_key_id/secret_access_key".to_owned();
+            let origin = "the deployment's aws_access_key_id/aws_secret_access_key".to_owned();
             return Ok(chain(Source::Static { credentials, origin }, secrets));
         }
-        tried.push("no access_key_id/secret_access_key in the deployment".to_owned());
+        tried.push("no aws_access_key_id/aws_secret_access_key in the deployment".to_owned());
 
-        // 2. The environment's keys.
-        if let Some(credentials) = static_keys::from_env(&vars)? {
+        // 2. The environment's keys — unless the deployment names a profile: then that
+        // profile is what it asked for (as botocore does with an explicit profile).
+        let named_profile = config.profile.as_deref().is_some_and(|p| !p.trim().is_empty());
+        if named_profile {
+            tried.push("the environment's keys skipped: the deployment names a profile".to_owned());
+        } else if let Some(credentials) = static_keys::from_env(&vars)? {
             secrets.extend(static_keys::secrets_of(&credentials));
             let origin = "the environment (AWS_ACCESS_KEY_ID)".to_owned();
             return Ok(chain(Source::Static { credentials, origin }, secrets));
+        } else {
+            tried.push("AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set".to_owned());
         }
-        tried.push("AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set".to_owned());
 
         // 3. A profile of the shared files.
         let files = files?;
@@ -303,6 +314,15 @@ impl CredentialChain {
             .as_ref()
             .filter(|(at, _)| *at >= arrived)
             .map(|(_, e)| e.clone());
+        let failed_lately = self
+            .last_failure
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < RETRY_FAILED_REFRESH_AFTER);
+        if failed_lately && let Some(c) = self.still_valid() {
+            return Ok(c);
+        }
         let e = match shared {
             Some(e) => e,
             None => match self.fetch().await {
@@ -348,9 +368,9 @@ impl CredentialChain {
 }
 
 /// How to give credentials, for the error when none were found.
-const HOW_TO_CONFIGURE: &str = "Give the deployment `access_key_id` and `secret_access_key`, set \
-     AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile of ~/.aws/credentials or \
-     ~/.aws/config (`profile` in the deployment, or AWS_PROFILE; `aws configure` writes one)";
+const HOW_TO_CONFIGURE: &str = "Give the deployment `aws_access_key_id` and `aws_secret_access_key`, \
+     set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile of ~/.aws/credentials or \
+     ~/.aws/config (`aws_profile` in the deployment, or AWS_PROFILE; `aws configure` writes one)";
 
 /// An [`ErrorKind::Authentication`] error: credentials could not be obtained.
 fn auth_error(message: impl Into<String>) -> Error {

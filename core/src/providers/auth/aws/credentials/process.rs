@@ -15,9 +15,6 @@ use crate::error::Result;
 /// The longest a `credential_process` may run.
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The most of the command's standard error kept in an error message (after scrubbing).
-const MAX_STDERR: usize = 300;
-
 pub(super) struct CredentialProcess {
     /// The command line (not shown anywhere: it may carry arguments one would not log).
     command: String,
@@ -54,14 +51,8 @@ impl CredentialProcess {
             Err(_) => return Err(auth_error(format!("{what} could not be waited for"))),
         };
         if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            let stderr: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-            let mut message = format!("{what} failed ({})", output.status);
-            if !stderr.is_empty() {
-                let said = crate::redact::scrub(&stderr.join(" | "), &[]);
-                let said: String = said.chars().take(MAX_STDERR).collect();
-                message.push_str(&format!(": {said}"));
-            }
+            // Its stderr went to the application's: a helper that fails may print what it holds.
+            let message = format!("{what} failed ({}); run it yourself to see why", output.status);
             return Err(auth_error(message));
         }
         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&output.stdout)
@@ -84,7 +75,6 @@ enum RunError {
 struct Output {
     status: std::process::ExitStatus,
     stdout: Vec<u8>,
-    stderr: Vec<u8>,
 }
 
 /// Runs `command` in the shell, killing it after `timeout`.
@@ -101,7 +91,9 @@ fn run(command: &str, timeout: Duration) -> Result<Output, RunError> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        // Its messages go where the application's own go (as the AWS CLI does), never into
+        // modelplug's errors or logs.
+        .stderr(Stdio::inherit())
         .spawn()
         .map_err(RunError::Spawn)?;
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
@@ -114,7 +106,6 @@ fn run(command: &str, timeout: Duration) -> Result<Output, RunError> {
         })
     };
     let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(1);
     let status = loop {
@@ -137,6 +128,5 @@ fn run(command: &str, timeout: Duration) -> Result<Output, RunError> {
     Ok(Output {
         status,
         stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
     })
 }

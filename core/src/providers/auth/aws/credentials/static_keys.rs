@@ -31,9 +31,9 @@ pub(super) fn from_config(config: &AwsCredentialsConfig) -> Result<Option<Creden
         "modelplug-config",
         &Names {
             place: "the deployment",
-            access_key_id: "access_key_id",
-            secret_access_key: "secret_access_key",
-            session_token: "session_token",
+            access_key_id: "aws_access_key_id",
+            secret_access_key: "aws_secret_access_key",
+            session_token: "aws_session_token",
         },
     )
 }

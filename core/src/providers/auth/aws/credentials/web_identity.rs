@@ -76,20 +76,12 @@ impl WebIdentity {
                 match region {
                     Some((from, region)) => {
                         let region = region.trim();
-                        if region.is_empty()
-                            || !region
-                                .bytes()
-                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                        {
+                        if !crate::config::is_aws_region(region) {
                             return Err(Error::config(format!(
                                 "{from} `{region}` is not an AWS region name"
                             )));
                         }
-                        let suffix = if region.starts_with("cn-") {
-                            "amazonaws.com.cn"
-                        } else {
-                            "amazonaws.com"
-                        };
+                        let suffix = crate::providers::bedrock::dns_suffix(region);
                         format!("https://sts.{region}.{suffix}")
                     }
                     None => "https://sts.amazonaws.com".to_owned(),
