@@ -139,9 +139,12 @@ fuzz-%:
 		> $(abspath fuzz/target/$*.log) 2>&1 || (tail -40 $(abspath fuzz/target/$*.log); exit 1)
 	@echo "$*: $$(grep -oE 'stat::number_of_executed_units: [0-9]+' fuzz/target/$*.log | grep -oE '[0-9]+$$') execs in $(FUZZ_SECONDS) s, no crash; at the end $$(grep -E '^#[0-9]+[[:space:]]+DONE' fuzz/target/$*.log | grep -oE '(cov|corp): [0-9/]+[a-zA-Z]*' | tr '\n' ' ')(log: fuzz/target/$*.log)"
 
-bench-core: ## criterion benchmarks of the core hot path (each provider family against OpenAI's figures of the same run)
+bench-core: ## criterion benchmarks of the core hot path (each provider family against OpenAI's figures of the same run; SigV4 and eventstream against botocore)
 	cargo bench -p modelplug-bench
 	$(PYTHON) bench/core/families.py $(TARGET_DIR)/criterion --jsonl bench/results/core-families.jsonl
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q botocore
+	$(VENV)/bin/python bench/core/aws_peer.py $(TARGET_DIR)/criterion --jsonl bench/results/core-aws.jsonl
 
 BENCH_COLLECTOR := $(TARGET_DIR)/$(CARGO_BUILD_TARGET)/release/collector-bench
 BENCH_EVENTS ?= 200000

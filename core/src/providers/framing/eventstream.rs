@@ -276,7 +276,26 @@ mod tests {
         huge[..4].copy_from_slice(&u32::MAX.to_be_bytes());
         let crc = crc32fast::hash(&huge[..8]).to_be_bytes();
         huge[8..12].copy_from_slice(&crc);
+        // A headers length beyond AWS's 128 KiB (prelude CRC right).
+        let mut oversize = good.clone();
+        oversize[4..8].copy_from_slice(&(200_000u32).to_be_bytes());
+        let crc = crc32fast::hash(&oversize[..8]).to_be_bytes();
+        oversize[8..12].copy_from_slice(&crc);
+        // A header value type no one defined (both CRCs right).
+        let mut unknown_type = Vec::new();
+        let headers = b"\x05:blah\x2a\x00";
+        let total = (12 + headers.len() + 2 + 4) as u32;
+        unknown_type.extend_from_slice(&total.to_be_bytes());
+        unknown_type.extend_from_slice(&(headers.len() as u32).to_be_bytes());
+        let crc = crc32fast::hash(&unknown_type).to_be_bytes();
+        unknown_type.extend_from_slice(&crc);
+        unknown_type.extend_from_slice(headers);
+        unknown_type.extend_from_slice(b"{}");
+        let crc = crc32fast::hash(&unknown_type).to_be_bytes();
+        unknown_type.extend_from_slice(&crc);
         for (bytes, says) in [
+            (&oversize[..], "headers length"),
+            (&unknown_type[..], "header value type"),
             (&bad_prelude[..], "prelude checksum"),
             (&bad_message[..], "checksum"),
             (&huge[..], "message length"),
