@@ -124,6 +124,15 @@ pub trait Provider: Send + Sync {
     fn embed<'a>(&'a self, req: &'a EmbedRequest, opts: CallOptions) -> BoxFuture<'a, Result<EmbedResponse>>;
 }
 
+/// An adapter's call with its errors passed through `scrub` (which removes the deployment's
+/// credentials), boxed for the [`Provider`] trait.
+pub(crate) fn scrubbing<'a, T: Send + 'a>(
+    call: impl std::future::Future<Output = Result<T>> + Send + 'a,
+    scrub: impl FnOnce(crate::error::Error) -> crate::error::Error + Send + 'a,
+) -> BoxFuture<'a, Result<T>> {
+    Box::pin(async move { call.await.map_err(scrub) })
+}
+
 /// Builds the adapter for a deployment. `http` is the client's shared connection pool;
 /// `known_secrets` are every credential of the client, kept out of error messages.
 pub fn build(

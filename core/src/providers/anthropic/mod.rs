@@ -24,10 +24,15 @@ use crate::redact::Secret;
 use crate::types::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse};
 
 pub use error_body::{error_from_body, error_from_response};
+#[cfg(feature = "aws")]
+pub(crate) use request::answer_tool_parts;
 pub use request::{DEFAULT_MAX_TOKENS, JSON_OBJECT_TOOL, encode_messages_request, structured_output_tool};
+#[cfg(feature = "aws")]
 pub(crate) use response::arguments_text;
 pub use response::{REDACTED_THINKING, decode_messages_response, finish_reason};
 pub use stream::MessagesStreamDecoder;
+#[cfg(feature = "aws")]
+pub(crate) use usage::cache_inclusive;
 
 /// The API version sent in `anthropic-version` (a deployment's `headers` may replace it).
 pub const API_VERSION: &str = "2023-06-01";
@@ -220,11 +225,7 @@ impl Provider for AnthropicProvider {
     }
 
     fn chat<'a>(&'a self, req: &'a ChatRequest, opts: CallOptions) -> BoxFuture<'a, Result<ChatResponse>> {
-        Box::pin(async move {
-            self.chat_inner(req, opts)
-                .await
-                .map_err(|e| e.scrubbed(&self.secrets))
-        })
+        super::scrubbing(self.chat_inner(req, opts), |e| e.scrubbed(&self.secrets))
     }
 
     fn stream<'a>(
@@ -232,11 +233,7 @@ impl Provider for AnthropicProvider {
         req: &'a ChatRequest,
         opts: CallOptions,
     ) -> BoxFuture<'a, Result<Box<dyn ProviderStream>>> {
-        Box::pin(async move {
-            self.stream_inner(req, opts)
-                .await
-                .map_err(|e| e.scrubbed(&self.secrets))
-        })
+        super::scrubbing(self.stream_inner(req, opts), |e| e.scrubbed(&self.secrets))
     }
 
     fn embed<'a>(

@@ -133,12 +133,29 @@ pub fn encode_messages_request(req: &ChatRequest, model: &str, stream: bool) -> 
 
 /// The answer tool of a structured-output request (`None` for free text).
 fn answer_tool(req: &ChatRequest) -> Result<Option<Value>> {
+    Ok(answer_tool_parts(req, "anthropic")?
+        .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.schema})))
+}
+
+/// The structured-output answer tool, before a family writes it in its own shape.
+pub(crate) struct AnswerTool<'a> {
+    /// Its name: the schema's (or [`JSON_OBJECT_TOOL`]).
+    pub(crate) name: &'a str,
+    /// What it tells the model.
+    pub(crate) description: String,
+    /// Its input schema: the answer's.
+    pub(crate) schema: Value,
+}
+
+/// The answer tool of a structured-output request (`None` for free text); an error when one
+/// of the caller's tools has its name. `provider` names the family in that error.
+pub(crate) fn answer_tool_parts<'a>(req: &'a ChatRequest, provider: &str) -> Result<Option<AnswerTool<'a>>> {
     let Some(name) = structured_output_tool(req) else {
         return Ok(None);
     };
     if req.tools.iter().any(|t| t.function.name == name) {
         return Err(Error::invalid_request(format!(
-            "invalid request: `response_format`: a tool is named `{name}` too; provider anthropic \
+            "invalid request: `response_format`: a tool is named `{name}` too; provider {provider} \
              returns structured output through a tool of the schema's name, so rename one of them"
         )));
     }
@@ -155,9 +172,11 @@ fn answer_tool(req: &ChatRequest) -> Result<Option<Value>> {
     let description = description.unwrap_or_else(|| {
         "Give your final answer by calling this tool: its input is the answer, as a JSON object.".to_owned()
     });
-    Ok(Some(
-        json!({"name": name, "description": description, "input_schema": schema}),
-    ))
+    Ok(Some(AnswerTool {
+        name,
+        description,
+        schema,
+    }))
 }
 
 /// The `tool_choice` of a structured-output request: the answer tool is forced when the

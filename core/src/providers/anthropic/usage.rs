@@ -33,23 +33,27 @@ impl WireUsage {
     /// The normalised counts. In a stream each report is a cumulative snapshot of what it
     /// carries (a missing count is 0, which [`Usage::merge`] keeps below earlier reports).
     pub(crate) fn normalise(&self) -> Usage {
-        let read = self.cache_read_input_tokens.unwrap_or(0);
-        let write = self.cache_creation_input_tokens.unwrap_or(0);
-        // Saturating: a body may carry any u64 (no panic, no wrap-around to small counts).
-        let input = self
-            .input_tokens
-            .unwrap_or(0)
-            .saturating_add(read)
-            .saturating_add(write);
-        let output = self.output_tokens.unwrap_or(0);
-        Usage {
-            input_tokens: input,
-            output_tokens: output,
-            cached_input_tokens: read,
-            cache_write_tokens: write,
-            reasoning_tokens: 0,
-            total_tokens: input.saturating_add(output),
-        }
+        cache_inclusive(
+            self.input_tokens.unwrap_or(0),
+            self.output_tokens.unwrap_or(0),
+            self.cache_read_input_tokens.unwrap_or(0),
+            self.cache_creation_input_tokens.unwrap_or(0),
+        )
+    }
+}
+
+/// Usage from counts whose input leaves the cache out (Anthropic's, Bedrock's): the input
+/// becomes every prompt token, with the cache reads and writes as parts of it. Saturating: a
+/// body may carry any u64 (no panic, no wrap-around to small counts).
+pub(crate) fn cache_inclusive(uncached_input: u64, output: u64, read: u64, write: u64) -> Usage {
+    let input = uncached_input.saturating_add(read).saturating_add(write);
+    Usage {
+        input_tokens: input,
+        output_tokens: output,
+        cached_input_tokens: read,
+        cache_write_tokens: write,
+        reasoning_tokens: 0,
+        total_tokens: input.saturating_add(output),
     }
 }
 

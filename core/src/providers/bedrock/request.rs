@@ -35,10 +35,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
-use crate::providers::anthropic::structured_output_tool;
+use crate::providers::anthropic::{answer_tool_parts, structured_output_tool};
 use crate::types::{
-    CacheControl, ChatRequest, Content, ContentPart, ImageSource, Message, ReasoningBlock, ResponseFormat,
-    Role, ToolChoice,
+    CacheControl, ChatRequest, Content, ContentPart, ImageSource, Message, ReasoningBlock, Role, ToolChoice,
 };
 
 /// Converse's top-level request members that `extra` may set directly.
@@ -171,14 +170,8 @@ fn tool_config(
             }
         }
     }
-    if let Some(name) = answer {
-        if req.tools.iter().any(|t| t.function.name == name) {
-            return Err(Error::invalid_request(format!(
-                "invalid request: `response_format`: a tool is named `{name}` too; provider bedrock \
-                 returns structured output through a tool of the schema's name, so rename one of them"
-            )));
-        }
-        tools.push(answer_tool(req, name));
+    if let Some(t) = answer_tool_parts(req, "bedrock")? {
+        tools.push(json!({"toolSpec": {"name": t.name, "description": t.description, "inputSchema": {"json": t.schema}}}));
     }
     if tools.is_empty() {
         return Ok(None);
@@ -199,24 +192,6 @@ fn tool_config(
         config["toolChoice"] = c;
     }
     Ok(Some(config))
-}
-
-/// The structured-output answer tool.
-fn answer_tool(req: &ChatRequest, name: &str) -> Value {
-    let (description, schema) = match &req.response_format {
-        Some(ResponseFormat::JsonSchema { json_schema }) => (
-            json_schema.description.clone(),
-            json_schema
-                .schema
-                .clone()
-                .unwrap_or_else(|| json!({"type": "object"})),
-        ),
-        _ => (None, json!({"type": "object"})),
-    };
-    let description = description.unwrap_or_else(|| {
-        "Give your final answer by calling this tool: its input is the answer, as a JSON object.".to_owned()
-    });
-    json!({"toolSpec": {"name": name, "description": description, "inputSchema": {"json": schema}}})
 }
 
 /// A `cachePoint` block for a breakpoint, with its `ttl` when one is given (`5m`, `1h`;

@@ -10,6 +10,7 @@
 
 use serde::Deserialize;
 
+use crate::providers::anthropic::cache_inclusive;
 use crate::types::Usage;
 
 /// Usage as Converse reports it (the answer's `usage`, the stream's `metadata.usage`).
@@ -41,21 +42,12 @@ impl WireUsage {
             .cache_write_input_tokens
             .or(self.cache_write_input_token_count)
             .unwrap_or(0);
-        // Saturating: a body may carry any u64.
-        let input = self
-            .input_tokens
-            .unwrap_or(0)
-            .saturating_add(read)
-            .saturating_add(write);
-        let output = self.output_tokens.unwrap_or(0);
-        Usage {
-            input_tokens: input,
-            output_tokens: output,
-            cached_input_tokens: read,
-            cache_write_tokens: write,
-            reasoning_tokens: 0,
-            total_tokens: input.saturating_add(output),
-        }
+        cache_inclusive(
+            self.input_tokens.unwrap_or(0),
+            self.output_tokens.unwrap_or(0),
+            read,
+            write,
+        )
     }
 }
 

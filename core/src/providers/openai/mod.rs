@@ -271,11 +271,7 @@ impl Provider for OpenAiProvider {
     }
 
     fn chat<'a>(&'a self, req: &'a ChatRequest, opts: CallOptions) -> BoxFuture<'a, Result<ChatResponse>> {
-        Box::pin(async move {
-            self.chat_inner(req, opts)
-                .await
-                .map_err(|e| e.scrubbed(&self.secrets))
-        })
+        super::scrubbing(self.chat_inner(req, opts), |e| e.scrubbed(&self.secrets))
     }
 
     fn stream<'a>(
@@ -283,19 +279,11 @@ impl Provider for OpenAiProvider {
         req: &'a ChatRequest,
         opts: CallOptions,
     ) -> BoxFuture<'a, Result<Box<dyn ProviderStream>>> {
-        Box::pin(async move {
-            self.stream_inner(req, opts)
-                .await
-                .map_err(|e| e.scrubbed(&self.secrets))
-        })
+        super::scrubbing(self.stream_inner(req, opts), |e| e.scrubbed(&self.secrets))
     }
 
     fn embed<'a>(&'a self, req: &'a EmbedRequest, opts: CallOptions) -> BoxFuture<'a, Result<EmbedResponse>> {
-        Box::pin(async move {
-            self.embed_inner(req, opts)
-                .await
-                .map_err(|e| e.scrubbed(&self.secrets))
-        })
+        super::scrubbing(self.embed_inner(req, opts), |e| e.scrubbed(&self.secrets))
     }
 }
 

@@ -185,11 +185,7 @@ impl Provider for SageMakerProvider {
     }
 
     fn chat<'a>(&'a self, req: &'a ChatRequest, opts: CallOptions) -> BoxFuture<'a, Result<ChatResponse>> {
-        Box::pin(async move {
-            self.chat_inner(req, opts)
-                .await
-                .map_err(|e| self.secrets.scrub(e))
-        })
+        super::scrubbing(self.chat_inner(req, opts), |e| self.secrets.scrub(e))
     }
 
     fn stream<'a>(
@@ -197,19 +193,11 @@ impl Provider for SageMakerProvider {
         req: &'a ChatRequest,
         opts: CallOptions,
     ) -> BoxFuture<'a, Result<Box<dyn ProviderStream>>> {
-        Box::pin(async move {
-            self.stream_inner(req, opts)
-                .await
-                .map_err(|e| self.secrets.scrub(e))
-        })
+        super::scrubbing(self.stream_inner(req, opts), |e| self.secrets.scrub(e))
     }
 
     fn embed<'a>(&'a self, req: &'a EmbedRequest, opts: CallOptions) -> BoxFuture<'a, Result<EmbedResponse>> {
-        Box::pin(async move {
-            self.embed_inner(req, opts)
-                .await
-                .map_err(|e| self.secrets.scrub(e))
-        })
+        super::scrubbing(self.embed_inner(req, opts), |e| self.secrets.scrub(e))
     }
 }
 
