@@ -148,8 +148,10 @@ pub fn decode_converse_response(
             }
         }
     }
+    // Read as a whole only when asked for (a body the structs accept may still hold what a
+    // `Value` refuses, such as a number beyond f64: then the answer is malformed).
     let raw = if include_raw {
-        serde_json::from_slice(body).ok()
+        Some(serde_json::from_slice(body).map_err(|e| malformed("answer", &e))?)
     } else {
         None
     };
@@ -207,6 +209,16 @@ mod tests {
         assert_eq!(r.text(), r#"{"name":"Paris"}"#);
         assert_eq!(r.finish_reason, FinishReason::Stop);
         assert!(r.message.tool_calls.is_empty());
+    }
+
+    #[test]
+    fn a_raw_answer_is_kept_whole_or_refused() {
+        // The structs skip the unknown member; a `Value` cannot hold its number.
+        let body =
+            br#"{"output":{"message":{"content":[{"text":"Hi"}]}},"stopReason":"end_turn","extra":1e999}"#;
+        assert!(decode_converse_response(body, false, None).is_ok());
+        let e = decode_converse_response(body, true, None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ProviderUnavailable);
     }
 
     #[test]
