@@ -211,7 +211,15 @@ fn expires_in(d: Duration) -> String {
         .unwrap()
 }
 
-const FOUR_MINUTES: Duration = Duration::from_secs(240);
+/// Credentials handed out late in their life: due for a refresh half-way to their expiry
+/// (3 s from now), as [`wait_until_due`] waits.
+const SHORT_LIVED: Duration = Duration::from_secs(6);
+
+/// Waits until credentials fetched with [`SHORT_LIVED`] left are due for a refresh (and still
+/// valid for well over a second, even on a busy machine).
+async fn wait_until_due() {
+    tokio::time::sleep(Duration::from_millis(3_300)).await;
+}
 const ONE_HOUR: Duration = Duration::from_secs(3600);
 
 /// The JSON the container endpoint and IMDS answer.
@@ -563,7 +571,7 @@ async fn credential_process_runs_and_reruns_when_its_keys_near_expiry() {
             "AccessKeyId": "AKIAPROCESS",
             "SecretAccessKey": "process-secret",
             "SessionToken": "process-token",
-            "Expiration": expires_in(FOUR_MINUTES),
+            "Expiration": expires_in(SHORT_LIVED),
         })
         .to_string(),
     );
@@ -590,8 +598,10 @@ async fn credential_process_runs_and_reruns_when_its_keys_near_expiry() {
         ("AKIAPROCESS", "process-secret", Some("process-token"))
     );
     assert!(creds.expiry().is_some());
-    assert!(c.cached().is_none(), "four minutes left: due for a refresh");
-    // Four minutes left: the next call runs the command again; an hour left: it does not.
+    assert!(c.cached().is_some(), "six seconds left: kept for half of them");
+    wait_until_due().await;
+    assert!(c.cached().is_none(), "now due for a refresh");
+    // Due: the next call runs the command again; an hour left: it does not.
     std::fs::write(
         &output,
         serde_json::json!({"Version": 1, "AccessKeyId": "AKIAPROCESS2", "SecretAccessKey": "s2",
@@ -689,7 +699,7 @@ async fn sts(expiry: Duration) -> Server {
 
 #[tokio::test]
 async fn web_identity_from_the_environment_rereads_its_token_on_refresh() {
-    let server = sts(FOUR_MINUTES).await;
+    let server = sts(SHORT_LIVED).await;
     let home = TempDir::new();
     let token_file = home.write("eks/token", "web-identity-token-one\n");
     let url = server.url();
@@ -716,6 +726,7 @@ async fn web_identity_from_the_environment_rereads_its_token_on_refresh() {
     assert!(expiry > SystemTime::now() && expiry < SystemTime::now() + Duration::from_secs(300));
 
     std::fs::write(&token_file, "web-identity-token-two").unwrap();
+    wait_until_due().await;
     assert_eq!(c.credentials().await.unwrap().access_key_id(), "ASIASTS2");
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
@@ -851,7 +862,7 @@ async fn container_full_uri_sends_the_token_file_reread_each_time() {
         let i = n.fetch_add(1, Ordering::Relaxed) + 1;
         reply(
             200,
-            creds_json(&format!("ASIAPOD{i}"), "pod-secret", "pod-token", FOUR_MINUTES),
+            creds_json(&format!("ASIAPOD{i}"), "pod-secret", "pod-token", SHORT_LIVED),
         )
     })
     .await;
@@ -883,6 +894,7 @@ async fn container_full_uri_sends_the_token_file_reread_each_time() {
         ("ASIAPOD1", "pod-secret", Some("pod-token"))
     );
     std::fs::write(&token_file, "pod-identity-token-2").unwrap();
+    wait_until_due().await;
     assert_eq!(c.credentials().await.unwrap().access_key_id(), "ASIAPOD2");
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
@@ -1196,7 +1208,7 @@ async fn a_failed_refresh_keeps_keys_that_have_not_expired() {
     let server = Server::start(move |_| match calls.fetch_add(1, Ordering::Relaxed) {
         0 => reply(
             200,
-            creds_json("ASIAFIRST", "first-secret", "first-token", FOUR_MINUTES),
+            creds_json("ASIAFIRST", "first-secret", "first-token", SHORT_LIVED),
         ),
         1 => reply(503, "down"),
         _ => reply(
@@ -1212,7 +1224,8 @@ async fn a_failed_refresh_keeps_keys_that_have_not_expired() {
         env(&home, &[("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri)]),
     );
     assert_eq!(c.credentials().await.unwrap().access_key_id(), "ASIAFIRST");
-    // The refresh fails: the four minutes left are still usable.
+    wait_until_due().await;
+    // The refresh fails: the seconds left are still usable.
     assert_eq!(c.credentials().await.unwrap().access_key_id(), "ASIAFIRST");
     // The failing source is not asked again at once (10 s later it is).
     assert_eq!(c.credentials().await.unwrap().access_key_id(), "ASIAFIRST");

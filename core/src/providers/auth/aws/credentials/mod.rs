@@ -35,7 +35,9 @@ use aws_credential_types::Credentials;
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::Secret;
 
-/// Credentials are replaced this long before they expire.
+/// Credentials are replaced this long before they expire — or, when they come with less
+/// than twice this left, half their remaining life before (so credentials a source hands out
+/// late in their life are not fetched again on every request).
 pub const REFRESH_BEFORE: Duration = Duration::from_secs(300);
 
 /// After a failed refresh, credentials that have not expired are used this long before the
@@ -115,6 +117,8 @@ pub struct CredentialChain {
     source: Source,
     http: reqwest::Client,
     current: RwLock<Option<Credentials>>,
+    /// When the current credentials are due for a refresh (see [`refresh_point`]).
+    refresh_at: RwLock<Option<SystemTime>>,
     /// Held while a refresh runs, so that only one does.
     refreshing: tokio::sync::Mutex<()>,
     /// When the last refresh failed, and how.
@@ -178,6 +182,7 @@ impl CredentialChain {
                 Source::Static { credentials, .. } => Some(credentials.clone()),
                 _ => None,
             }),
+            refresh_at: RwLock::new(None),
             source,
             http: http.clone(),
             refreshing: tokio::sync::Mutex::new(()),
@@ -287,11 +292,15 @@ impl CredentialChain {
     pub fn cached(&self) -> Option<Credentials> {
         let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
         let c = guard.as_ref()?;
-        match c.expiry() {
-            None => Some(c.clone()),
-            Some(expiry) if SystemTime::now() + REFRESH_BEFORE < expiry => Some(c.clone()),
-            Some(_) => None,
-        }
+        let Some(expiry) = c.expiry() else {
+            return Some(c.clone());
+        };
+        let due = self
+            .refresh_at
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(|| expiry.checked_sub(REFRESH_BEFORE).unwrap_or(expiry));
+        (SystemTime::now() < due).then(|| c.clone())
     }
 
     /// Credentials for the next request: cached, refreshed [`REFRESH_BEFORE`] they expire, one
@@ -327,6 +336,7 @@ impl CredentialChain {
             Some(e) => e,
             None => match self.fetch().await {
                 Ok(c) => {
+                    *self.refresh_at.write().unwrap_or_else(|e| e.into_inner()) = refresh_point(&c);
                     *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
                     return Ok(c);
                 }
@@ -365,6 +375,14 @@ impl CredentialChain {
             Source::Nothing { why } => Err(Error::new(ErrorKind::Authentication, why.clone())),
         }
     }
+}
+
+/// When fresh credentials are due for a refresh: [`REFRESH_BEFORE`] their expiry, or half
+/// their remaining life before it when they come with less than twice that.
+fn refresh_point(c: &Credentials) -> Option<SystemTime> {
+    let expiry = c.expiry()?;
+    let left = expiry.duration_since(SystemTime::now()).unwrap_or_default();
+    expiry.checked_sub(REFRESH_BEFORE.min(left / 2))
 }
 
 /// How to give credentials, for the error when none were found.
