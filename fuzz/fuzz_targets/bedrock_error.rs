@@ -4,27 +4,11 @@
 #![no_main]
 
 use modelplug_core::providers::bedrock::{error_from_exception, error_from_response};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 const STATUSES: [u16; 10] = [400, 403, 404, 408, 424, 429, 500, 502, 503, 504];
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let (head, body) = match data.windows(4).position(|w| w == b"\n--\n") {
-        Some(i) => (&data[..i], &data[i + 4..]),
-        None => (&[][..], data),
-    };
-    let mut headers = HeaderMap::new();
-    for line in head.split(|b| *b == b'\n') {
-        let Some(c) = line.iter().position(|b| *b == b':') else {
-            continue;
-        };
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(&line[..c]),
-            HeaderValue::from_bytes(line[c + 1..].trim_ascii()),
-        ) {
-            headers.append(n, v);
-        }
-    }
+    let (headers, head, body) = modelplug_fuzz::headers_and_body(data);
     let status = STATUSES[modelplug_fuzz::Splitter::of(data).next() as usize % STATUSES.len()];
     let e = error_from_response(status, &headers, body);
     assert_eq!(e.status(), Some(status));

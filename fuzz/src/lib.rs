@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use modelplug_core::providers::framing::Framing;
 use modelplug_core::providers::{EventDecoder, ProviderEvent};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// A small deterministic generator, seeded from the input itself, so that a raw recording is a
 /// valid corpus entry and every mutation also moves the split points.
@@ -69,4 +70,26 @@ pub fn stream<F: Framing, D: EventDecoder>(data: &[u8], framing: impl Fn() -> F,
         whole, split,
         "the outcome depends on where reads split the stream"
     );
+}
+
+/// An error target's input: `name: value` header lines, a `\n--\n` line, then the body (or
+/// the body alone). Returns the headers that parse, the header text and the body.
+pub fn headers_and_body(data: &[u8]) -> (HeaderMap, &[u8], &[u8]) {
+    let (head, body) = match data.windows(4).position(|w| w == b"\n--\n") {
+        Some(i) => (&data[..i], &data[i + 4..]),
+        None => (&[][..], data),
+    };
+    let mut headers = HeaderMap::new();
+    for line in head.split(|b| *b == b'\n') {
+        let Some(c) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(&line[..c]),
+            HeaderValue::from_bytes(line[c + 1..].trim_ascii()),
+        ) {
+            headers.append(n, v);
+        }
+    }
+    (headers, head, body)
 }
