@@ -46,6 +46,38 @@ impl KeyCache {
         let Some((id, secret)) = parse_token(token.trim()) else {
             return Ok(Err(Denied::Unauthenticated));
         };
+        let record = self
+            .lookup(store, id)
+            .await?
+            .filter(|r| secret_matches(r, secret) && r.active(now_ms));
+        Ok(Self::permitted(record, admin_only))
+    }
+
+    /// The key a dashboard session names (its secret was checked at login), if it is still
+    /// active now; `admin_only` refuses ingest keys.
+    pub async fn check_id(
+        &self,
+        store: &Store,
+        id: &str,
+        admin_only: bool,
+        now_ms: i64,
+    ) -> Result<Result<KeyRecord, Denied>, StoreError> {
+        let record = self.lookup(store, id).await?.filter(|r| r.active(now_ms));
+        Ok(Self::permitted(record, admin_only))
+    }
+
+    fn permitted(record: Option<KeyRecord>, admin_only: bool) -> Result<KeyRecord, Denied> {
+        let Some(record) = record else {
+            return Err(Denied::Unauthenticated);
+        };
+        if admin_only && record.kind != KeyKind::Admin {
+            return Err(Denied::Forbidden);
+        }
+        Ok(record)
+    }
+
+    /// The stored record of key `id`, from the cache when fresh.
+    async fn lookup(&self, store: &Store, id: &str) -> Result<Option<KeyRecord>, StoreError> {
         let cached = {
             let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
             entries
@@ -53,25 +85,16 @@ impl KeyCache {
                 .filter(|(_, at)| at.elapsed() < CACHE_TTL)
                 .map(|(k, _)| k.clone())
         };
-        let record = match cached {
-            Some(r) => r,
-            None => {
-                let r = store.key(id).await?;
-                let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-                if entries.len() >= CACHE_MAX {
-                    entries.clear();
-                }
-                entries.insert(id.to_owned(), (r.clone(), Instant::now()));
-                r
-            }
-        };
-        let Some(record) = record.filter(|r| secret_matches(r, secret) && r.active(now_ms)) else {
-            return Ok(Err(Denied::Unauthenticated));
-        };
-        if admin_only && record.kind != KeyKind::Admin {
-            return Ok(Err(Denied::Forbidden));
+        if let Some(r) = cached {
+            return Ok(r);
         }
-        Ok(Ok(record))
+        let r = store.key(id).await?;
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(id.to_owned(), (r.clone(), Instant::now()));
+        Ok(r)
     }
 
     /// Forgets a key at once (this replica), after it was revoked or rotated here.

@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod config;
 pub mod csv;
+pub mod dashboard;
 pub mod event;
 pub mod hist;
 pub mod ingest;

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use crate::auth::{Denied, KeyCache};
+use crate::dashboard::session::SessionKeys;
 use crate::ingest::{self, BatchError, Limits};
 use crate::key_admin::{self, KeyAdminError};
 use crate::keys::{KeyKind, KeyRecord};
@@ -72,11 +73,13 @@ impl Default for ServeOptions {
 /// What every handler shares.
 pub struct AppState {
     pub(crate) store: Arc<Store>,
-    keys: KeyCache,
+    pub(crate) keys: KeyCache,
     pub(crate) metrics: Metrics,
     opts: ServeOptions,
     ready: AtomicBool,
     pub(crate) policy: Arc<PolicyHub>,
+    /// Dashboard sessions.
+    pub(crate) sessions: SessionKeys,
 }
 
 /// Milliseconds since the epoch.
@@ -119,7 +122,17 @@ impl AppState {
         admin_only: bool,
     ) -> Result<KeyRecord, Response> {
         let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        match self.keys.check(&self.store, header, admin_only, now_ms()).await {
+        // Without a key, the dashboard's session cookie (its CSRF token was checked for
+        // actions by `dashboard::csrf_guard`).
+        let checked = match (header, self.sessions.from_headers(headers, now_ms())) {
+            (None, Some(session)) => {
+                self.keys
+                    .check_id(&self.store, &session.key_id, admin_only, now_ms())
+                    .await
+            }
+            _ => self.keys.check(&self.store, header, admin_only, now_ms()).await,
+        };
+        match checked {
             Ok(Ok(k)) => Ok(k),
             Ok(Err(Denied::Unauthenticated)) => Err(error(
                 StatusCode::UNAUTHORIZED,
@@ -134,6 +147,11 @@ impl AppState {
             Err(e) => Err(store_error(self, "key_lookup", e)),
         }
     }
+
+    /// Whether the service listens with TLS (session cookies are then `Secure`).
+    pub(crate) fn tls(&self) -> bool {
+        self.opts.tls.is_some()
+    }
 }
 
 /// The routes.
@@ -147,8 +165,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/v1/events/{id}", get(one_event))
         .merge(crate::policy::routes::routes())
+        .merge(crate::dashboard::routes())
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::dashboard::csrf_guard,
+        ))
         .with_state(state)
 }
 
@@ -503,6 +527,27 @@ async fn list_events(
     axum::Json(json!({"events": events, "next_cursor": next})).into_response()
 }
 
+/// `GET /v1/events/{id}`: one event's full record.
+async fn one_event(State(s): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = s.authorize(&headers, true).await {
+        return r;
+    }
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "an event id is a UUID");
+    };
+    match s
+        .store
+        .event_page(report::sql::event_by_id(s.store.dialect(), id))
+        .await
+    {
+        Ok(rows) => match rows.first() {
+            Some(e) => axum::Json(e.to_json()).into_response(),
+            None => error(StatusCode::NOT_FOUND, "not_found", "no such event"),
+        },
+        Err(e) => store_error(&s, "events", e),
+    }
+}
+
 fn parse_cursor(c: &str) -> Option<(i64, uuid::Uuid)> {
     let (ts, id) = c.split_once('_')?;
     Some((ts.parse().ok()?, uuid::Uuid::parse_str(id).ok()?))
@@ -695,10 +740,11 @@ impl Server {
             .transpose()
             .map_err(ServeError::Tls)?;
         let store = Arc::new(store);
-        let signer =
-            crate::policy::signing::load_signer(&store, opts.policy_signing_key.as_deref(), now_ms())
-                .await
-                .map_err(ServeError::Policy)?;
+        let seed = crate::policy::signing::load_seed(&store, opts.policy_signing_key.as_deref(), now_ms())
+            .await
+            .map_err(ServeError::Policy)?;
+        let signer = crate::policy::signing::signer_of(&seed).map_err(ServeError::Policy)?;
+        let sessions = SessionKeys::from_seed(&seed);
         let metrics = Metrics::new();
         let prices = opts
             .price_data
@@ -723,6 +769,7 @@ impl Server {
             opts: opts.clone(),
             ready: AtomicBool::new(true),
             policy,
+            sessions,
         });
         let app = router(state.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();

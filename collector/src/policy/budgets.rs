@@ -357,7 +357,19 @@ pub fn state_of(spent: f64, spec: &BudgetSpec) -> &'static str {
     }
 }
 
-/// Every budget with every scope that has spent (the admin view, `GET /v1/budgets`).
+/// What `spent` will be at `end_ms` if spending goes on at the pace since `start_ms`: a
+/// straight line through the period so far (the spend itself before the first hour, when a
+/// line through a few minutes would say little).
+pub fn forecast(spent: f64, start_ms: i64, end_ms: i64, now_ms: i64) -> f64 {
+    let elapsed = (now_ms - start_ms).max(0);
+    if elapsed < 3_600_000 || now_ms >= end_ms {
+        return spent;
+    }
+    spent * (end_ms - start_ms) as f64 / elapsed as f64
+}
+
+/// Every budget with every scope that has spent (the admin view, `GET /v1/budgets`), with
+/// each scope's forecast to the period's end.
 pub fn admin_view(spends: &Spends, counts: &WatcherCounts) -> Value {
     let budgets: Vec<Value> = spends
         .budgets
@@ -369,7 +381,16 @@ pub fn admin_view(spends: &Spends, counts: &WatcherCounts) -> Value {
             }
             let scopes: Vec<Value> = spent
                 .iter()
-                .map(|(v, s)| json!({"value": v, "spent_usd": s, "state": state_of(*s, &b.spec)}))
+                .map(|(v, s)| {
+                    let f = forecast(*s, b.period_start_ms, b.period_end_ms, spends.as_of_ms);
+                    json!({
+                        "value": v,
+                        "spent_usd": s,
+                        "state": state_of(*s, &b.spec),
+                        "forecast_usd": f,
+                        "forecast_state": state_of(f, &b.spec),
+                    })
+                })
                 .collect();
             json!({
                 "name": b.spec.name,
@@ -393,6 +414,17 @@ pub fn admin_view(spends: &Spends, counts: &WatcherCounts) -> Value {
 mod tests {
     use super::*;
     use modelplug_core::policy::Period;
+
+    #[test]
+    fn the_forecast_is_a_straight_line_through_the_period_so_far() {
+        let h = 3_600_000;
+        // A quarter of a 24-hour day gone: four times the spend.
+        assert_eq!(forecast(5.0, 0, 24 * h, 6 * h), 20.0);
+        // Under an hour in, or past the end: the spend as it is.
+        assert_eq!(forecast(5.0, 0, 24 * h, h / 2), 5.0);
+        assert_eq!(forecast(5.0, 0, 24 * h, 25 * h), 5.0);
+        assert_eq!(forecast(0.0, 0, 24 * h, 6 * h), 0.0);
+    }
 
     fn spend(section: Section, per: BudgetPer, limit: f64, spent: &[(&str, f64)]) -> BudgetSpend {
         let spent: Vec<(String, f64)> = spent.iter().map(|(v, s)| (v.to_string(), *s)).collect();

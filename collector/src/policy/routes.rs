@@ -26,6 +26,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/policy", get(get_policy).put(put_policy))
         .route("/v1/policy/history", get(history))
+        .route("/v1/policy/validate", post(validate))
         .route("/v1/policy/versions/{n}", get(version))
         .route("/v1/policy/rollback", post(rollback))
         .route("/v1/policy/public-key", get(public_key))
@@ -261,6 +262,58 @@ async fn put_policy(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bo
     commit(&s, &key, text, None, if_match).await
 }
 
+/// The document `text` reads as, or every reason it cannot be a policy.
+fn problems_of(text: &str) -> Result<PolicyDocument, Vec<String>> {
+    let doc = PolicyDocument::parse(text, "policy").map_err(|e| lines(e.message()))?;
+    let problems = budgets::unreadable_budgets(&doc);
+    if problems.is_empty() {
+        Ok(doc)
+    } else {
+        Err(problems)
+    }
+}
+
+fn lines(message: &str) -> Vec<String> {
+    message
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `POST /v1/policy/validate`: whether a document would be accepted, and what it would change
+/// against the current version — always `200`, so an editor can check as the admin types
+/// (nothing is stored).
+async fn validate(State(s): State<Arc<AppState>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if let Err(r) = s.authorize(&headers, true).await {
+        return r;
+    }
+    if body.len() > MAX_POLICY_BYTES {
+        return axum::Json(
+            json!({"valid": false, "issues": [format!("a policy is at most {MAX_POLICY_BYTES} bytes")]}),
+        )
+        .into_response();
+    }
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return axum::Json(json!({"valid": false, "issues": ["policy: the document is not UTF-8 text"]}))
+            .into_response();
+    };
+    match problems_of(text) {
+        Err(issues) => axum::Json(json!({"valid": false, "issues": issues})).into_response(),
+        Ok(doc) => {
+            let cur = s.policy.current();
+            let before = cur
+                .record
+                .as_ref()
+                .and_then(|r| PolicyDocument::parse(&r.document, "policy").ok())
+                .map_or(json!({}), |d| d.to_json().clone());
+            let diff = diff_json(&before, doc.to_json());
+            axum::Json(json!({"valid": true, "issues": [], "version": cur.version, "diff": diff}))
+                .into_response()
+        }
+    }
+}
+
 /// Validates `text` and stores it as the next version (with its author and diff), unless it
 /// is the current document already; then puts it in force on this replica at once.
 async fn commit(
@@ -270,14 +323,10 @@ async fn commit(
     rolled_back_from: Option<i64>,
     if_match: Option<i64>,
 ) -> Response {
-    let doc = match PolicyDocument::parse(&text, "policy") {
+    let doc = match problems_of(&text) {
         Ok(d) => d,
-        Err(e) => return invalid_policy(e.message()),
+        Err(issues) => return invalid_policy(&issues.join("\n")),
     };
-    let problems = budgets::unreadable_budgets(&doc);
-    if !problems.is_empty() {
-        return invalid_policy(&problems.join("\n"));
-    }
     let doc = Arc::new(doc);
     for _ in 0..TRIES {
         let current = match s.store.policy_current().await {

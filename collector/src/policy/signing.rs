@@ -36,21 +36,30 @@ pub fn read_seed_file(path: &Path) -> Result<[u8; 32], String> {
     decoded.and_then(|d| d.try_into().ok()).ok_or_else(bad)
 }
 
-/// The signer: from `file` when given, else the database's seed (made and stored now if
-/// there is none).
-pub async fn load_signer(store: &Store, file: Option<&Path>, now_ms: i64) -> Result<Signer, String> {
-    let seed = match file {
-        Some(path) => read_seed_file(path)?.to_vec(),
+/// The signing seed: from `file` when given, else the database's (made and stored now if
+/// there is none). Dashboard sessions are signed with a key derived from it too.
+pub async fn load_seed(store: &Store, file: Option<&Path>, now_ms: i64) -> Result<Vec<u8>, String> {
+    match file {
+        Some(path) => Ok(read_seed_file(path)?.to_vec()),
         None => {
             let candidate = Signer::generate_seed().map_err(|e| e.message().to_owned())?;
             store
                 .policy_signing_seed(candidate.to_vec(), now_ms)
                 .await
-                .map_err(|e| format!("reading the policy signing key: {e}"))?
+                .map_err(|e| format!("reading the policy signing key: {e}"))
         }
-    };
-    Signer::from_seed(&seed)
+    }
+}
+
+/// The policy signer of a seed.
+pub fn signer_of(seed: &[u8]) -> Result<Signer, String> {
+    Signer::from_seed(seed)
         .map_err(|_| "the stored policy signing key is not a 32-byte Ed25519 seed".to_owned())
+}
+
+/// The signer: from `file` when given, else the database's seed.
+pub async fn load_signer(store: &Store, file: Option<&Path>, now_ms: i64) -> Result<Signer, String> {
+    signer_of(&load_seed(store, file, now_ms).await?)
 }
 
 #[cfg(test)]

@@ -289,6 +289,16 @@ pub fn events_select(
     sql
 }
 
+/// One event by its id.
+pub fn event_by_id(d: Dialect, id: Uuid) -> Sql {
+    let mut sql = Sql {
+        text: format!("SELECT {RAW_COLUMNS}, {PAGE_COLUMNS} FROM events WHERE id = "),
+        params: vec![],
+    };
+    sql.bind(d, SqlValue::Uuid(id));
+    sql
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

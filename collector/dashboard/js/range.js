@@ -1,0 +1,49 @@
+// Time ranges the pickers offer, as absolute `[from, to)` in ms, and their time buckets.
+
+export const HOUR = 3_600_000;
+export const DAY = 24 * HOUR;
+
+/** `[value, label]` options of the range picker. */
+export const RANGES = [['24h', 'Last 24 hours'], ['7d', 'Last 7 days'], ['30d', 'Last 30 days'], ['90d', 'Last 90 days']];
+/** `[value, label]` options of the granularity picker. */
+export const GRANULARITIES = [['hour', 'Hourly'], ['day', 'Daily']];
+
+const LENGTHS = { '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY, '90d': 90 * DAY };
+
+/** `{from, to}` of a picked range ending now (30 days when the value is unknown). */
+export function rangeOf(value, now = Date.now()) {
+  const length = LENGTHS[value] ?? LENGTHS['30d'];
+  return { from: now - length, to: now };
+}
+
+/** The granularity to use: the picked one, else hourly for a day and daily beyond. */
+export function granularityOf(value, range) {
+  if (value === 'hour' || value === 'day') return value;
+  return range === '24h' ? 'hour' : 'day';
+}
+
+/** Every bucket start (ms) from the one holding `from` to the one holding `to - 1`. */
+export function buckets(from, to, granularity) {
+  const step = granularity === 'hour' ? HOUR : DAY;
+  const out = [];
+  for (let t = from - (from % step); t < to; t += step) out.push(t);
+  return out;
+}
+
+/** A report's bucket text (`2026-11-24` or RFC 3339) as ms. */
+export function bucketTime(text) {
+  return Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text);
+}
+
+/** Start of the UTC day / month holding `t`, and of the month before. */
+export function startOfDay(t) {
+  return t - (t % DAY);
+}
+export function startOfMonth(t) {
+  const d = new Date(t);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+export function startOfPreviousMonth(t) {
+  const d = new Date(t);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1);
+}
