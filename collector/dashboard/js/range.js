@@ -10,10 +10,21 @@ export const GRANULARITIES = [['hour', 'Hourly'], ['day', 'Daily']];
 
 const LENGTHS = { '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY, '90d': 90 * DAY };
 
-/** `{from, to}` of a picked range ending now (30 days when the value is unknown). */
-export function rangeOf(value, now = Date.now()) {
+/**
+ * `{from, to}` of a picked range ending now (30 days when the value is unknown), its start
+ * moved back to a whole `align` (an hour, or a chart's bucket): the first bucket of a chart is
+ * then whole, and the report reads whole hours and days from the rollups instead of the
+ * events of a partial hour.
+ */
+export function rangeOf(value, now = Date.now(), align = HOUR) {
   const length = LENGTHS[value] ?? LENGTHS['30d'];
-  return { from: now - length, to: now };
+  const start = now - length;
+  return { from: start - (start % align), to: now };
+}
+
+/** The length of a granularity's bucket. */
+export function stepOf(granularity) {
+  return granularity === 'hour' ? HOUR : DAY;
 }
 
 /** The granularity to use: the picked one, else hourly for a day and daily beyond. */
@@ -24,7 +35,7 @@ export function granularityOf(value, range) {
 
 /** Every bucket start (ms) from the one holding `from` to the one holding `to - 1`. */
 export function buckets(from, to, granularity) {
-  const step = granularity === 'hour' ? HOUR : DAY;
+  const step = stepOf(granularity);
   const out = [];
   for (let t = from - (from % step); t < to; t += step) out.push(t);
   return out;

@@ -28,7 +28,7 @@ export async function render(root, ctx) {
         return h('tr', { 'data-budget': b.name, 'data-scope': s.value },
           h('th', { scope: 'row', class: 'name' }, b.name, h('div', { class: 'muted small' }, b.section)),
           h('td', { class: 'name' }, scopeName(b, s)),
-          h('td', {}, `${b.period} (to ${time(b.period_end_ms).slice(0, 10)})`),
+          h('td', {}, `${b.period}, ends ${time(b.period_end_ms).slice(0, 16)} UTC`),
           h('td', { class: 'num', 'data-col': 'spent_usd', 'data-value': s.spent_usd }, money(s.spent_usd)),
           h('td', { class: 'num', 'data-col': 'limit_usd', 'data-value': b.limit_usd }, money(b.limit_usd)),
           h('td', { class: 'num', 'data-col': 'used_share', 'data-value': used ?? '' }, percent(used),

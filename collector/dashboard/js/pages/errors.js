@@ -4,7 +4,7 @@ import { api, query, report } from '../api.js';
 import { chart, limitSeries, pivot } from '../chart.js';
 import { h, select } from '../dom.js';
 import { count, ms, percent, time } from '../format.js';
-import { GRANULARITIES, RANGES, bucketTime, buckets, granularityOf, rangeOf } from '../range.js';
+import { GRANULARITIES, RANGES, bucketTime, buckets, granularityOf, rangeOf, stepOf } from '../range.js';
 
 const RECENT = 20;
 
@@ -20,7 +20,7 @@ export async function render(root, ctx) {
   const p = ctx.params;
   const range = RANGES.some(([v]) => v === p.range) ? p.range : '7d';
   const granularity = granularityOf(p.granularity, range);
-  const { from, to } = rangeOf(range);
+  const { from, to } = rangeOf(range, Date.now(), stepOf(granularity));
   const rateParams = { from, to, group_by: `${granularity},provider` };
   ctx.setQuery(query(rateParams));
   const rates = report(rateParams);
@@ -34,7 +34,8 @@ export async function render(root, ctx) {
     h('h1', {}, 'Errors'),
     h('div', { class: 'controls' },
       select('range', 'Range', RANGES, range, (v) => ctx.setParams({ range: v, granularity: '' })),
-      select('granularity', 'Granularity', GRANULARITIES, granularity, (v) => ctx.setParams({ granularity: v }))),
+      select('granularity', 'Granularity', GRANULARITIES, granularity, (v) => ctx.setParams({ granularity: v })),
+      h('span', { class: 'muted small', id: 'span' }, `${time(from).slice(0, 16)} UTC to now`)),
     charts, tables);
 
   const xs = buckets(from, to, granularity);

@@ -3,9 +3,9 @@
 import { query, report } from '../api.js';
 import { chart, limitSeries, pivot } from '../chart.js';
 import { h, select } from '../dom.js';
-import { change, count, money, ms, percent } from '../format.js';
+import { change, count, money, ms, percent, time } from '../format.js';
 import {
-  GRANULARITIES, RANGES, bucketTime, buckets, granularityOf, rangeOf, startOfDay, startOfMonth, startOfPreviousMonth,
+  GRANULARITIES, RANGES, bucketTime, buckets, granularityOf, rangeOf, stepOf, startOfDay, startOfMonth, startOfPreviousMonth,
 } from '../range.js';
 
 const STACKS = [['app', 'App'], ['team', 'Team'], ['model', 'Model'], ['provider', 'Provider']];
@@ -29,7 +29,7 @@ export async function render(root, ctx) {
   const granularity = granularityOf(p.granularity, range);
   const stack = STACKS.some(([v]) => v === p.stack) ? p.stack : 'app';
   const now = Date.now();
-  const { from, to } = rangeOf(range, now);
+  const { from, to } = rangeOf(range, now, stepOf(granularity));
   const chartParams = { from, to, group_by: `${granularity},${stack}` };
   ctx.setQuery(query(chartParams));
 
@@ -48,6 +48,7 @@ export async function render(root, ctx) {
     h('div', { class: 'controls' },
       select('range', 'Range', RANGES, range, (v) => ctx.setParams({ range: v, granularity: '' })),
       select('granularity', 'Granularity', GRANULARITIES, granularity, (v) => ctx.setParams({ granularity: v })),
+      h('span', { class: 'muted small', id: 'span' }, `${time(from).slice(0, 16)} UTC to now`),
       select('stack', 'Stack by', STACKS, stack, (v) => ctx.setParams({ stack: v }))),
     tiles, charts);
 
