@@ -24,7 +24,7 @@ UNIFFI_BINDGEN := $(DEBUG_DIR)/uniffi-bindgen
 KOTLIN_LIB := $(DEBUG_DIR)/libmodelplug_kotlin.so
 MVN := mvn -B -q -Dstyle.color=never
 
-.PHONY: help demo test schema test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream bench-collector bench-policy build mock-upstream collector postgres fuzz
+.PHONY: help demo test schema test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream bench-collector bench-policy build mock-upstream collector postgres fuzz test-dashboard chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ help: ## list the targets
 demo: ## the main job on embedded defaults: the demo scenarios through the core against the mock upstream, reported to a local collector
 	cargo run -q -p modelplug-examples --bin demo
 
-test: test-rust test-oracle test-python test-node test-kotlin ## every test suite in the repo
+test: test-rust test-oracle test-python test-node test-kotlin test-dashboard ## every test suite in the repo
 
 build: ## build the workspace (debug)
 	cargo build
@@ -87,6 +87,16 @@ node-dev: bindings-node/node_modules/.ready ## build the Node addon (debug) and 
 test-node: node-dev mock-upstream collector examples/node/node_modules/.ready ## node --test (vectors, boundaries, central policy), tsc on the examples, the Express example
 	cd bindings-node && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) MODELPLUG_COLLECTOR=$(abspath $(COLLECTOR)) node --test --test-concurrency=1 test/
 	cd examples/node && node_modules/.bin/tsc -p . && MODELPLUG_MOCK_UPSTREAM=$(abspath $(MOCK_UPSTREAM)) node --test test/
+
+chromium: ## Debian's Chromium for the dashboard's browser tests (installed when missing)
+	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+tests/dashboard/node_modules/.ready: tests/dashboard/package.json tests/dashboard/package-lock.json
+	npm ci --prefix tests/dashboard --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test-dashboard: collector node-dev chromium tests/dashboard/node_modules/.ready ## the dashboard in headless Chromium: numbers = report API, charts, filters, policy edit → running client, login/CSRF, XSS; screenshots in target/dashboard-screenshots/
+	cd tests/dashboard && MODELPLUG_COLLECTOR=$(abspath $(COLLECTOR)) CHROMIUM=/usr/bin/chromium node --test --test-concurrency=1 test/
 
 kotlin-dev: ## build the Kotlin native library and generate its bindings (JVM and Android flavours)
 	cargo build -q -p modelplug-kotlin

@@ -210,7 +210,7 @@ async fn logging_out_revoking_the_key_or_tampering_ends_the_session() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 303);
+    assert_eq!(r.status(), 204);
     assert!(r.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
     assert_eq!(get(&c, "/", &cookie).await.status(), 303);
     assert_eq!(get(&c, "/v1/reports/usage", &cookie).await.status(), 401);

@@ -33,7 +33,7 @@ export function fill(el, ...children) {
 
 /** A `<select>` of `[value, label]` options with `current` chosen. */
 export function select(id, label, options, current, onchange) {
-  const s = h('select', { id, onchange: (e) => onchange(e.target.value) },
+  const s = h('select', { id, name: id, onchange: (e) => onchange(e.target.value) },
     options.map(([v, text]) => h('option', { value: v, selected: v === current }, text)));
   return h('label', { for: id }, label, s);
 }

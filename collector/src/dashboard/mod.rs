@@ -152,7 +152,9 @@ async fn logout(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response 
     if let Some(session) = s.sessions.from_headers(&headers, now_ms()) {
         s.sessions.end(&session, now_ms());
     }
-    let mut r = redirect("/login");
+    // No redirect: the page posts this with `fetch` (it needs the CSRF header) and then goes
+    // to the login page itself.
+    let mut r = StatusCode::NO_CONTENT.into_response();
     if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(s.tls())) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
