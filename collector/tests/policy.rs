@@ -464,10 +464,14 @@ async fn budgets_count_priced_events_and_leases_divide_among_watchers() {
     let all = c.admin_get("/v1/budgets").await;
     let team = budget(&all, "team-month");
     assert_eq!(team["section"], "team:team-a");
+    let scope = &team["scopes"][0];
+    assert_eq!(team["scopes"].as_array().unwrap().len(), 1, "{team}");
     assert_eq!(
-        team["scopes"],
-        json!([{"value": "team-a", "spent_usd": 2.0, "state": "near"}])
+        (&scope["value"], &scope["spent_usd"], &scope["state"]),
+        (&json!("team-a"), &json!(2.0), &json!("near"))
     );
+    // The month's pace so far, continued to its end: never below what is spent.
+    assert!(scope["forecast_usd"].as_f64().unwrap() >= 2.0, "{scope}");
     let users = budget(&all, "b-users");
     assert_eq!(users["scopes"][0]["value"], "user-1");
     assert_eq!(users["scopes"][0]["state"], "near");
