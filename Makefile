@@ -24,7 +24,7 @@ UNIFFI_BINDGEN := $(DEBUG_DIR)/uniffi-bindgen
 KOTLIN_LIB := $(DEBUG_DIR)/libmodelplug_kotlin.so
 MVN := mvn -B -q -Dstyle.color=never
 
-.PHONY: help demo test schema test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream bench-collector bench-policy build mock-upstream collector postgres fuzz test-dashboard chromium
+.PHONY: help demo test schema test-rust test-oracle test-python python-dev test-node node-dev test-kotlin kotlin-dev lint bench-core bench-python bench-node bench-kotlin bench-upstream bench-collector bench-policy bench-dashboard build mock-upstream collector postgres fuzz test-dashboard chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -171,6 +171,14 @@ bench-collector: postgres ## collector ingest (SQLite, PostgreSQL) and 30-day re
 	$(BENCH_COLLECTOR) ingest --db sqlite:///tmp/collector-bench-ingest.db --events $(BENCH_EVENTS) --senders 4 | tee -a bench/results/collector.jsonl
 	bench/collector/with-postgres.sh $(BENCH_COLLECTOR) ingest --events $(BENCH_EVENTS) --senders 4 | tee -a bench/results/collector.jsonl
 	$(BENCH_COLLECTOR) report --db sqlite:///tmp/collector-bench-report.db --events $(REPORT_EVENTS) | tee -a bench/results/collector.jsonl
+
+DASHBOARD_DB ?= /tmp/dashboard-10m.db
+DASHBOARD_EVENTS ?= 10000000
+
+bench-dashboard: chromium tests/dashboard/node_modules/.ready ## dashboard page load to first chart in headless Chromium over DASHBOARD_EVENTS events (seeded once into DASHBOARD_DB), and asset sizes
+	cargo build --release -q -p modelplug-bench-collector -p modelplug-collector
+	$(BENCH_COLLECTOR) seed --db sqlite://$(DASHBOARD_DB) --events $(DASHBOARD_EVENTS) | tee -a bench/results/dashboard.jsonl
+	MODELPLUG_COLLECTOR=$(abspath $(TARGET_DIR)/$(CARGO_BUILD_TARGET)/release/modelplug-collector) node bench/dashboard/page_load.mjs --db $(abspath $(DASHBOARD_DB))
 
 # The shared yardstick (../shared/bench): peers and modelplug against the same canned nginx.
 BENCH_DIR ?= ../shared/bench

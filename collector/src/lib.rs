@@ -12,6 +12,7 @@
 //! never be half-applied by a client.
 
 pub mod auth;
+pub mod compress;
 pub mod config;
 pub mod csv;
 pub mod dashboard;

@@ -173,6 +173,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             crate::dashboard::csrf_guard,
         ))
+        .layer(axum::middleware::from_fn(crate::compress::gzip_large_answers))
         .with_state(state)
 }
 

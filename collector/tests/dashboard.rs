@@ -362,3 +362,45 @@ async fn one_event_is_read_by_its_id_and_a_policy_is_checked_without_being_store
     );
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_json_answers_are_gzipped_for_clients_that_take_it() {
+    let mut c = Collector::sqlite().await;
+    let key = c.ingest_key("app-a", None).await;
+    let events: Vec<Value> = (0..50).map(|i| event("app-a", now_ms() - 60_000, i)).collect();
+    assert_eq!(post(&c.url, &key, &events).await.0, 200);
+    // Absolute times: every answer is the same report.
+    let path = &format!(
+        "/v1/reports/usage?from={}&to={}&group_by=model,user",
+        now_ms() - 3_600_000,
+        now_ms()
+    );
+    let plain = c.admin_get(path).await;
+    // A client that decodes nothing itself, to see what was sent.
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let ask = |encoding: &'static str| {
+        raw.get(format!("{}{path}", c.url))
+            .bearer_auth(&c.admin)
+            .header("accept-encoding", encoding)
+            .send()
+    };
+    let r = ask("br, gzip").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(r.headers()["vary"], "accept-encoding");
+    let zipped = r.bytes().await.unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut text).unwrap();
+    assert!(zipped.len() * 3 < text.len(), "{} → {}", text.len(), zipped.len());
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), plain);
+    // Refused or not offered: as it is.
+    for encoding in ["identity", "gzip;q=0"] {
+        let r = ask(encoding).await.unwrap();
+        assert!(r.headers().get("content-encoding").is_none(), "{encoding}");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&r.bytes().await.unwrap()).unwrap(),
+            plain
+        );
+    }
+    c.stop().await;
+}

@@ -9,6 +9,8 @@
 //!   would do, one sender at a time.
 //! - `parts --db URL [--events N]`: the two halves of ingest apart — µs per event to check and
 //!   flatten (one thread) and to store (pre-parsed batches of 500 from four tasks).
+//! - `seed --db URL [--events N]`: only the seeding below (the dashboard's data set,
+//!   bench/dashboard), with its rate.
 //! - `report --db URL [--events N]`: seeds `N` events over the 30 days before now (through the
 //!   store, rollups included; skipped when the database already holds them), then times grouped
 //!   30-day reports answered from the rollups against the same reports answered from the events
@@ -300,14 +302,20 @@ async fn parts(db: DbUrl, events: usize) {
     store.close().await;
 }
 
-async fn report_bench(db: DbUrl, events: usize) {
-    let store = Store::open(&db, &StoreOptions::default()).await.unwrap();
+/// Seeds events `have..events` (`have` = the events already stored) through the store, as the
+/// collector's ingest does: events spread evenly over the 30 days before `now` (event `i` at
+/// `seed_from + i × 30 days / events`), parsed and their rollup sums worked out on one thread
+/// while the store's writer stores the previous batch (batches of 5,000). Returns the events
+/// seeded and the seconds it took (rollups flushed).
+async fn seed(store: &Store, events: usize, seed_from: i64, now: i64) -> (usize, f64) {
     let have = store.count_events().await.unwrap() as usize;
-    let now = now_ms();
-    let seed_from = now - 30 * DAY_MS;
-    if have < events {
-        let start = Instant::now();
-        let chunk = 5000;
+    if have >= events {
+        return (0, 0.0);
+    }
+    let start = Instant::now();
+    let chunk = 5000;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    let producer = tokio::task::spawn_blocking(move || {
         let mut next = have;
         while next < events {
             let batch: Vec<_> = (next..(next + chunk).min(events))
@@ -319,24 +327,63 @@ async fn report_bench(db: DbUrl, events: usize) {
                 })
                 .collect();
             next += batch.len();
-            store
-                .ingest(IngestBatch {
-                    key_id: "seed".into(),
-                    received_ms: now,
-                    events: batch,
-                    dropped: None,
-                    rollups: None,
-                })
-                .await
-                .unwrap();
-            if next % 500_000 < chunk {
-                eprintln!(
-                    "seeded {next} events ({:.0}/s)",
-                    (next - have) as f64 / start.elapsed().as_secs_f64()
-                );
+            // As the server does: the sums off the writer's thread.
+            let rollups = Some(modelplug_collector::rollup::rollups_of(&batch));
+            if tx.blocking_send((next, batch, rollups)).is_err() {
+                return;
             }
         }
+    });
+    while let Some((next, batch, rollups)) = rx.recv().await {
+        store
+            .ingest(IngestBatch {
+                key_id: "seed".into(),
+                received_ms: now,
+                events: batch,
+                dropped: None,
+                rollups,
+            })
+            .await
+            .unwrap();
+        if next % 500_000 < chunk {
+            eprintln!(
+                "seeded {next} events ({:.0}/s)",
+                (next - have) as f64 / start.elapsed().as_secs_f64()
+            );
+        }
     }
+    producer.await.unwrap();
+    store.flush_rollups().await.unwrap();
+    (events - have, start.elapsed().as_secs_f64())
+}
+
+fn db_name(db: &DbUrl) -> &'static str {
+    match db {
+        DbUrl::Sqlite(_) => "sqlite",
+        DbUrl::Postgres(_) => "postgres",
+    }
+}
+
+/// `seed --db URL [--events N]`: only the seeding of `report` (for the dashboard's page-load
+/// bench, bench/dashboard); one JSON line with the rate.
+async fn seed_only(db: DbUrl, events: usize) {
+    let store = Store::open(&db, &StoreOptions::default()).await.unwrap();
+    let now = now_ms();
+    let (seeded, secs) = seed(&store, events, now - 30 * DAY_MS, now).await;
+    let total = store.count_events().await.unwrap();
+    store.close().await;
+    println!(
+        "{{\"bench\": \"seed\", \"db\": \"{}\", \"events\": {total}, \"seeded\": {seeded}, \"secs\": {secs:.1}, \"events_per_s\": {:.0}}}",
+        db_name(&db),
+        if secs > 0.0 { seeded as f64 / secs } else { 0.0 }
+    );
+}
+
+async fn report_bench(db: DbUrl, events: usize) {
+    let store = Store::open(&db, &StoreOptions::default()).await.unwrap();
+    let now = now_ms();
+    let seed_from = now - 30 * DAY_MS;
+    seed(&store, events, seed_from, now).await;
     let total = store.count_events().await.unwrap();
     // Unaligned ends, as a person picks them: the minutes at each end come from the events.
     let (from, to) = (seed_from + 7 * 60_000 + 1234, now - 13 * 60_000);
@@ -413,12 +460,18 @@ async fn main() {
             let events: usize = arg(&args, "--events", "200000").parse().unwrap();
             parts(db, events).await;
         }
+        Some("seed") => {
+            let events: usize = arg(&args, "--events", "10000000").parse().unwrap();
+            seed_only(db, events).await;
+        }
         Some("report") => {
             let events: usize = arg(&args, "--events", "10000000").parse().unwrap();
             report_bench(db, events).await;
         }
         _ => {
-            eprintln!("usage: collector-bench ingest|report --db URL [--events N] [--senders S] [--batch B]")
+            eprintln!(
+                "usage: collector-bench ingest|parts|report|seed --db URL [--events N] [--senders S] [--batch B]"
+            )
         }
     }
 }

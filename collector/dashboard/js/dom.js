@@ -31,9 +31,9 @@ export function fill(el, ...children) {
   return el;
 }
 
-/** A `<select>` of `[value, label]` options with `current` chosen. */
+/** A `<select>` of `[value, label, disabled?]` options with `current` chosen. */
 export function select(id, label, options, current, onchange) {
   const s = h('select', { id, name: id, onchange: (e) => onchange(e.target.value) },
-    options.map(([v, text]) => h('option', { value: v, selected: v === current }, text)));
+    options.map(([v, text, disabled]) => h('option', { value: v, selected: v === current, disabled }, text)));
   return h('label', { for: id }, label, s);
 }

@@ -27,10 +27,20 @@ export function stepOf(granularity) {
   return granularity === 'hour' ? HOUR : DAY;
 }
 
-/** The granularity to use: the picked one, else hourly for a day and daily beyond. */
+/** Ranges short enough to chart by the hour (30 days by hour and app is ~15k groups: slow to
+ * compute and too dense to read). */
+const HOURLY_RANGES = ['24h', '7d'];
+
+/** The granularity to use: the picked one where the range allows it, else hourly for a day and
+ * daily beyond. */
 export function granularityOf(value, range) {
-  if (value === 'hour' || value === 'day') return value;
+  if (value === 'day' || (value === 'hour' && HOURLY_RANGES.includes(range))) return value;
   return range === '24h' ? 'hour' : 'day';
+}
+
+/** The granularity picker's options for a range (`[value, label, disabled]`). */
+export function granularityOptions(range) {
+  return GRANULARITIES.map(([v, label]) => (v === 'hour' && !HOURLY_RANGES.includes(range) ? [v, `${label} (7 days at most)`, true] : [v, label]));
 }
 
 /** Every bucket start (ms) from the one holding `from` to the one holding `to - 1`. */

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 
 import { chromium } from 'playwright-core';
 
+// The bench (bench/dashboard) drives the same browser through this module.
+export { chromium };
+
 import { REPO } from './collector.mjs';
 
 export const SCREENSHOTS = process.env.DASHBOARD_SCREENSHOTS ?? join(REPO, 'target', 'dashboard-screenshots');
@@ -13,7 +16,7 @@ export const LAPTOP = { width: 1366, height: 850 };
 export const PHONE = { width: 390, height: 844 };
 
 /** Switches that keep Chromium off the network except for the pages a test opens. */
-const ARGS = [
+export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-default-apps',
@@ -38,7 +41,7 @@ export async function launch(cleanups) {
   if (!existsSync(executablePath)) {
     throw new Error(`${executablePath} is missing: apt-get install chromium (Debian's package), or set CHROMIUM`);
   }
-  const browser = await chromium.launch({ executablePath, headless: true, args: ARGS, timeout: 30_000 });
+  const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
   cleanups.push(() => browser.close());
   return browser;
 }

@@ -19,7 +19,8 @@ export function collectorBinary() {
   return join(target, process.env.CARGO_BUILD_TARGET ?? 'x86_64-unknown-linux-gnu', 'debug', 'modelplug-collector');
 }
 
-async function freePort() {
+/** A loopback port nobody listens on now. */
+export async function freePort() {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -29,21 +30,24 @@ async function freePort() {
   return port;
 }
 
-/** The child once /healthz answers; null when it exited first (the port was taken meanwhile). */
-async function serve(binary, db) {
+/**
+ * `serve`s `db` on a free port: `{child, url}` once /healthz answers (within `timeoutMs`);
+ * null when it exited first (the port was taken meanwhile). `child.logText()` is its stderr.
+ */
+export async function serve(binary, db, timeoutMs = 15_000) {
   const url = `http://127.0.0.1:${await freePort()}`;
   const child = spawn(binary, ['serve', '--db', db, '--listen', url.slice('http://'.length)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => { log = (log + d).slice(-20_000); });
   child.logText = () => log;
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + timeoutMs;
   while (child.exitCode === null && child.signalCode === null) {
     try {
       if ((await fetch(`${url}/healthz`)).ok) return { child, url };
     } catch {
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new Error(`the collector did not answer /healthz within 15 s: ${log}`);
+        throw new Error(`the collector did not answer /healthz within ${timeoutMs / 1000} s: ${log}`);
       }
     }
     await sleep(20);
@@ -51,7 +55,8 @@ async function serve(binary, db) {
   return null;
 }
 
-async function stopChild(child) {
+/** Stops a collector child: SIGTERM, then SIGKILL after 10 s. */
+export async function stopChild(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');

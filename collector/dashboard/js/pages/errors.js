@@ -4,7 +4,7 @@ import { api, query, report } from '../api.js';
 import { chart, limitSeries, pivot } from '../chart.js';
 import { h, select } from '../dom.js';
 import { count, ms, percent, time } from '../format.js';
-import { GRANULARITIES, RANGES, bucketTime, buckets, granularityOf, rangeOf, stepOf } from '../range.js';
+import { RANGES, bucketTime, buckets, granularityOf, granularityOptions, rangeOf, stepOf } from '../range.js';
 
 const RECENT = 20;
 
@@ -34,7 +34,7 @@ export async function render(root, ctx) {
     h('h1', {}, 'Errors'),
     h('div', { class: 'controls' },
       select('range', 'Range', RANGES, range, (v) => ctx.setParams({ range: v, granularity: '' })),
-      select('granularity', 'Granularity', GRANULARITIES, granularity, (v) => ctx.setParams({ granularity: v })),
+      select('granularity', 'Granularity', granularityOptions(range), granularity, (v) => ctx.setParams({ granularity: v })),
       h('span', { class: 'muted small', id: 'span' }, `${time(from).slice(0, 16)} UTC to now`)),
     charts, tables);
 

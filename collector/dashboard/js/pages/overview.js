@@ -5,7 +5,7 @@ import { chart, limitSeries, pivot } from '../chart.js';
 import { h, select } from '../dom.js';
 import { change, count, money, ms, percent, time } from '../format.js';
 import {
-  GRANULARITIES, RANGES, bucketTime, buckets, granularityOf, rangeOf, stepOf, startOfDay, startOfMonth, startOfPreviousMonth,
+  RANGES, bucketTime, buckets, granularityOf, granularityOptions, rangeOf, stepOf, startOfDay, startOfMonth, startOfPreviousMonth,
 } from '../range.js';
 
 const STACKS = [['app', 'App'], ['team', 'Team'], ['model', 'Model'], ['provider', 'Provider']];
@@ -47,7 +47,7 @@ export async function render(root, ctx) {
     h('h1', {}, 'Overview'),
     h('div', { class: 'controls' },
       select('range', 'Range', RANGES, range, (v) => ctx.setParams({ range: v, granularity: '' })),
-      select('granularity', 'Granularity', GRANULARITIES, granularity, (v) => ctx.setParams({ granularity: v })),
+      select('granularity', 'Granularity', granularityOptions(range), granularity, (v) => ctx.setParams({ granularity: v })),
       h('span', { class: 'muted small', id: 'span' }, `${time(from).slice(0, 16)} UTC to now`),
       select('stack', 'Stack by', STACKS, stack, (v) => ctx.setParams({ stack: v }))),
     tiles, charts);
