@@ -124,13 +124,17 @@ impl AppState {
         let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         // Without a key, the dashboard's session cookie (its CSRF token was checked for
         // actions by `dashboard::csrf_guard`).
-        let checked = match (header, self.sessions.from_headers(headers, now_ms())) {
-            (None, Some(session)) => {
+        let session = match header {
+            None => self.sessions.from_headers(headers, now_ms()),
+            Some(_) => None,
+        };
+        let checked = match session {
+            Some(session) => {
                 self.keys
                     .check_id(&self.store, &session.key_id, admin_only, now_ms())
                     .await
             }
-            _ => self.keys.check(&self.store, header, admin_only, now_ms()).await,
+            None => self.keys.check(&self.store, header, admin_only, now_ms()).await,
         };
         match checked {
             Ok(Ok(k)) => Ok(k),

@@ -83,11 +83,14 @@ async function render() {
 }
 
 async function start() {
-  const session = await loadSession();
-  document.getElementById('who').textContent = `Signed in as ${session.key_name ?? session.key_id}`;
+  // The session (who, and the CSRF token actions need) is read while the first page loads its
+  // data: reads need no token, so the first chart does not wait for it.
+  const session = loadSession().then((s) => {
+    document.getElementById('who').textContent = `Signed in as ${s.key_name ?? s.key_id}`;
+  });
   document.getElementById('logout').addEventListener('click', () => logout());
   window.addEventListener('hashchange', render);
-  await render();
+  await Promise.all([session, render()]);
 }
 
 start();

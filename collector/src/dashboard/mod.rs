@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use crate::auth::Denied;
+use crate::keys::KeyRecord;
 use crate::server::{AppState, error, now_ms, store_error};
 use session::Session;
 
@@ -68,14 +69,14 @@ fn login_html(status: StatusCode, message: &str) -> Response {
     html(status, assets::LOGIN_HTML.replace("{{error}}", &error))
 }
 
-/// The valid session a request's cookie names whose admin key is still active.
-async fn admin_session(s: &AppState, headers: &HeaderMap) -> Result<Option<Session>, Response> {
+/// The valid session a request's cookie names, with its admin key, if that is still active.
+async fn admin_session(s: &AppState, headers: &HeaderMap) -> Result<Option<(Session, KeyRecord)>, Response> {
     let now = now_ms();
     let Some(session) = s.sessions.from_headers(headers, now) else {
         return Ok(None);
     };
     match s.keys.check_id(&s.store, &session.key_id, true, now).await {
-        Ok(Ok(_)) => Ok(Some(session)),
+        Ok(Ok(key)) => Ok(Some((session, key))),
         Ok(Err(_)) => Ok(None),
         Err(e) => Err(store_error(s, "key_lookup", e)),
     }
@@ -162,18 +163,14 @@ async fn logout(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response 
 }
 
 async fn session_info(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let session = match admin_session(&s, &headers).await {
-        Ok(Some(session)) => session,
+    let (session, key) = match admin_session(&s, &headers).await {
+        Ok(Some(found)) => found,
         Ok(None) => return error(StatusCode::UNAUTHORIZED, "unauthorized", "log in at /login"),
         Err(r) => return r,
     };
-    let name = match s.keys.check_id(&s.store, &session.key_id, true, now_ms()).await {
-        Ok(Ok(k)) => k.name,
-        _ => None,
-    };
     let mut r = axum::Json(json!({
         "key_id": session.key_id,
-        "key_name": name,
+        "key_name": key.name,
         "csrf_token": s.sessions.csrf_token(&session),
         "expires_ms": session.expires_ms(),
     }))

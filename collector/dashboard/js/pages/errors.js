@@ -27,6 +27,8 @@ export async function render(root, ctx) {
   const codes = report({ from, to, group_by: `${granularity},error_code`, status: 'error' });
   const where = report({ from, to, group_by: 'provider,error_code', status: 'error' });
   const recent = api(`/v1/events?${query({ from, to, status: 'error', limit: RECENT })}`);
+  // Awaited in turn below; when one fails, the first failure is the one shown.
+  for (const pending of [codes, where, recent]) pending.catch(() => {});
 
   const charts = h('section', { 'aria-label': 'Charts' });
   const tables = h('section', {});
