@@ -121,10 +121,11 @@ impl AppState {
         headers: &HeaderMap,
         admin_only: bool,
     ) -> Result<KeyRecord, Response> {
-        let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        // Without a key, the dashboard's session cookie (its CSRF token was checked for
-        // actions by `dashboard::csrf_guard`).
-        let session = match header {
+        let sent = headers.get(header::AUTHORIZATION);
+        let header = sent.and_then(|v| v.to_str().ok());
+        // With no `Authorization` header at all, the dashboard's session cookie (the same rule
+        // as `dashboard::csrf_guard`, which checked an action's CSRF token).
+        let session = match sent {
             None => self.sessions.from_headers(headers, now_ms()),
             Some(_) => None,
         };
@@ -152,9 +153,15 @@ impl AppState {
         }
     }
 
-    /// Whether the service listens with TLS (session cookies are then `Secure`).
-    pub(crate) fn tls(&self) -> bool {
+    /// Whether a request reached the service over HTTPS: it listens with TLS, or a proxy in
+    /// front of it says so (`X-Forwarded-Proto: https`; a client claiming it falsely only
+    /// gets a cookie its own browser will not send back over plain HTTP).
+    pub(crate) fn https(&self, headers: &HeaderMap) -> bool {
         self.opts.tls.is_some()
+            || headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
     }
 }
 

@@ -1,5 +1,6 @@
 // Charts: uPlot (vendored, MIT) on a canvas, with the same numbers in a table for screen readers
-// and for anyone who cannot tell the colours apart (series also differ by dash pattern).
+// and for anyone who cannot tell the colours apart (lines also differ by dash pattern; stacked
+// areas by their order, which the legend follows).
 import { h } from './dom.js';
 import { time } from './format.js';
 
@@ -13,7 +14,8 @@ let firstChartMarked = false;
 
 /**
  * Keeps the `MAX_SERIES - 1` largest series (by their sum) and sums the rest into one "other"
- * series, so a chart stays readable; fewer are returned unchanged.
+ * series, so a chart stays readable; fewer are returned unchanged. Only for amounts that add up
+ * (cost, counts): see `topSeries` for rates.
  */
 export function limitSeries(series) {
   if (series.length <= MAX_SERIES) return series;
@@ -23,6 +25,12 @@ export function limitSeries(series) {
   const rest = sorted.slice(MAX_SERIES - 1);
   const other = rest[0].values.map((_, i) => rest.reduce((a, s) => a + (s.values[i] ?? 0), 0));
   return [...kept, { label: `other (${rest.length})`, values: other }];
+}
+
+/** The `MAX_SERIES` series with the largest `weight` (rates do not add up into an "other"). */
+export function topSeries(series, weight) {
+  if (series.length <= MAX_SERIES) return series;
+  return [...series].sort((a, b) => weight(b) - weight(a)).slice(0, MAX_SERIES);
 }
 
 /**
@@ -78,7 +86,7 @@ function draw(plot, { xs, series, stacked, format, granularity }) {
       ...order.map((i, k) => ({
         label: series[i].label === '' ? '(none)' : series[i].label,
         stroke: PALETTE[i % PALETTE.length],
-        fill: stacked ? `${PALETTE[i % PALETTE.length]}cc` : undefined,
+        fill: stacked ? PALETTE[i % PALETTE.length] : undefined,
         dash: stacked ? undefined : DASHES[i % DASHES.length],
         width: 2,
         spanGaps: !stacked,

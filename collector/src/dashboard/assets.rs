@@ -114,11 +114,7 @@ pub fn serve(path: &str, headers: &HeaderMap) -> Response {
     if unchanged {
         return (StatusCode::NOT_MODIFIED, h).into_response();
     }
-    let takes_gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-    match (&p.gzip, takes_gzip) {
+    match (&p.gzip, crate::compress::accepts_gzip(headers)) {
         (Some(z), true) => {
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             (h, z.clone()).into_response()

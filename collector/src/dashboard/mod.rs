@@ -141,7 +141,7 @@ async fn login(State(s): State<Arc<AppState>>, headers: HeaderMap, body: axum::b
     };
     tracing::info!(key_id = %record.id, "dashboard login");
     let mut r = redirect("/");
-    let cookie = session::set_cookie(&token, s.tls());
+    let cookie = session::set_cookie(&token, s.https(&headers));
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -156,7 +156,7 @@ async fn logout(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response 
     // No redirect: the page posts this with `fetch` (it needs the CSRF header) and then goes
     // to the login page itself.
     let mut r = StatusCode::NO_CONTENT.into_response();
-    if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(s.tls())) {
+    if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(s.https(&headers))) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r

@@ -1,5 +1,7 @@
 //! Dashboard sessions: an admin key, typed once at `/login`, becomes a signed session cookie
-//! (`mp_session`, HttpOnly, SameSite=Strict), so the browser never holds the key itself.
+//! (`mp_session`, HttpOnly, SameSite=Lax), so the browser never holds the key itself. `Lax`,
+//! not `Strict`: a dashboard link opened from chat or mail arrives signed in; no action rides
+//! on that, since every action needs the CSRF token and a same-origin request.
 //!
 //! The cookie is stateless — `v1.<key id>.<issued ms>.<nonce>.<mac>`, an HMAC-SHA256 over the
 //! rest — so any replica on the same database accepts it: the MAC key is derived from the
@@ -147,10 +149,10 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.trim_matches('"').to_owned())
 }
 
-/// The `Set-Cookie` value opening a session (`secure` under TLS).
+/// The `Set-Cookie` value opening a session (`secure` over HTTPS).
 pub fn set_cookie(token: &str, secure: bool) -> String {
     format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         LIFETIME_MS / 1000,
         if secure { "; Secure" } else { "" }
     )
@@ -159,7 +161,7 @@ pub fn set_cookie(token: &str, secure: bool) -> String {
 /// The `Set-Cookie` value ending a session in the browser.
 pub fn clear_cookie(secure: bool) -> String {
     format!(
-        "{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        "{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
         if secure { "; Secure" } else { "" }
     )
 }
@@ -211,6 +213,6 @@ mod tests {
         assert_eq!(cookie_value(&h, COOKIE).as_deref(), Some("abc.def"));
         assert_eq!(cookie_value(&h, "b"), None);
         let c = set_cookie("t", true);
-        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.ends_with("; Secure"));
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.ends_with("; Secure"));
     }
 }

@@ -358,14 +358,18 @@ pub fn state_of(spent: f64, spec: &BudgetSpec) -> &'static str {
 }
 
 /// What `spent` will be at `end_ms` if spending goes on at the pace since `start_ms`: a
-/// straight line through the period so far (the spend itself before the first hour, when a
-/// line through a few minutes would say little).
-pub fn forecast(spent: f64, start_ms: i64, end_ms: i64, now_ms: i64) -> f64 {
-    let elapsed = (now_ms - start_ms).max(0);
-    if elapsed < 3_600_000 || now_ms >= end_ms {
-        return spent;
+/// straight line through the period so far — `None` before a tenth of the period (and at
+/// least an hour) has passed, when a line through so little would say more about the hour of
+/// the day than about the period; the spend itself once the period is over.
+pub fn forecast(spent: f64, start_ms: i64, end_ms: i64, now_ms: i64) -> Option<f64> {
+    let (elapsed, length) = ((now_ms - start_ms).max(0), (end_ms - start_ms).max(1));
+    if now_ms >= end_ms {
+        return Some(spent);
     }
-    spent * (end_ms - start_ms) as f64 / elapsed as f64
+    if elapsed < (length / 10).max(3_600_000) {
+        return None;
+    }
+    Some(spent * length as f64 / elapsed as f64)
 }
 
 /// Every budget with every scope that has spent (the admin view, `GET /v1/budgets`), with
@@ -388,7 +392,7 @@ pub fn admin_view(spends: &Spends, counts: &WatcherCounts) -> Value {
                         "spent_usd": s,
                         "state": state_of(*s, &b.spec),
                         "forecast_usd": f,
-                        "forecast_state": state_of(f, &b.spec),
+                        "forecast_state": f.map(|f| state_of(f, &b.spec)),
                     })
                 })
                 .collect();
@@ -419,11 +423,15 @@ mod tests {
     fn the_forecast_is_a_straight_line_through_the_period_so_far() {
         let h = 3_600_000;
         // A quarter of a 24-hour day gone: four times the spend.
-        assert_eq!(forecast(5.0, 0, 24 * h, 6 * h), 20.0);
-        // Under an hour in, or past the end: the spend as it is.
-        assert_eq!(forecast(5.0, 0, 24 * h, h / 2), 5.0);
-        assert_eq!(forecast(5.0, 0, 24 * h, 25 * h), 5.0);
-        assert_eq!(forecast(0.0, 0, 24 * h, 6 * h), 0.0);
+        assert_eq!(forecast(5.0, 0, 24 * h, 6 * h), Some(20.0));
+        assert_eq!(forecast(0.0, 0, 24 * h, 6 * h), Some(0.0));
+        // Before a tenth of the period (2.4 h of a day; 3 days of a month; an hour at least):
+        // none. Past the end: the spend as it is.
+        assert_eq!(forecast(5.0, 0, 24 * h, 2 * h), None);
+        assert_eq!(forecast(5.0, 0, 30 * 24 * h, 48 * h), None);
+        assert_eq!(forecast(5.0, 0, 30 * 24 * h, 72 * h), Some(50.0));
+        assert_eq!(forecast(5.0, 0, 5 * h, h / 2), None);
+        assert_eq!(forecast(5.0, 0, 24 * h, 25 * h), Some(5.0));
     }
 
     fn spend(section: Section, per: BudgetPer, limit: f64, spent: &[(&str, f64)]) -> BudgetSpend {

@@ -220,3 +220,24 @@ pub async fn post_body(url: &str, key: &str, body: Vec<u8>, encoding: Option<&st
     let text = r.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
+
+/// Checks a budget scope's forecast in the admin view against the budget's own period and
+/// `as_of_ms`: `null` before a tenth of the period (an hour at least), else the spend continued
+/// in a straight line to the period's end.
+pub fn assert_forecast(budget: &Value, scope: &Value, as_of_ms: i64) {
+    let (start, end) = (
+        budget["period_start_ms"].as_i64().unwrap(),
+        budget["period_end_ms"].as_i64().unwrap(),
+    );
+    let spent = scope["spent_usd"].as_f64().unwrap();
+    let elapsed = as_of_ms - start;
+    if elapsed < ((end - start) / 10).max(3_600_000) {
+        assert!(scope["forecast_usd"].is_null(), "{scope}");
+        assert!(scope["forecast_state"].is_null(), "{scope}");
+    } else {
+        let want = spent * (end - start) as f64 / elapsed as f64;
+        let got = scope["forecast_usd"].as_f64().unwrap();
+        assert!((got - want).abs() <= 1e-9 * want.max(1.0), "{scope}: want {want}");
+        assert!(got >= spent);
+    }
+}

@@ -20,7 +20,7 @@ export async function render(root, ctx) {
     return;
   }
   root.append(
-    h('p', { class: 'muted small' }, `Policy version ${data.policy_version}; spend as of ${time(data.as_of_ms)} UTC. The forecast continues the period's pace so far to its end.`),
+    h('p', { class: 'muted small' }, `Policy version ${data.policy_version}; spend as of ${time(data.as_of_ms)} UTC. The forecast continues the period's pace so far to its end (shown once a tenth of the period has passed).`),
     h('div', { class: 'card' }, h('table', { id: 'budgets' },
       h('thead', {}, h('tr', {}, ['Budget', 'Scope', 'Period', 'Spent', 'Limit', 'Used', '', 'Forecast', 'Mode'].map((t, i) => h('th', { scope: 'col', class: [3, 4, 5, 7].includes(i) ? 'num' : null }, t)))),
       h('tbody', {}, data.budgets.flatMap((b) => b.scopes.map((s) => {
@@ -35,8 +35,9 @@ export async function render(root, ctx) {
             h('div', { class: `state ${s.state}` }, STATE_TEXT[s.state] ?? s.state)),
           h('td', {}, h('span', { class: `bar ${s.state}`, role: 'meter', 'aria-valuemin': 0, 'aria-valuemax': b.limit_usd, 'aria-valuenow': s.spent_usd, 'aria-label': `${b.name}: ${percent(used)} of ${money(b.limit_usd)}` },
             h('span', { style: null, 'data-width': Math.min(100, (used ?? 0) * 100) }))),
-          h('td', { class: 'num', 'data-col': 'forecast_usd', 'data-value': s.forecast_usd }, money(s.forecast_usd),
-            h('div', { class: `state ${s.forecast_state}` }, STATE_TEXT[s.forecast_state] ?? s.forecast_state)),
+          h('td', { class: 'num', 'data-col': 'forecast_usd', 'data-value': s.forecast_usd ?? '' },
+            s.forecast_usd == null ? h('span', { title: 'shown once a tenth of the period has passed' }, '—') : money(s.forecast_usd),
+            s.forecast_state ? h('div', { class: `state ${s.forecast_state}` }, STATE_TEXT[s.forecast_state] ?? s.forecast_state) : null),
           h('td', {}, b.mode));
       }))))));
   // Bar widths are set through the CSSOM (the page's CSP allows no inline style attributes).

@@ -1,7 +1,7 @@
 // Errors: the error rate by provider and the failures by code over time, where they happen
 // (provider × code), and the latest failed calls with every attempt they made.
 import { api, query, report } from '../api.js';
-import { chart, limitSeries, pivot } from '../chart.js';
+import { chart, limitSeries, pivot, topSeries } from '../chart.js';
 import { h, select } from '../dom.js';
 import { count, ms, percent, time } from '../format.js';
 import { RANGES, bucketTime, buckets, granularityOf, granularityOptions, rangeOf, stepOf } from '../range.js';
@@ -14,6 +14,13 @@ export function attemptItem(a, i) {
   const status = a.status == null ? '' : ` (HTTP ${a.status})`;
   return h('li', { class: 'attempt' },
     `#${i + 1} ${a.provider} / ${a.deployment} (${a.model}): ${outcome}${status}, ${ms(a.latency_ms)}`);
+}
+
+/** A series' weight: the requests of its provider over the report's rows. */
+function volume(rows) {
+  const requests = new Map();
+  for (const row of rows) requests.set(row.provider, (requests.get(row.provider) ?? 0) + row.requests);
+  return (s) => requests.get(s.label) ?? 0;
 }
 
 export async function render(root, ctx) {
@@ -44,8 +51,8 @@ export async function render(root, ctx) {
   const r = await rates;
   if (ctx.stale()) return;
   chart(charts, {
-    name: 'error-rate', title: `Error rate by provider, per ${granularity} (UTC)`,
-    xs, series: limitSeries(pivot(r.rows, granularity, 'provider', (row) => row.error_rate, xs, bucketTime, null)),
+    name: 'error-rate', title: `Error rate by provider (the 10 busiest at most), per ${granularity} (UTC)`,
+    xs, series: topSeries(pivot(r.rows, granularity, 'provider', (row) => row.error_rate, xs, bucketTime, null), volume(r.rows)),
     format: percent, granularity,
   });
   const c = await codes;

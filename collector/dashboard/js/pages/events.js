@@ -9,17 +9,25 @@ const FIELDS = [['app', 'App'], ['team', 'Team'], ['model', 'Model'], ['provider
 const STATUSES = [['', 'Any'], ['ok', 'ok'], ['error', 'error'], ['blocked', 'blocked'], ['cancelled', 'cancelled']];
 const SIZES = [['25', '25'], ['50', '50'], ['100', '100']];
 
-/** Cursors of the pages before the shown one, per filter set (for "Newer"). */
-const previous = new Map();
+/** The event the detail panel was last asked for (a slower earlier answer must not replace it). */
+let wanted = null;
 
 async function openEvent(detail, id) {
+  wanted = id;
+  detail.hidden = false;
   fill(detail, h('p', { class: 'muted' }, 'Loading…'));
-  const { data } = await api(`/v1/events/${encodeURIComponent(id)}`);
+  let data;
+  try {
+    ({ data } = await api(`/v1/events/${encodeURIComponent(id)}`));
+  } catch (e) {
+    if (wanted === id) fill(detail, h('p', { class: 'error', role: 'alert' }, `The event could not be read: ${e.message}`));
+    return;
+  }
+  if (wanted !== id) return;
   fill(detail,
     h('h2', {}, `Event ${data.id}`),
     h('p', { class: 'muted small' }, `${data.app ?? ''} · ${data.model_requested ?? ''} · ${data.status} · ${time(Date.parse(data.ts))} UTC`),
     h('pre', { class: 'record', tabindex: '0', 'aria-label': 'The event as stored' }, JSON.stringify(data, null, 2)));
-  detail.hidden = false;
   detail.focus();
 }
 
@@ -30,9 +38,10 @@ export async function render(root, ctx) {
   const status = STATUSES.some(([v]) => v === p.status) ? p.status : '';
   const filters = Object.fromEntries(FIELDS.map(([k]) => [k, (p[k] ?? '').trim()]));
   const { from, to } = rangeOf(range);
-  const filterKey = query({ ...filters, status, range, limit: size });
-  const cursors = previous.get(filterKey) ?? [];
   const cursor = p.cursor ?? '';
+  // The cursors of the newer pages, in the link itself (`back`), so a reload or a shared link
+  // pages back as well as the buttons do.
+  const back = p.back ? p.back.split('~') : [];
   ctx.setQuery(query({ from, to, ...filters, status }));
 
   const form = h('form', { id: 'event-filters', class: 'controls', role: 'search' },
@@ -48,7 +57,7 @@ export async function render(root, ctx) {
     const patch = Object.fromEntries(FIELDS.map(([k]) => [k, String(f.get(k) ?? '').trim()]));
     ctx.setParams({
       ...patch, status: form.querySelector('#status').value, range: form.querySelector('#range').value,
-      limit: form.querySelector('#page-size').value, cursor: '',
+      limit: form.querySelector('#page-size').value, cursor: '', back: '',
     });
   });
   const detail = h('section', { id: 'event-detail', class: 'card', tabindex: '-1', hidden: true, 'aria-label': 'The chosen event' });
@@ -73,7 +82,7 @@ export async function render(root, ctx) {
     h('td', { class: 'num', 'data-col': 'cost_usd', 'data-value': e.cost_usd ?? '' }, money(e.cost_usd)),
     h('td', { class: 'num', 'data-col': 'latency_ms', 'data-value': e.latency_ms }, ms(e.latency_ms)));
   });
-  const go = (next) => ctx.setParams({ cursor: next });
+
   root.append(
     h('div', { class: 'card' }, h('table', { id: 'events' },
       h('caption', { class: 'muted small' }, 'Newest first. Choose a row to see the whole record.'),
@@ -84,11 +93,11 @@ export async function render(root, ctx) {
     h('div', { class: 'pager' },
       h('button', {
         type: 'button', id: 'events-prev', class: 'quiet', disabled: !cursor,
-        onclick: () => { const c = [...cursors]; const back = c.pop() ?? ''; previous.set(filterKey, c); go(back); },
+        onclick: () => ctx.setParams({ cursor: back.at(-1) ?? '', back: back.slice(0, -1).join('~') }),
       }, '← Newer'),
       h('button', {
         type: 'button', id: 'events-next', class: 'quiet', disabled: !data.next_cursor,
-        onclick: () => { previous.set(filterKey, [...cursors, cursor]); go(data.next_cursor); },
+        onclick: () => ctx.setParams({ cursor: data.next_cursor, back: [...back, cursor].join('~') }),
       }, 'Older →'),
       h('span', { class: 'muted small' }, `${rows.length} shown`)),
     detail);

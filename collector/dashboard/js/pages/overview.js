@@ -77,7 +77,8 @@ export async function render(root, ctx) {
   const monthCost = m.totals.cost_usd;
   const lastCost = lm.totals.cost_usd;
   const delta = change(monthCost, lastCost);
-  const rangeLabel = RANGES.find(([v]) => v === range)[1].toLowerCase();
+  // The range starts on a whole bucket (see `rangeOf`): the tiles say "since" that start.
+  const rangeLabel = `since ${time(from).slice(5, granularity === 'hour' ? 16 : 10)} UTC`;
   tiles.append(
     kpi('spend_today', 'Spend today (UTC)', t.totals.cost_usd, money),
     kpi('spend_month', 'Spend this month', monthCost, money,

@@ -83,10 +83,17 @@ export async function render(root, ctx) {
     reload(`Version ${to} restored as version ${data.version}.`);
   }
 
+  /** A button's action: disabled while it runs; a refusal is shown, not lost. */
   const busy = (fn) => async (e) => {
     const b = e.currentTarget;
     b.disabled = true;
-    try { await fn(); } finally { b.disabled = false; }
+    try {
+      await fn();
+    } catch (err) {
+      message(status, 'error', `Not done: ${err.message}${err.code ? ` (${err.code})` : ''}`);
+    } finally {
+      b.disabled = false;
+    }
   };
 
   if (notice) {
