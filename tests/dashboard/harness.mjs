@@ -6,6 +6,8 @@ import { after, before } from 'node:test';
 
 import { closePage, launch, login, openPage } from './lib/browser.mjs';
 import { startCollector } from './lib/collector.mjs';
+import { bucketLabels, chart, chartTable, groupLabel, rowBucket } from './lib/read.mjs';
+import { assertShown } from './lib/shown.mjs';
 import { SEED_POLICY, seedEvents } from './lib/seed.mjs';
 
 export * from './lib/browser.mjs';
@@ -89,5 +91,61 @@ export function valueOf(raw, what) {
   return n;
 }
 
+/**
+ * Asserts chart `name`'s `table.chart-data` holds the report's numbers: one row per bucket of
+ * [from, to) (labels `YYYY-MM-DD` or `YYYY-MM-DD HH:MM`, UTC), one column per `dim` value of
+ * `report` (grouped by `<granularity>,<dim>`; the empty value is "(none)"), each cell's
+ * data-value `metric(row)` of the bucket's row for that value (`missing` where there is none:
+ * 0, or null for an empty data-value), and its text that number as `kind` shows it.
+ * `top`: at most that many series, those with the most requests (rates cannot be summed
+ * into an "other"); without it the report must have no more values than a chart shows.
+ */
+export async function assertChartData(page, name, { from, to, granularity, report, dim, metric, missing = 0, kind, top }) {
+  const what = `chart ${name}`;
+  const shown = await chartTable(page, name);
+  const labels = bucketLabels(Number(from), Number(to), granularity);
+  assert.deepEqual(shown.rows.map((r) => r.label), labels, `${what}: table.chart-data rows (th[scope=row]) vs the ${granularity} buckets of the query`);
+  const want = new Map();
+  const requests = new Map();
+  for (const row of report.rows) {
+    const series = groupLabel(row[dim]);
+    const bucket = rowBucket(row[granularity], granularity);
+    assert.ok(labels.includes(bucket), `${what}: the API has a row in bucket ${bucket}, outside the chart's buckets`);
+    if (!want.has(series)) want.set(series, new Map());
+    assert.ok(!want.get(series).has(bucket), `${what}: two API rows for ${series} at ${bucket}`);
+    want.get(series).set(bucket, metric(row));
+    requests.set(series, (requests.get(series) ?? 0) + row.requests);
+  }
+  let names = [...want.keys()];
+  if (top && names.length > top) {
+    const kept = [...names].sort((a, b) => requests.get(b) - requests.get(a));
+    const cut = requests.get(kept[top - 1]);
+    // Ties at the cut may go either way; everything busier must be there.
+    assert.equal(shown.headers.length, top, `${what}: ${shown.headers.length} series, the ${top} busiest of ${names.length} expected`);
+    for (const h of shown.headers) assert.ok(want.has(h) && requests.get(h) >= cut, `${what}: series ${h} is not among the ${top} busiest`);
+    for (const n of kept) if (requests.get(n) > cut) assert.ok(shown.headers.includes(n), `${what}: the busy series ${n} is missing`);
+    names = shown.headers;
+  } else {
+    assert.ok(top || names.length <= 10, `${what}: the seed has ${names.length} ${dim} values, more than a chart shows unsummed`);
+    assert.deepEqual([...shown.headers].sort(), [...names].sort(), `${what}: series (table.chart-data thead) vs the API's ${dim} values`);
+  }
+  const c = await chart(page, name);
+  assert.equal(c.series, String(shown.headers.length), `${what}: data-series vs the table's series`);
+  assert.equal(c.points, String(labels.length), `${what}: data-points vs the buckets`);
+  shown.rows.forEach((row) => {
+    assert.equal(row.cells.length, shown.headers.length, `${what} row ${row.label}: ${row.cells.length} cells, ${shown.headers.length} series`);
+    shown.headers.forEach((series, j) => {
+      const cell = row.cells[j];
+      const at = `${what}, ${series} at ${row.label}`;
+      const expected = want.get(series)?.has(row.label) ? want.get(series).get(row.label) : missing;
+      if (expected === null || expected === undefined) assert.equal(cell.value, '', `${at}: the API has no value, the page data-value="${cell.value}"`);
+      else near(valueOf(cell.value, at), expected, at);
+      assertShown(cell.text, cell.value, kind, at);
+    });
+  });
+  return shown;
+}
+
 export * from './lib/read.mjs';
+export * from './lib/shown.mjs';
 export * from './lib/client.mjs';

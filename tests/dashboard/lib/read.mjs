@@ -60,8 +60,44 @@ export async function assertChart(page, name, series) {
   return c;
 }
 
-/** Distinct non-empty values of `key` in report rows. */
-export const distinct = (rows, key) => new Set(rows.map((r) => r[key]).filter((v) => v !== '' && v !== null && v !== undefined)).size;
+/**
+ * A chart's `table.chart-data`: {headers: series labels in order (the time column left out),
+ * rows: [{label: the row's th[scope=row], cells: [{value: data-value, text}]}]}.
+ */
+export async function chartTable(page, name) {
+  const sel = `figure.chart[data-chart="${name}"] table.chart-data`;
+  assert.ok(await page.$(sel), `no ${sel} on ${page.url()}`);
+  return page.$eval(sel, (table) => ({
+    headers: [...table.querySelectorAll('thead th')].slice(1).map((th) => th.textContent.trim()),
+    rows: [...table.querySelectorAll('tbody tr')].map((tr) => ({
+      label: tr.querySelector('th[scope=row]')?.textContent.trim() ?? null,
+      cells: [...tr.querySelectorAll('td')].map((td) => ({ value: td.getAttribute('data-value'), text: td.textContent })),
+    })),
+  }));
+}
+
+/** A group value as the page names it: the empty value (no provider, no team…) is "(none)". */
+export const groupLabel = (v) => (v === '' || v === null || v === undefined ? '(none)' : String(v));
+
+/**
+ * Distinct values of `key` in report rows, the empty one included (an event without a provider
+ * or team is a group of its own: the page draws it as "(none)").
+ */
+export const distinct = (rows, key) => new Set(rows.map((r) => r[key] ?? '')).size;
+
+/** The label of the bucket starting at `t` (ms): `YYYY-MM-DD`, or `YYYY-MM-DD HH:MM` hourly (UTC). */
+export const bucketLabel = (t, granularity) => new Date(t).toISOString().replace('T', ' ').slice(0, granularity === 'hour' ? 16 : 10);
+
+/** A report row's bucket (`2026-11-24` or RFC 3339) as its label. */
+export const rowBucket = (text, granularity) => bucketLabel(Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text), granularity);
+
+/** Every bucket label of [from, to): from the bucket holding `from` to the one holding `to - 1`. */
+export function bucketLabels(from, to, granularity) {
+  const step = granularity === 'hour' ? 3_600_000 : 86_400_000;
+  const out = [];
+  for (let t = from - (from % step); t < to; t += step) out.push(bucketLabel(t, granularity));
+  return out;
+}
 
 /** The `nav a[aria-current=page]`'s data-page. */
 export async function currentNav(page) {

@@ -1,7 +1,9 @@
 // The seeded data set: deterministic events (a fixed pseudo-random sequence) placed relative to
 // today's UTC midnight — today, every one of the last 40 days (so this month and last month),
 // several apps, teams, models, providers, users and labels; errors with codes and attempts,
-// fallbacks, cached tokens, and one app whose name is an XSS attempt.
+// fallbacks, cached tokens, one app whose name is an XSS attempt, and one blocked call with no
+// provider, model or team (an empty group in every report by those); 70 to 77 days ago, eight
+// more providers (12 in all over 90 days, more than a chart draws).
 
 /** An app name that must render as text. */
 export const XSS_APP = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">';
@@ -105,8 +107,9 @@ function event(who, ms, i, rand) {
 }
 
 /**
- * The data set for `nowMs`: about 270 events, every one in the past, all ids unique. The XSS app
- * has events today and on a few earlier days; one event carries the XSS label value.
+ * The data set for `nowMs`: about 310 events, every one in the past, all ids unique. The XSS app
+ * has events today and on a few earlier days; one event carries the XSS label value; one
+ * blocked call today has no provider, model nor team.
  */
 export function seedEvents(nowMs = Date.now()) {
   const rand = rng(15);
@@ -129,6 +132,25 @@ export function seedEvents(nowMs = Date.now()) {
   const xss = { app: XSS_APP, team: 'care' };
   for (const d of [0, 2, 9, 33]) add(xss, d === 0 ? midnight + Math.floor(sinceMidnight / 3) : midnight - d * DAY + 5 * 3_600_000);
   events.find((e) => e.app === XSS_APP && e.status === 'ok').labels.note = XSS_LABEL;
+  // A call blocked before any routing, today: no provider, deployment or model, and sent
+  // without a team, so reports have an empty provider, model and team group ("(none)").
+  add(APPS[0], midnight + Math.floor(sinceMidnight / 2));
+  Object.assign(events.at(-1), {
+    team: null, provider: null, deployment: null, model: null,
+    status: 'blocked', error_code: 'GUARDRAIL_BLOCKED', http_status: null, cost_usd: null, output_tokens: 0, cached_input_tokens: 0, attempts: [], fallback_used: false,
+  });
+  // Eight more providers, 70 to 77 days ago (inside the 90-day range only), with 2 to 9 calls
+  // each: 12 providers over 90 days, more than a chart draws (the error-rate chart keeps the 10
+  // busiest; the 1-call empty provider and the quietest, edge-0, drop out).
+  for (let p = 0; p < 8; p++) {
+    const name = `edge-${p}`;
+    for (let k = 0; k < p + 2; k++) {
+      add(APPS[(p + k) % APPS.length], midnight - (70 + p) * DAY + ((k * 3) % 24) * 3_600_000 + k * 1000);
+      const e = events.at(-1);
+      Object.assign(e, { provider: name, deployment: `${name}-main`, model: `${name}-model` });
+      e.attempts = e.attempts.map((a) => ({ ...a, provider: name, deployment: `${name}-main`, model: `${name}-model` }));
+    }
+  }
   return events;
 }
 

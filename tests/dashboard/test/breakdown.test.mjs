@@ -1,9 +1,10 @@
-// Breakdown: one row per group exactly as the report API's rows (`group_by=<by>`), every
-// column's data-value equal; sorting by a column header; the CSV export; the pickers.
+// Breakdown: one row per group exactly as the report API's rows (`group_by=<by>`, the empty
+// group too), every column's data-value equal and shown in its format, the tfoot row the
+// report's totals; sorting by a column header; the CSV export; the pickers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { near, pageQuery, settled, tableRows, useDashboard, valueOf, visit } from '../harness.mjs';
+import { assertShown, groupLabel, kindOf, near, pageQuery, settled, tableRows, useDashboard, valueOf, visit } from '../harness.mjs';
 
 const dash = useDashboard();
 
@@ -15,24 +16,47 @@ const COLUMNS = {
   cached_share: (r) => (r.input_tokens ? r.cached_input_tokens / r.input_tokens : null),
   cost_usd: (r) => r.cost_usd,
   errors: (r) => r.errors,
+  error_rate: (r) => r.error_rate,
   latency_ms_p95: (r) => r.latency_ms_p95,
   fallback_rate: (r) => r.fallback_rate,
 };
 
-/** Asserts table#breakdown shows the report's rows for `dim` over the page's query. */
+/** Asserts a row's cells equal `api` (a report row or the totals) and show it formatted. */
+function checkCells(cells, api, what) {
+  for (const [col, of] of Object.entries(COLUMNS)) {
+    assert.ok(col in cells, `${what}: no td[data-col=${col}] (has ${Object.keys(cells)})`);
+    const want = of(api);
+    const { value, text } = cells[col];
+    if (want === null || want === undefined) assert.equal(value, '', `${what} ${col}: the API has no value, the page data-value="${value}"`);
+    else near(valueOf(value, `${what} ${col}`), want, `${what}, ${col}`);
+    assertShown(text, value, kindOf(col), `${what}, ${col} text`);
+  }
+}
+
+/** Asserts table#breakdown shows the report's rows and totals for `dim` over the page's query. */
 async function checkRows(page, dim) {
   const q = await pageQuery(page);
+  assert.equal(q.get('group_by'), dim, `data-query ${q}: group_by`);
   const report = await dash.report(`from=${q.get('from')}&to=${q.get('to')}&group_by=${dim}`);
   const rows = await tableRows(page, 'table#breakdown', 'data-key');
-  const want = report.rows.map((r) => r[dim]).sort();
+  const key = (r) => r[dim] ?? '';
+  const want = report.rows.map(key).sort();
   assert.deepEqual(rows.map((r) => r.key).sort(), want, `table#breakdown rows by ${dim} (tr[data-key])`);
-  for (const row of rows) {
-    const api = report.rows.find((r) => r[dim] === row.key);
-    for (const [col, of] of Object.entries(COLUMNS)) {
-      assert.ok(col in row.cols, `row ${row.key}: no td[data-col=${col}] (has ${Object.keys(row.cols)})`);
-      near(valueOf(row.cols[col], `row ${row.key} ${col}`), of(api), `by ${dim}, row ${row.key}, ${col}`);
-    }
+  // Every row, the tfoot's totals row included: its first cell's text and its cells.
+  const read = (trs) => trs.map((tr) => ({
+    key: tr.getAttribute('data-key'),
+    name: tr.querySelector('th, td')?.textContent.trim(),
+    cells: Object.fromEntries([...tr.querySelectorAll('td[data-col]')].map((td) => [td.dataset.col, { value: td.getAttribute('data-value'), text: td.innerText }])),
+  }));
+  const shown = await page.$$eval('table#breakdown tbody tr[data-key]', read);
+  for (const row of shown) {
+    checkCells(row.cells, report.rows.find((r) => key(r) === row.key), `by ${dim}, row "${row.key}"`);
+    assert.equal(row.name, groupLabel(row.key), `by ${dim}, row "${row.key}": its name cell`);
   }
+  // The totals row (tfoot) is the report's totals.
+  const foot = await page.$$eval('table#breakdown tfoot tr', read);
+  assert.equal(foot.length, 1, `table#breakdown tfoot: ${foot.length} rows`);
+  checkCells(foot[0].cells, report.totals, `by ${dim}, the totals row (tfoot)`);
   return rows;
 }
 
@@ -43,6 +67,9 @@ test('rows by team, app, model and provider equal the report API', async () => {
       assert.equal(await page.inputValue('select#by'), by);
       const rows = await checkRows(page, by);
       assert.ok(rows.length >= 3, `by ${by}: ${rows.length} rows`);
+      // The seeded call without provider, model or team is a row of its own, "(none)".
+      if (by !== 'app') assert.ok(rows.some((r) => r.key === ''), `by ${by}: no tr[data-key=""] for the call without a ${by}`);
+      assert.ok(rows.some((r) => Number(r.cols.input_tokens) >= 1000), `by ${by}: the seed has 1000+ input tokens in a group (a k suffix to check)`);
     }
   });
 });

@@ -1,6 +1,7 @@
 // Login: anonymous visitors land on the login page; only an admin key opens a session; the
-// session cookie is HttpOnly + SameSite=Strict and invisible to scripts; unsafe requests need the
-// CSRF token and a same-origin Origin; logout ends the session on the server too.
+// session cookie is HttpOnly + SameSite=Lax (a shared link opens logged in) and invisible to
+// scripts; unsafe requests need the CSRF token and a same-origin Origin — from Node and from the
+// page's own script; logout ends the session on the server too.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -54,13 +55,13 @@ test('a wrong key and an ingest key are refused; a cross-site login is forbidden
   assert.equal(r.headers.get('set-cookie'), null, 'a cross-site login set a cookie');
 });
 
-test('the admin key logs in with an HttpOnly, SameSite=Strict cookie scripts cannot read', async () => {
+test('the admin key logs in with an HttpOnly, SameSite=Lax cookie scripts cannot read', async () => {
   await dash.withPage(async (page) => {
     const cookies = (await page.context().cookies()).filter((c) => c.name === 'mp_session');
     assert.equal(cookies.length, 1, 'one mp_session cookie');
     const [c] = cookies;
     assert.equal(c.httpOnly, true, 'HttpOnly');
-    assert.equal(c.sameSite, 'Strict', 'SameSite');
+    assert.equal(c.sameSite, 'Lax', 'SameSite');
     assert.equal(c.path, '/', 'Path');
     assert.ok(c.value.length >= 16, 'a session id of some length');
     const secret = dash.adminKey.split('_')[2]; // mpk_<id>_<secret>
@@ -101,7 +102,16 @@ test('the cookie reads the API; unsafe requests need the CSRF token and the same
       return { status: r.status, body: await r.text() };
     });
     assert.equal(fromPage.status, 403, `a page fetch with a wrong token: ${fromPage.body}`);
+    assert.equal(JSON.parse(fromPage.body).error?.code, 'csrf', `a page fetch with a wrong token: ${fromPage.body}`);
     assert.equal((await dash.api('/v1/policy')).version, dash.seedVersion, 'a refused PUT changed the policy');
+    // The same fetch with the session's token goes through: the refusals were the token's.
+    const current = await dash.api('/v1/policy');
+    const withToken = await page.evaluate(async ([t, doc]) => {
+      const r = await fetch('/v1/policy', { method: 'PUT', headers: { 'x-csrf-token': t, 'content-type': 'application/yaml' }, body: doc });
+      return { status: r.status, body: await r.text() };
+    }, [token, `${current.document}# saved from the page\n`]);
+    assert.ok(withToken.status === 200 || withToken.status === 201, `a page fetch with the right token: ${withToken.status} ${withToken.body}`);
+    assert.equal((await dash.api('/v1/policy')).version, dash.seedVersion + 1, 'the PUT with the token made a new version');
   });
 });
 

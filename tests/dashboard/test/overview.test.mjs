@@ -1,9 +1,12 @@
-// Overview: the KPI tiles equal the report API's answers to the page's own query; the cost
-// chart draws one series per value of the stacked dimension; the pickers change both.
+// Overview: the KPI tiles equal the report API's answers to the page's own query and show them
+// formatted; the cost and requests charts hold, bucket by bucket and series by series, the
+// report's numbers for the stacked dimension (the empty value too); the pickers change all.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { assertChart, currentNav, distinct, kpis, near, pageQuery, settled, until, useDashboard, valueOf, visit, waitReady } from '../harness.mjs';
+import {
+  assertChart, assertChartData, assertShown, currentNav, distinct, kindOf, kpis, near, pageQuery, settled, until, useDashboard, valueOf, visit, waitReady,
+} from '../harness.mjs';
 
 const dash = useDashboard();
 const DAY = 86_400_000;
@@ -18,6 +21,11 @@ async function checkKpis(page) {
     assert.ok(k in shown, `no [data-kpi=${k}] tile (tiles: ${Object.keys(shown)})`);
   }
   const v = (k) => valueOf(shown[k], `[data-kpi=${k}]`);
+  // What people read: each tile's figure in its format ($, %, ms/s, k suffix).
+  const texts = await page.$$eval('[data-kpi]', (els) => Object.fromEntries(els.map((e) => [e.dataset.kpi, (e.querySelector('.value') ?? e).textContent])));
+  for (const k of ['spend_today', 'spend_month', 'spend_last_month', 'requests', 'error_rate', 'latency_p95']) {
+    assertShown(texts[k], shown[k], kindOf(k), `[data-kpi=${k}] text`);
+  }
   const { totals } = await dash.report(q.toString());
   near(v('requests'), totals.requests, `requests over ${q}`);
   near(v('error_rate'), totals.error_rate, `error_rate over ${q}`);
@@ -46,6 +54,22 @@ async function expectedSeries(q, granularity, stack) {
   return distinct(r.rows, stack);
 }
 
+/**
+ * Asserts the cost and requests charts' tables hold the report for the page's data-query
+ * (`group_by=<granularity>,<stack>`): cost_usd and requests per bucket and stacked value.
+ */
+async function checkChartData(page, granularity, stack) {
+  const q = await pageQuery(page);
+  assert.equal(q.get('group_by'), `${granularity},${stack}`, `data-query ${q}: group_by`);
+  const report = await dash.report(q.toString());
+  const common = { from: q.get('from'), to: q.get('to'), granularity, report, dim: stack };
+  const cost = await assertChartData(page, 'cost', { ...common, metric: (r) => r.cost_usd, kind: 'money' });
+  await assertChartData(page, 'requests', { ...common, metric: (r) => r.requests, kind: 'count' });
+  const total = cost.rows.reduce((sum, row) => sum + row.cells.reduce((a, c) => a + Number(c.value), 0), 0);
+  near(total, report.totals.cost_usd, `chart cost: the sum of its cells vs totals.cost_usd over ${q}`);
+  return report;
+}
+
 test('the overview is the default page and its KPIs equal the report API', async () => {
   await dash.withPage(async (page) => {
     assert.match(page.url(), /\/(#\/overview.*)?$/, `after login: ${page.url()}`);
@@ -66,6 +90,8 @@ test('the cost chart draws one series per stacked value, and the first chart is 
     const q = await pageQuery(page);
     const c = await assertChart(page, 'cost', await expectedSeries(q, 'day', 'model'));
     assert.ok(c.tableRows > 0, 'table.chart-data has no rows');
+    const report = await checkChartData(page, 'day', 'model');
+    assert.ok(report.rows.some((r) => r.model === '' || r.model === null), 'the seed has a call without a model: the chart must show "(none)"');
     const marks = await page.evaluate(() => performance.getEntriesByName('mp:first-chart').length);
     assert.ok(marks >= 1, 'no performance mark mp:first-chart');
   });
@@ -95,6 +121,7 @@ test('the stack, range and granularity pickers change the chart and the query', 
       const want = await expectedSeries(q, granularity, stack);
       await until(page, `chart cost has ${want} series after ${param}=${value}`, (n) => document.querySelector('figure.chart[data-chart=cost]')?.dataset.series === String(n), want);
       await assertChart(page, 'cost', want);
+      await checkChartData(page, granularity, stack);
       await checkKpis(page);
     }
     assert.notEqual((await pageQuery(page)).toString(), before, 'data-query never changed');
