@@ -26,7 +26,7 @@ import { gzipSync } from 'node:zlib';
 
 // The browser tests' own launcher settings and collector runner (and their playwright-core).
 import { CHROMIUM_ARGS, chromium } from '../../tests/dashboard/lib/browser.mjs';
-import { serve, stopChild } from '../../tests/dashboard/lib/collector.mjs';
+import { serve, stopChild } from '../../tests/collector-process.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..', '..');

@@ -5,71 +5,21 @@
 // after a newer empty version, stops enforcing it. No timing is asserted beyond a generous
 // 10 s limit; how long enforcement took is printed as a test diagnostic.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Client, GuardrailBlockedError } from '../dist/index.js';
-import { REPO } from './helpers.mjs';
+import { collectorBinary, serve, stopChild } from '../../tests/collector-process.mjs';
 
 const APP = 'ledger';
 const ASK = { model: 'm', messages: [{ role: 'user', content: 'tell me about the merger' }] };
 const NO_MERGERS = 'guardrails:\n  - { name: no-mergers, kind: deny_topics, topics: [merger], action: block }\n';
 const LIMIT_MS = 10_000;
 const POLL_MS = 20;
-
-function collectorBinary() {
-  if (process.env.MODELPLUG_COLLECTOR) return process.env.MODELPLUG_COLLECTOR;
-  const target = process.env.CARGO_TARGET_DIR ? resolve(REPO, process.env.CARGO_TARGET_DIR) : join(REPO, 'target');
-  return join(target, process.env.CARGO_BUILD_TARGET ?? 'x86_64-unknown-linux-gnu', 'debug', 'modelplug-collector');
-}
-
-async function freePort() {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/** The child once it answers /healthz, or null when it exited first (the port was taken meanwhile). */
-async function serve(binary, db) {
-  const url = `http://127.0.0.1:${await freePort()}`;
-  const child = spawn(binary, ['serve', '--db', db, '--listen', url.slice('http://'.length)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr.on('data', (d) => { log += d; });
-  child.logText = () => log;
-  const deadline = Date.now() + 15_000;
-  while (child.exitCode === null && child.signalCode === null) {
-    try {
-      const r = await fetch(`${url}/healthz`);
-      if (r.ok) return { child, url };
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`the collector did not answer /healthz within 15 s: ${log}`);
-      }
-    }
-    await sleep(20);
-  }
-  return null;
-}
-
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** Runs `fn` when test `t` ends, however it ends: the last registered first. */
 function onEnd(t, fn) {
@@ -98,7 +48,7 @@ async function startCollector(t) {
   const started = (await serve(binary, db)) ?? (await serve(binary, db));
   if (!started) throw new Error('the collector did not start');
   const { child, url } = started;
-  onEnd(t, () => stop(child));
+  onEnd(t, () => stopChild(child));
 
   const r = await fetch(`${url}/v1/policy/public-key`);
   const answer = await r.text();
